@@ -1,0 +1,584 @@
+//! Benchmark and quality tables over real timing data.
+//!
+//! ```text
+//! cargo bench --bench shard -- ../shared/data [--check]
+//! ```
+//!
+//! 1. Balance: every timing file under `DATA/timings` at N = 2 … 64 — `planner shard` for
+//!    K = 1..N is an exact cover, and makespan ÷ bound for plain longest-first and the planner.
+//! 2. Next refresh: on each series under `DATA/series`, a plan from the last five refreshes up to t
+//!    (merged as `timings merge` does) with the items of refresh t+1, scored with t+1's times,
+//!    against pytest-split's `least_duration` on refresh t alone.
+//! 3. Estimators: the same next-refresh score for each statistic and window.
+//! 4. Speed: `planner shard` calls on the 15,040-item playwright file and a synthetic 100,000-item
+//!    store.
+//!
+//! With `--check`, exits 1 if a quality bar is missed (exact cover, never worse than longest-first,
+//! geometric mean ≤ 1.0005 and worst ≤ 1.01, next refresh below the baseline).
+
+#![expect(
+    clippy::too_many_lines,
+    clippy::similar_names,
+    clippy::items_after_statements,
+    reason = "a report script: long, linear, read top to bottom"
+)]
+
+use std::collections::{BTreeMap, BinaryHeap};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use clap::Parser;
+use gha_planner::cli::{Cli, Reporter, run};
+use gha_planner::plan::{bound, lpt, partition};
+use gha_planner::timings::formats::{Ingested, ReadOptions, Unit, read_input};
+use gha_planner::timings::{Estimator, ItemId, Millis, Observed, Statistic, Store};
+
+struct Source {
+    label: &'static str,
+    /// The input argument, relative to DATA/timings.
+    arg: &'static str,
+    extra: &'static [&'static str],
+}
+
+const SOURCES: &[Source] = &[
+    Source {
+        label: "conda Linux",
+        arg: "conda/durations_Linux.json",
+        extra: &[],
+    },
+    Source {
+        label: "conda Windows",
+        arg: "conda/durations_Windows.json",
+        extra: &[],
+    },
+    Source {
+        label: "conda macOS",
+        arg: "conda/durations_macOS.json",
+        extra: &[],
+    },
+    Source {
+        label: "onegov-cloud",
+        arg: "onegov-cloud/test_durations_2025-08.json",
+        extra: &[],
+    },
+    Source {
+        label: "pgmpy",
+        arg: "pgmpy/test_durations.json",
+        extra: &[],
+    },
+    Source {
+        label: "identity-idp rspec",
+        arg: "identity-idp/knapsack_rspec_report.json",
+        extra: &[],
+    },
+    Source {
+        label: "sequencescape rspec",
+        arg: "sequencescape/knapsack_rspec_report.json",
+        extra: &[],
+    },
+    Source {
+        label: "sequencescape cucumber",
+        arg: "sequencescape/knapsack_cucumber_report.json",
+        extra: &[],
+    },
+    Source {
+        label: "inspec minitest",
+        arg: "inspec/knapsack_minitest_report.json",
+        extra: &[],
+    },
+    Source {
+        label: "playwright (ms)",
+        arg: "playwright/durations_a8756c7.json",
+        extra: &["--unit", "ms"],
+    },
+    Source {
+        label: "pytorch default/default",
+        arg: "pytorch/test-times.json#default/default",
+        extra: &[],
+    },
+    Source {
+        label: "jest JUnit (tests)",
+        arg: "junit/jest-test-results.xml",
+        extra: &[],
+    },
+    Source {
+        label: "pulsar JUnit (tests)",
+        arg: "junit/pulsar-test-report.xml",
+        extra: &[],
+    },
+];
+
+const SIZES: &[usize] = &[2, 4, 8, 16, 32, 64];
+
+fn planner(args: &[&str]) -> Result<Vec<u8>, String> {
+    let mut argv = vec!["planner", "--quiet"];
+    argv.extend_from_slice(args);
+    let cli = Cli::try_parse_from(&argv).map_err(|e| e.to_string())?;
+    let mut out = Vec::new();
+    let mut reporter = Reporter::memory();
+    run(cli, &mut out, &mut reporter).map_err(|e| e.to_string())?;
+    Ok(out)
+}
+
+fn read_map(arg: &str, unit: Unit) -> BTreeMap<ItemId, Millis> {
+    let opts = ReadOptions {
+        unit,
+        ..ReadOptions::default()
+    };
+    match read_input(arg, &opts) {
+        Ok(Ingested::Durations { durations, .. }) => durations,
+        Ok(Ingested::Store(_)) => panic!("{arg}: expected timings, got a store"),
+        Err(e) => panic!("{arg}: {e}"),
+    }
+}
+
+fn geomean(v: &[f64]) -> f64 {
+    (v.iter().map(|x| x.ln()).sum::<f64>() / v.len() as f64).exp()
+}
+
+struct Failures(Vec<String>);
+
+fn balance(data: &Path, fails: &mut Failures) {
+    println!("## 1. Balance: makespan ÷ bound, bound = max(longest item, total ÷ N)\n");
+    print!("| timing file | items |");
+    for n in SIZES {
+        print!(" N={n} LPT | N={n} planner |");
+    }
+    println!();
+    print!("|---|---:|");
+    for _ in SIZES {
+        print!("---:|---:|");
+    }
+    println!();
+    let (mut all_lpt, mut all_planner) = (Vec::new(), Vec::new());
+    let mut worst = (0.0f64, String::new());
+    for s in SOURCES {
+        let arg = data.join("timings").join(s.arg).display().to_string();
+        let unit = if s.extra.contains(&"ms") {
+            Unit::Millis
+        } else {
+            Unit::Seconds
+        };
+        let map = read_map(&arg, unit);
+        let weights: Vec<Millis> = map.values().copied().collect();
+        print!("| {} | {} |", s.label, map.len());
+        for &n in SIZES {
+            let b = bound(&weights, n).0 as f64;
+            let plain = lpt(&weights, n).makespan().0 as f64 / b;
+            // The real command, once per shard: an exact cover, and the loads it implies.
+            let total = n.to_string();
+            let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+            let mut makespan = 0u64;
+            for k in 1..=n {
+                let kk = k.to_string();
+                // JSON, because real test names hold line breaks.
+                let mut args = vec![
+                    "shard",
+                    "--index",
+                    &kk,
+                    "--total",
+                    &total,
+                    "--format",
+                    "json",
+                    "--timings",
+                    &arg,
+                ];
+                args.extend_from_slice(s.extra);
+                let out = planner(&args).unwrap_or_else(|e| panic!("{}: {e}", s.label));
+                let shard: serde_json::Value =
+                    serde_json::from_slice(&out).unwrap_or_else(|e| panic!("{}: {e}", s.label));
+                let mut load = 0u64;
+                for item in shard["items"].as_array().into_iter().flatten() {
+                    let id = item.as_str().unwrap_or_default();
+                    *seen.entry(id.to_owned()).or_default() += 1;
+                    load += map.get(&ItemId::from(id)).map_or(0, |m| m.0);
+                }
+                makespan = makespan.max(load);
+            }
+            let cover = seen.len() == map.len() && seen.values().all(|&c| c == 1);
+            if !cover {
+                fails
+                    .0
+                    .push(format!("{} N={n}: not an exact cover", s.label));
+            }
+            let ratio = makespan as f64 / b;
+            if ratio > plain + 1e-12 {
+                fails.0.push(format!(
+                    "{} N={n}: {ratio:.5} is worse than longest-first {plain:.5}",
+                    s.label
+                ));
+            }
+            if ratio > worst.0 {
+                worst = (ratio, format!("{} N={n}", s.label));
+            }
+            all_lpt.push(plain);
+            all_planner.push(ratio);
+            print!(
+                " {plain:.4} | {ratio:.4}{} |",
+                if cover { "" } else { " ✗cover" }
+            );
+        }
+        println!();
+    }
+    let (gl, gp) = (geomean(&all_lpt), geomean(&all_planner));
+    let wl = all_lpt.iter().copied().fold(0.0, f64::max);
+    println!(
+        "\ngeometric mean: longest-first {gl:.5}, planner {gp:.5}; worst: longest-first {wl:.4}, planner {:.4} ({})\n",
+        worst.0, worst.1
+    );
+    if gp > 1.0005 {
+        fails.0.push(format!("geometric mean {gp:.5} > 1.0005"));
+    }
+    if worst.0 > 1.01 {
+        fails
+            .0
+            .push(format!("worst case {:.4} > 1.01 ({})", worst.0, worst.1));
+    }
+}
+
+struct Series {
+    name: String,
+    snapshots: Vec<(String, BTreeMap<ItemId, Millis>)>,
+}
+
+fn read_series(path: &Path) -> Series {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let v: serde_json::Value =
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let snapshots = v["snapshots"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|s| {
+                    let durations = s["durations"]
+                        .as_object()
+                        .map(|m| {
+                            m.iter()
+                                .filter_map(|(k, v)| {
+                                    Some((
+                                        ItemId::from(k.as_str()),
+                                        Millis::from_secs_f64(v.as_f64()?).ok()?,
+                                    ))
+                                })
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    (s["date"].as_str().unwrap_or_default().to_owned(), durations)
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    Series {
+        name: v["series"].as_str().unwrap_or("?").to_owned(),
+        snapshots,
+    }
+}
+
+/// pytest-split's `least_duration`: items by name, then longest first (stable), each to the group
+/// with the least summed duration (a heap of (sum, group)); unknown items get the mean duration.
+fn least_duration(items: &[ItemId], durations: &BTreeMap<ItemId, Millis>, n: usize) -> Vec<usize> {
+    let relevant: Vec<f64> = items
+        .iter()
+        .filter_map(|i| durations.get(i))
+        .map(|m| m.as_secs_f64())
+        .collect();
+    let avg = if relevant.is_empty() {
+        1.0
+    } else {
+        relevant.iter().sum::<f64>() / relevant.len() as f64
+    };
+    let mut with: Vec<(usize, f64)> = items
+        .iter()
+        .enumerate()
+        .map(|(i, id)| (i, durations.get(id).map_or(avg, |m| m.as_secs_f64())))
+        .collect();
+    with.sort_by(|a, b| items[a.0].cmp(&items[b.0]));
+    with.sort_by(|a, b| b.1.total_cmp(&a.1));
+    #[derive(PartialEq)]
+    struct Entry(f64, usize);
+    impl Eq for Entry {}
+    impl PartialOrd for Entry {
+        fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
+            Some(self.cmp(o))
+        }
+    }
+    impl Ord for Entry {
+        fn cmp(&self, o: &Self) -> std::cmp::Ordering {
+            // min-heap on (sum, group)
+            o.0.total_cmp(&self.0).then(o.1.cmp(&self.1))
+        }
+    }
+    let mut heap: BinaryHeap<Entry> = (0..n).map(|g| Entry(0.0, g)).collect();
+    let mut group = vec![0; items.len()];
+    for (i, d) in with {
+        let Some(Entry(sum, g)) = heap.pop() else {
+            break;
+        };
+        group[i] = g;
+        heap.push(Entry(sum + d, g));
+    }
+    group
+}
+
+fn score(groups: &[usize], items: &[ItemId], actual: &BTreeMap<ItemId, Millis>, n: usize) -> f64 {
+    let mut loads = vec![0u64; n];
+    let weights: Vec<Millis> = items.iter().map(|i| actual[i]).collect();
+    for (i, &g) in groups.iter().enumerate() {
+        loads[g] += weights[i].0;
+    }
+    let makespan = loads.into_iter().max().unwrap_or(0);
+    makespan as f64 / bound(&weights, n).0 as f64
+}
+
+const SERIES_N: &[usize] = &[4, 16, 64];
+
+/// Planner groups for refresh t+1's items from the last `depth` refreshes up to t.
+fn planner_groups(
+    series: &Series,
+    t: usize,
+    items: &[ItemId],
+    n: usize,
+    est: Estimator,
+) -> Vec<usize> {
+    let mut store = Store::default();
+    for (date, durations) in &series.snapshots[t.saturating_sub(4)..=t] {
+        store.merge(&Observed {
+            source: date.clone(),
+            kind: "flat-map".into(),
+            runner_class: "default".into(),
+            at: None,
+            durations: durations.clone(),
+        });
+    }
+    let empty = BTreeMap::new();
+    let history = store.classes.get("default").unwrap_or(&empty);
+    let estimates = est.estimate(history, Some(items));
+    let weights: Vec<Millis> = estimates.durations().map(|(_, m)| m).collect();
+    let a = partition(&weights, n);
+    // estimates are in id order; items are too.
+    a.shard_of.iter().map(|&s| s as usize).collect()
+}
+
+fn next_refresh(data: &Path, fails: &mut Failures, estimators: bool) {
+    let mut dir: Vec<PathBuf> = std::fs::read_dir(data.join("series"))
+        .map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect())
+        .unwrap_or_default();
+    dir.sort();
+    let series: Vec<Series> = dir.iter().map(|p| read_series(p)).collect();
+    println!(
+        "## 2. Next refresh: plan from refreshes ≤ t, score on t+1 (geometric mean of makespan ÷ bound)\n"
+    );
+    println!(
+        "| series | refreshes | N | pytest-split least_duration (refresh t) | planner (last five, EWMA 0.7) |"
+    );
+    println!("|---|---:|---:|---:|---:|");
+    for s in &series {
+        let (mut base_all, mut ours_all) = (Vec::new(), Vec::new());
+        for &n in SERIES_N {
+            let (mut base, mut ours) = (Vec::new(), Vec::new());
+            for t in 0..s.snapshots.len() - 1 {
+                let next = &s.snapshots[t + 1].1;
+                let items: Vec<ItemId> = next.keys().cloned().collect();
+                base.push(score(
+                    &least_duration(&items, &s.snapshots[t].1, n),
+                    &items,
+                    next,
+                    n,
+                ));
+                ours.push(score(
+                    &planner_groups(s, t, &items, n, Estimator::default()),
+                    &items,
+                    next,
+                    n,
+                ));
+            }
+            let (gb, go) = (geomean(&base), geomean(&ours));
+            println!(
+                "| {} | {} | {n} | {gb:.4} | {go:.4} |",
+                s.name,
+                s.snapshots.len(),
+            );
+            base_all.extend(base);
+            ours_all.extend(ours);
+        }
+        let (gb, go) = (geomean(&base_all), geomean(&ours_all));
+        println!("| **{}** | | all | **{gb:.4}** | **{go:.4}** |", s.name);
+        if go >= gb {
+            fails.0.push(format!(
+                "{}: next-refresh {go:.4} is not below least_duration's {gb:.4}",
+                s.name
+            ));
+        }
+    }
+    println!();
+    if !estimators {
+        return;
+    }
+    println!("## 3. Estimators: next-refresh geometric mean per series over N = 4, 16, 64\n");
+    let stats: &[(&str, Statistic)] = &[
+        ("median", Statistic::Median),
+        ("mean", Statistic::Mean),
+        ("trimmed mean", Statistic::TrimmedMean),
+        ("EWMA 0.3", Statistic::Ewma(0.3)),
+        ("EWMA 0.5", Statistic::Ewma(0.5)),
+        ("EWMA 0.7 (default)", Statistic::Ewma(0.7)),
+        ("p75", Statistic::Quantile(0.75)),
+        ("last", Statistic::Last),
+    ];
+    let windows = [1usize, 3, 5];
+    print!("| statistic |");
+    for s in &series {
+        for w in windows {
+            print!(" {} window {w} |", s.name);
+        }
+    }
+    println!("\n|---|{}", "---:|".repeat(windows.len() * series.len()));
+    for &(name, stat) in stats {
+        print!("| {name} |");
+        for s in &series {
+            for w in windows {
+                let est = Estimator {
+                    statistic: stat,
+                    window: w,
+                    ..Estimator::default()
+                };
+                let mut all = Vec::new();
+                for &n in SERIES_N {
+                    for t in 0..s.snapshots.len() - 1 {
+                        let next = &s.snapshots[t + 1].1;
+                        let items: Vec<ItemId> = next.keys().cloned().collect();
+                        all.push(score(
+                            &planner_groups(s, t, &items, n, est),
+                            &items,
+                            next,
+                            n,
+                        ));
+                    }
+                }
+                print!(" {:.4} |", geomean(&all));
+            }
+        }
+        println!();
+    }
+    println!();
+}
+
+fn time_calls(label: &str, args: &[&str], calls: usize) {
+    let mut times = Vec::with_capacity(calls);
+    let mut bytes = 0;
+    for _ in 0..calls {
+        let t = Instant::now();
+        let out = planner(args).unwrap_or_else(|e| panic!("{label}: {e}"));
+        times.push(t.elapsed().as_secs_f64() * 1000.0);
+        bytes = out.len();
+    }
+    times.sort_by(f64::total_cmp);
+    println!(
+        "| {label} | {calls} | {:.1} | {:.1} | {:.1} | {bytes} |",
+        times[0],
+        times[times.len() / 2],
+        times[times.len() - 1]
+    );
+}
+
+fn speed(data: &Path) {
+    println!("## 4. Speed of `planner shard` (whole command: read, estimate, partition, print)\n");
+    println!("| case | calls | min ms | median ms | max ms | output bytes |");
+    println!("|---|---:|---:|---:|---:|---:|");
+    let pw = data
+        .join("timings/playwright/durations_a8756c7.json")
+        .display()
+        .to_string();
+    for n in ["4", "64"] {
+        time_calls(
+            &format!("playwright 15,040 items, K=1 of {n}"),
+            &[
+                "shard",
+                "--index",
+                "1",
+                "--total",
+                n,
+                "--unit",
+                "ms",
+                "--timings",
+                &pw,
+            ],
+            20,
+        );
+    }
+    // A synthetic 100,000-item suite: 1,000 files of 100 tests, heavy-tailed durations from a
+    // fixed-seed generator, as a store with three observations.
+    let dir = std::env::temp_dir().join(format!("planner-bench-{}", std::process::id()));
+    let _ = std::fs::create_dir_all(&dir);
+    let store_path = dir.join("synthetic-store.json");
+    let mut store = Store::default();
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    for obs in 0..3 {
+        let mut durations = BTreeMap::new();
+        for i in 0..100_000u64 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let u = (x >> 11) as f64 / (1u64 << 53) as f64;
+            let ms = (20.0 * (-(1.0 - u).ln()).powf(2.5)) as u64 + 1;
+            durations.insert(
+                ItemId::new(format!(
+                    "tests/d{:03}/test_{:03}.py::test_{i}",
+                    i / 100 % 1000,
+                    i / 100
+                )),
+                Millis(ms),
+            );
+        }
+        store.merge(&Observed {
+            source: format!("synthetic {obs}"),
+            kind: "flat-map".into(),
+            runner_class: "default".into(),
+            at: None,
+            durations,
+        });
+    }
+    if std::fs::write(&store_path, store.to_json()).is_ok() {
+        let sp = store_path.display().to_string();
+        for n in ["16", "256"] {
+            time_calls(
+                &format!("synthetic 100,000 items (store), K=1 of {n}"),
+                &["shard", "--index", "1", "--total", n, "--timings", &sp],
+                5,
+            );
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    println!();
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--bench")
+        .collect();
+    let check = args.iter().any(|a| a == "--check");
+    let quick = args.iter().any(|a| a == "--quick");
+    let Some(data) = args
+        .iter()
+        .find(|a| !a.starts_with("--"))
+        .map(PathBuf::from)
+    else {
+        eprintln!("usage: cargo bench --bench shard -- DATA_DIR [--check] [--quick]");
+        std::process::exit(2);
+    };
+    let mut fails = Failures(Vec::new());
+    balance(&data, &mut fails);
+    next_refresh(&data, &mut fails, !quick);
+    speed(&data);
+    if check {
+        if fails.0.is_empty() {
+            println!("check: every quality bar is met");
+        } else {
+            for f in &fails.0 {
+                println!("check failed: {f}");
+            }
+            std::process::exit(1);
+        }
+    }
+}

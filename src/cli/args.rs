@@ -1,0 +1,256 @@
+//! The raw command line, as clap parses it. Validated into settings before any work starts.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Plan CI parallelism from history: balanced, deterministic test shards and what they buy.
+#[derive(Debug, Parser)]
+#[command(name = "planner", version, about, max_term_width = 100)]
+pub struct Cli {
+    /// Print no progress or summaries on stderr (warnings and errors still show).
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Build and update the timing history.
+    Timings {
+        #[command(subcommand)]
+        command: TimingsCommand,
+    },
+    /// Plan the shards of a suite: plan.json, matrix JSON, or a --dry-run preview.
+    Plan(PlanArgs),
+    /// Print the items that shard K of N runs: the same on every runner and every re-run.
+    Shard(ShardArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TimingsCommand {
+    /// Merge timing inputs, oldest first, into a store.
+    Merge(MergeArgs),
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum InputFormat {
+    /// Decide by content.
+    #[default]
+    Auto,
+    /// JUnit XML.
+    Junit,
+    /// A flat JSON map of id → duration (pytest-split, Knapsack, playwright).
+    Json,
+    /// The planner's own store.
+    Store,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum UnitArg {
+    /// Seconds (pytest-split, Knapsack, JUnit).
+    #[default]
+    #[value(name = "s")]
+    Seconds,
+    /// Milliseconds (playwright's durations.json).
+    #[value(name = "ms")]
+    Millis,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum ByArg {
+    /// One item per test.
+    #[default]
+    Test,
+    /// One item per file (or binary, class or package where the runner has no files).
+    File,
+    /// One item per class.
+    Class,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum StatisticArg {
+    /// Exponentially weighted mean, the newest weighing 0.7 (the default, chosen by measurement).
+    #[default]
+    Ewma,
+    /// Median of the recent samples.
+    Median,
+    /// Mean of the recent samples.
+    Mean,
+    /// Mean without the lowest and highest sample.
+    TrimmedMean,
+    /// 75th percentile: a cautious estimate.
+    P75,
+    /// The newest sample only.
+    Last,
+}
+
+/// How timing inputs are read and estimated.
+#[derive(Clone, Debug, Args)]
+pub struct ReadArgs {
+    /// Unit of the durations in JSON maps.
+    #[arg(long, value_enum, default_value_t = UnitArg::Seconds)]
+    pub unit: UnitArg,
+
+    /// What one item is, when reading JUnit.
+    #[arg(long, value_enum, default_value_t = ByArg::Test)]
+    pub by: ByArg,
+
+    /// Runner class (OS or label) the timings belong to.
+    #[arg(long, default_value = "default", value_name = "NAME")]
+    pub runner_class: String,
+
+    /// Let failed tests teach durations too.
+    #[arg(long)]
+    pub include_failed: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// Timing inputs, oldest first: JUnit files, directories or globs (one observation each), flat
+    /// JSON maps (FILE#GROUP for one group of a nested map), stores.
+    #[arg(required = true, value_name = "INPUT")]
+    pub inputs: Vec<String>,
+
+    /// The store to write. If it exists it is read first and added to.
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+
+    /// Force the input format instead of deciding by content.
+    #[arg(long, value_enum, default_value_t = InputFormat::Auto)]
+    pub format: InputFormat,
+
+    #[command(flatten)]
+    pub read: ReadArgs,
+
+    /// Samples to keep per item and runner class [default: the store's, or 20].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub keep: Option<u32>,
+
+    /// Replace the store even if it is unreadable or the result would hold less.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// Where the items and their timings come from, for `plan` and `shard`.
+#[derive(Clone, Debug, Args)]
+pub struct SourceArgs {
+    /// Timing history: stores, JUnit files, directories or globs, JSON maps (FILE#GROUP).
+    /// Missing or unreadable history is a warning, and items are estimated.
+    #[arg(long = "timings", value_name = "FILE", num_args = 1..)]
+    pub timings: Vec<String>,
+
+    /// The items to shard, one per line (`-` for stdin) [default: every item in the timings].
+    /// New items are estimated; items in the timings but not here are ignored.
+    #[arg(long, value_name = "FILE")]
+    pub items: Option<String>,
+
+    /// Force the format of the timing inputs.
+    #[arg(long, value_enum, default_value_t = InputFormat::Auto)]
+    pub input_format: InputFormat,
+
+    #[command(flatten)]
+    pub read: ReadArgs,
+
+    /// How an item's recent samples become its estimate.
+    #[arg(long, value_enum, default_value_t = StatisticArg::Ewma)]
+    pub statistic: StatisticArg,
+
+    /// How many recent samples count.
+    #[arg(long, default_value_t = 5, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub window: u32,
+
+    /// Estimate for an item when nothing at all is known.
+    #[arg(long, default_value_t = 1.0, value_name = "SECONDS")]
+    pub default_seconds: f64,
+
+    /// Treat unreadable timings as an error rather than a warning.
+    #[arg(long)]
+    pub strict: bool,
+
+    /// An empty item list plans a skipped suite instead of failing.
+    #[arg(long)]
+    pub allow_empty: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub source: SourceArgs,
+
+    /// Suite name, carried into the plan and the matrix.
+    #[arg(long, default_value = "default")]
+    pub suite: String,
+
+    /// Exactly this many shards (capped by the items and --max-shards).
+    #[arg(long, value_name = "N", conflicts_with = "target_seconds", value_parser = clap::value_parser!(u32).range(1..))]
+    pub total: Option<u32>,
+
+    /// The fewest shards predicted to finish within this wall time.
+    #[arg(long, value_name = "SECONDS")]
+    pub target_seconds: Option<f64>,
+
+    /// Never more shards than this (GitHub allows 256 jobs per matrix).
+    #[arg(long, default_value_t = 256, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub max_shards: u32,
+
+    /// Fixed cost per shard before its first item: runner start, checkout, setup [default: 30, assumed].
+    #[arg(long, value_name = "SECONDS")]
+    pub overhead_seconds: Option<f64>,
+
+    /// Without --total or --target-seconds: the fastest shard count whose billed runner-minutes
+    /// stay within this many percent over one runner's.
+    #[arg(long, default_value_t = 25.0, value_name = "PERCENT")]
+    pub max_extra_cost: f64,
+
+    /// Write the plan here (plan.json), for `planner shard --plan`.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+
+    /// Append `matrix`, `total`, `skip` and `plan` outputs to $GITHUB_OUTPUT.
+    #[arg(long)]
+    pub github_output: bool,
+
+    /// Show the plan in the terminal and write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum ShardFormat {
+    /// One item per line.
+    #[default]
+    Lines,
+    /// A JSON object with the shard's items and estimate.
+    Json,
+    /// The items shell-quoted on one line.
+    Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ShardArgs {
+    /// Which shard, 1-based.
+    #[arg(long, value_name = "K", value_parser = clap::value_parser!(u32).range(1..))]
+    pub index: u32,
+
+    /// How many shards in all.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub total: u32,
+
+    /// A plan written by `planner plan --out`: the shard is read from it, not recomputed.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["timings", "items"])]
+    pub plan: Option<PathBuf>,
+
+    /// The suite in the plan [default: the only one].
+    #[arg(long)]
+    pub suite: Option<String>,
+
+    #[command(flatten)]
+    pub source: SourceArgs,
+
+    /// How to print the items.
+    #[arg(long, value_enum, default_value_t = ShardFormat::Lines)]
+    pub format: ShardFormat,
+}

@@ -1,0 +1,137 @@
+//! Timing history for `plan` and `shard`: read, merged in memory, estimated for the items.
+//!
+//! History that is missing or unreadable does not break CI: it is a warning, and items are
+//! estimated (down to an even split by count when nothing is known). `--strict` makes it an error.
+
+use std::collections::BTreeMap;
+
+use crate::Error;
+use crate::timings::formats::{IngestError, Ingested, read_input};
+use crate::timings::{Estimates, ItemId, Observed, Sample, Store};
+
+use super::Reporter;
+use super::args::SourceArgs;
+use super::files::read_items;
+use super::settings::{estimator, read_options};
+
+/// The estimates for a suite's items, and a line saying where the timings came from.
+#[derive(Debug)]
+pub struct Loaded {
+    pub estimates: Estimates,
+    pub sources: String,
+}
+
+/// Reads every timing input into one in-memory store, each input an observation in order.
+pub fn read_history(
+    source: &SourceArgs,
+    reporter: &mut Reporter,
+) -> Result<(Store, Vec<String>), Error> {
+    let opts = read_options(source.input_format, &source.read);
+    let mut store = Store::default();
+    let mut used = Vec::new();
+    for arg in &source.timings {
+        match read_input(arg, &opts) {
+            Ok(Ingested::Durations {
+                kind,
+                durations,
+                at,
+                warnings,
+            }) => {
+                for w in warnings {
+                    reporter.warn(w);
+                }
+                store.merge(&Observed {
+                    source: arg.clone(),
+                    kind: kind.to_owned(),
+                    runner_class: source.read.runner_class.clone(),
+                    at,
+                    durations,
+                });
+                used.push(arg.clone());
+            }
+            Ok(Ingested::Store(s)) => {
+                store.merge_store(&s, arg);
+                used.push(arg.clone());
+            }
+            // Naming no group, or a wrong one, of a nested map is a command-line mistake, not
+            // damaged history: it fails whatever --strict says.
+            Err(e @ (IngestError::NestedMap { .. } | IngestError::NoSuchGroup { .. })) => {
+                return Err(e.into());
+            }
+            Err(e) if source.strict => return Err(e.into()),
+            Err(e) => {
+                let missing = matches!(&e, IngestError::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound)
+                    || matches!(e, IngestError::NoMatch { .. });
+                if missing {
+                    reporter.warn(format!("no timing history at {arg}: items are estimated"));
+                } else {
+                    reporter.warn(format!(
+                        "{e}; this history is ignored and items are estimated"
+                    ));
+                }
+            }
+        }
+    }
+    Ok((store, used))
+}
+
+/// The samples of the wanted runner class, or of the best other one with a warning.
+fn class_history<'s>(
+    store: &'s Store,
+    class: &str,
+    reporter: &mut Reporter,
+) -> Option<&'s BTreeMap<ItemId, Vec<Sample>>> {
+    if let Some(h) = store.classes.get(class) {
+        return Some(h);
+    }
+    let (other, h) = store
+        .classes
+        .iter()
+        .max_by_key(|(name, items)| (items.len(), std::cmp::Reverse(*name)))?;
+    reporter.warn(format!(
+        "no timings for runner class `{class}`; using those of `{other}`"
+    ));
+    Some(h)
+}
+
+pub fn load(source: &SourceArgs, reporter: &mut Reporter) -> Result<Loaded, Error> {
+    let est = estimator(source)?;
+    let (store, used) = read_history(source, reporter)?;
+    let empty = BTreeMap::new();
+    let history = class_history(&store, &source.read.runner_class, reporter).unwrap_or(&empty);
+    let items = source.items.as_deref().map(read_items).transpose()?;
+    let estimates = est.estimate(history, items.as_deref());
+    if estimates.items.is_empty() && !source.allow_empty {
+        let what = match &source.items {
+            Some(f) => format!("the item list {f} holds no items"),
+            None if used.is_empty() => "no items: give --items, or --timings with history".into(),
+            None => format!("the timings ({}) hold no items", used.join(", ")),
+        };
+        return Err(Error::Usage(format!(
+            "{what}; a plan of zero shards would pass without running anything (pass --allow-empty to plan a skipped suite)"
+        )));
+    }
+    let unknown = estimates.items.len() - estimates.count(crate::timings::EstimateSource::History);
+    if unknown > 0 && !history.is_empty() {
+        reporter.info(format!(
+            "{unknown} of {} items have no history and are estimated from their file, directory or the suite",
+            estimates.items.len()
+        ));
+    }
+    if history.is_empty() && !estimates.items.is_empty() {
+        reporter.warn("no timing history: every item counts the same, an even split by count");
+    }
+    let observations = store.observations.len();
+    let sources = if used.is_empty() {
+        "none (every item estimated)".to_owned()
+    } else {
+        format!(
+            "{} ({} observation{}, {} items with history)",
+            used.join(", "),
+            observations,
+            if observations == 1 { "" } else { "s" },
+            history.len()
+        )
+    };
+    Ok(Loaded { estimates, sources })
+}

@@ -1,0 +1,28 @@
+//! The commands: clap's raw arguments, resolved into settings, dispatched to one file per command.
+
+mod args;
+mod files;
+mod history;
+mod merge;
+mod plan;
+mod reporter;
+mod settings;
+mod shard;
+
+pub use args::{Cli, Command, TimingsCommand};
+pub use reporter::Reporter;
+
+use std::io::Write;
+
+use crate::Error;
+
+/// Runs one parsed command line, writing results to `out` and warnings through `reporter`.
+pub fn run(cli: Cli, out: &mut dyn Write, reporter: &mut Reporter) -> Result<(), Error> {
+    match cli.command {
+        Command::Timings {
+            command: TimingsCommand::Merge(args),
+        } => merge::run(&args, reporter),
+        Command::Plan(args) => plan::run(&args, out, reporter),
+        Command::Shard(args) => shard::run(&args, out, reporter),
+    }
+}

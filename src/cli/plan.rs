@@ -1,0 +1,126 @@
+//! `planner plan`: estimates → the curve → the chosen shard count → the partition; written as
+//! plan.json and matrix JSON, or previewed with --dry-run.
+
+use std::io::Write;
+
+use crate::Error;
+use crate::github::{format_output, random_delimiter};
+use crate::plan::{ChoiceMode, Plan, SuiteSettings, plan_suite};
+use crate::render::{matrix_json, preview};
+use crate::timings::Millis;
+use crate::timings::formats::Granularity;
+
+use super::Reporter;
+use super::args::{ByArg, PlanArgs};
+use super::files::write_atomic;
+use super::history::load;
+use super::settings::seconds;
+
+const ASSUMED_OVERHEAD: Millis = Millis(30_000);
+
+fn settings(args: &PlanArgs) -> Result<SuiteSettings, Error> {
+    let (overhead, overhead_source) = match args.overhead_seconds {
+        Some(s) => (seconds("--overhead-seconds", s)?, "flag"),
+        None => (ASSUMED_OVERHEAD, "assumed"),
+    };
+    let max_extra_cost = args.max_extra_cost;
+    if !(max_extra_cost.is_finite() && max_extra_cost >= 0.0) {
+        return Err(Error::Usage(format!(
+            "--max-extra-cost: expected a percentage of 0 or more, got {max_extra_cost}"
+        )));
+    }
+    let mode = match (args.total, args.target_seconds) {
+        (Some(n), _) => ChoiceMode::Fixed {
+            requested: n as usize,
+        },
+        (None, Some(t)) => {
+            let target = seconds("--target-seconds", t)?;
+            if target.0 == 0 {
+                return Err(Error::Usage(
+                    "--target-seconds must be more than zero".into(),
+                ));
+            }
+            ChoiceMode::Target { target_ms: target }
+        }
+        (None, None) => ChoiceMode::Cost {
+            max_extra_cost: max_extra_cost / 100.0,
+        },
+    };
+    Ok(SuiteSettings {
+        name: args.suite.clone(),
+        granularity: match args.source.read.by {
+            ByArg::Test => Granularity::Test,
+            ByArg::File => Granularity::File,
+            ByArg::Class => Granularity::Class,
+        },
+        runner_class: args.source.read.runner_class.clone(),
+        overhead,
+        overhead_source: overhead_source.to_owned(),
+        mode,
+        max_shards: args.max_shards as usize,
+        max_extra_cost: max_extra_cost / 100.0,
+    })
+}
+
+pub fn run(args: &PlanArgs, out: &mut dyn Write, reporter: &mut Reporter) -> Result<(), Error> {
+    let suite_settings = settings(args)?;
+    let loaded = load(&args.source, reporter)?;
+    let suite = plan_suite(&loaded.estimates, &suite_settings);
+    let stdout_err = |e| Error::io("write", "standard output", e);
+
+    if args.dry_run {
+        write!(out, "{}", preview(&suite, &loaded.sources)).map_err(stdout_err)?;
+        if args.out.is_some() || args.github_output {
+            reporter.info("dry run: --out and --github-output were not written");
+        }
+        return Ok(());
+    }
+
+    let matrix = matrix_json(&suite);
+    let total = suite.shards.len();
+    let skip = suite.skip;
+    let plan = Plan::new(vec![suite]);
+    let plan_json = serde_json::to_string_pretty(&plan)
+        .map_err(|e| Error::Internal(format!("the plan cannot be written as JSON: {e}")))?;
+    if let Some(path) = &args.out {
+        write_atomic(path, format!("{plan_json}\n").as_bytes())?;
+    }
+    if args.github_output {
+        let path = std::env::var_os("GITHUB_OUTPUT").ok_or_else(|| {
+            Error::Usage(
+                "--github-output: $GITHUB_OUTPUT is not set (it is on every Actions runner)".into(),
+            )
+        })?;
+        let delimiter = random_delimiter();
+        let mut block = String::new();
+        block.push_str(&format_output("matrix", &matrix, &delimiter));
+        block.push_str(&format_output("total", &total.to_string(), &delimiter));
+        block.push_str(&format_output(
+            "skip",
+            if skip { "true" } else { "false" },
+            &delimiter,
+        ));
+        if let Some(p) = &args.out {
+            block.push_str(&format_output("plan", &p.display().to_string(), &delimiter));
+        }
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(&path)
+            .map_err(|e| Error::io("append to", &path, e))?;
+        f.write_all(block.as_bytes())
+            .map_err(|e| Error::io("append to", &path, e))?;
+    }
+    writeln!(out, "{matrix}").map_err(stdout_err)?;
+    if let Some(s) = plan.suites.first() {
+        reporter.info(format!(
+            "{} shards: {}; predicted wall {} (busiest shard {}, bound {})",
+            s.shards.len(),
+            s.choice.reason,
+            s.predicted_wall_ms,
+            s.predicted_makespan_ms,
+            s.bound.ms
+        ));
+    }
+    Ok(())
+}

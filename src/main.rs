@@ -1,0 +1,36 @@
+//! The `planner` binary: parse, dispatch, map errors to exit codes. Everything else is the library.
+
+use std::error::Error as _;
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::Parser;
+use gha_planner::cli::{Cli, Reporter, run};
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+        }
+    };
+    let mut reporter = Reporter::stderr(cli.quiet);
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let result = run(cli, &mut out, &mut reporter);
+    let _ = out.flush();
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            let mut err = std::io::stderr().lock();
+            let _ = writeln!(err, "error: {e}");
+            let mut source = e.source();
+            while let Some(s) = source {
+                let _ = writeln!(err, "  caused by: {s}");
+                source = s.source();
+            }
+            ExitCode::from(u8::try_from(e.exit_code().code()).unwrap_or(1))
+        }
+    }
+}

@@ -1,0 +1,242 @@
+//! How many shards: the curve of shard count against predicted wall time and billed runner
+//! minutes, and the choice made from it.
+//!
+//! Each shard pays a fixed start-up overhead (runner, checkout, setup) and GitHub bills every job
+//! rounded up to the minute, so past some point an extra runner costs more than it buys. By
+//! default the planner takes the fastest shard count whose billed runner-minutes stay within a
+//! budget over one runner's (25% more unless told otherwise): the knee of the curve.
+
+use serde::{Deserialize, Serialize};
+
+use super::partition::{Assignment, lpt};
+use crate::timings::Millis;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CostModel {
+    /// Fixed cost of every shard before it runs its first item.
+    pub overhead: Millis,
+}
+
+/// One point of the curve.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CurvePoint {
+    pub n: usize,
+    /// Busiest shard's work, without overhead (longest-first).
+    pub makespan_ms: Millis,
+    /// Predicted wall time of the phase: overhead + makespan.
+    pub wall_ms: Millis,
+    /// Sum over shards of (overhead + work) rounded up to the minute.
+    pub runner_minutes: u64,
+    /// Sequential time ÷ (n × wall).
+    pub efficiency: f64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "mode", rename_all = "snake_case")]
+pub enum ChoiceMode {
+    /// `--total N`.
+    Fixed { requested: usize },
+    /// `--target-seconds S`: the fewest shards predicted to finish within it.
+    Target { target_ms: Millis },
+    /// The fastest count whose billed minutes stay within `max_extra_cost` over one runner's.
+    Cost { max_extra_cost: f64 },
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Choice {
+    #[serde(flatten)]
+    pub mode: ChoiceMode,
+    pub n: usize,
+    pub reason: String,
+    /// Where the curve bends: the count the cost budget would pick, shown whatever the mode.
+    pub knee: usize,
+}
+
+/// Billed runner-minutes of an assignment: each shard rounded up to the minute.
+pub fn billed_minutes(loads: &[Millis], overhead: Millis) -> u64 {
+    loads
+        .iter()
+        .map(|&l| (overhead + l).0.div_ceil(60_000).max(1))
+        .sum()
+}
+
+fn point(weights: &[Millis], n: usize, cost: CostModel, a: &Assignment) -> CurvePoint {
+    let total: Millis = weights.iter().copied().sum();
+    let makespan = a.makespan();
+    let wall = cost.overhead + makespan;
+    let sequential = cost.overhead + total;
+    let efficiency = if wall.0 == 0 {
+        1.0
+    } else {
+        sequential.0 as f64 / (n as f64 * wall.0 as f64)
+    };
+    CurvePoint {
+        n,
+        makespan_ms: makespan,
+        wall_ms: wall,
+        runner_minutes: billed_minutes(&a.loads, cost.overhead),
+        efficiency: (efficiency * 10_000.0).round() / 10_000.0,
+    }
+}
+
+/// The curve for n = 1 ..= cap, from longest-first packings.
+pub fn curve(weights: &[Millis], cap: usize, cost: CostModel) -> Vec<CurvePoint> {
+    (1..=cap.max(1))
+        .map(|n| point(weights, n, cost, &lpt(weights, n)))
+        .collect()
+}
+
+fn knee(curve: &[CurvePoint], max_extra_cost: f64) -> usize {
+    let Some(one) = curve.first() else { return 1 };
+    let budget = one.runner_minutes as f64 * (1.0 + max_extra_cost);
+    curve
+        .iter()
+        .filter(|p| p.runner_minutes as f64 <= budget + 1e-9)
+        .min_by_key(|p| (p.wall_ms, p.n))
+        .map_or(1, |p| p.n)
+}
+
+/// Chooses n from the curve (which must start at n = 1 and end at the cap).
+pub fn choose_shards(curve: &[CurvePoint], mode: ChoiceMode, default_extra_cost: f64) -> Choice {
+    let cap = curve.last().map_or(1, |p| p.n);
+    let extra = match mode {
+        ChoiceMode::Cost { max_extra_cost } => max_extra_cost,
+        _ => default_extra_cost,
+    };
+    let knee_n = knee(curve, extra);
+    let at = |n: usize| curve.get(n.saturating_sub(1));
+    let (n, reason) = match mode {
+        ChoiceMode::Fixed { requested } => {
+            let n = requested.clamp(1, cap);
+            let reason = if n < requested {
+                format!(
+                    "--total {requested}, capped at {cap} (no more shards than items, nor than --max-shards)"
+                )
+            } else {
+                format!("--total {requested}")
+            };
+            (n, reason)
+        }
+        ChoiceMode::Target { target_ms } => {
+            if let Some(p) = curve.iter().find(|p| p.wall_ms <= target_ms) {
+                (
+                    p.n,
+                    format!(
+                        "the fewest shards predicted to finish within the target of {target_ms}"
+                    ),
+                )
+            } else {
+                let p = curve
+                    .iter()
+                    .min_by_key(|p| (p.wall_ms, p.n))
+                    .copied()
+                    .unwrap_or(CurvePoint {
+                        n: 1,
+                        makespan_ms: Millis::ZERO,
+                        wall_ms: Millis::ZERO,
+                        runner_minutes: 0,
+                        efficiency: 1.0,
+                    });
+                (
+                    p.n,
+                    format!(
+                        "the target of {target_ms} cannot be met (at best {} with {} shards); took the fastest",
+                        p.wall_ms, p.n
+                    ),
+                )
+            }
+        }
+        ChoiceMode::Cost { max_extra_cost } => {
+            let one = at(1).map_or(0, |p| p.runner_minutes);
+            let chosen = at(knee_n).map_or(0, |p| p.runner_minutes);
+            (
+                knee_n,
+                format!(
+                    "the fastest count whose billed runner-minutes ({chosen}) stay within {:.0}% over one runner's ({one})",
+                    max_extra_cost * 100.0
+                ),
+            )
+        }
+    };
+    Choice {
+        mode,
+        n,
+        reason,
+        knee: knee_n,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn billing_rounds_each_job_up_to_the_minute() {
+        assert_eq!(
+            billed_minutes(&[Millis(1), Millis(60_000), Millis(60_001)], Millis(0)),
+            1 + 1 + 2
+        );
+        assert_eq!(
+            billed_minutes(&[Millis(0)], Millis(0)),
+            1,
+            "a job is billed at least a minute"
+        );
+    }
+
+    #[test]
+    fn the_knee_stops_where_rounding_and_overhead_eat_the_gain() {
+        // 100 items of 6 s: one runner = 600 s + 30 s = 11 min billed.
+        let w = vec![Millis(6_000); 100];
+        let c = curve(
+            &w,
+            100,
+            CostModel {
+                overhead: Millis(30_000),
+            },
+        );
+        let choice = choose_shards(
+            &c,
+            ChoiceMode::Cost {
+                max_extra_cost: 0.25,
+            },
+            0.25,
+        );
+        let p = c[choice.n - 1];
+        assert!(p.runner_minutes as f64 <= 11.0 * 1.25, "{p:?}");
+        // One more shard would either cost more than the budget or not be faster.
+        assert!(
+            c[choice.n..]
+                .iter()
+                .all(|q| q.runner_minutes as f64 > 13.75 || q.wall_ms >= p.wall_ms)
+        );
+    }
+
+    #[test]
+    fn target_takes_the_fewest_shards_that_meet_it() {
+        let w = vec![Millis(10_000); 8];
+        let c = curve(
+            &w,
+            8,
+            CostModel {
+                overhead: Millis(0),
+            },
+        );
+        let choice = choose_shards(
+            &c,
+            ChoiceMode::Target {
+                target_ms: Millis(20_000),
+            },
+            0.25,
+        );
+        assert_eq!(choice.n, 4);
+        let unmet = choose_shards(
+            &c,
+            ChoiceMode::Target {
+                target_ms: Millis(1),
+            },
+            0.25,
+        );
+        assert_eq!(unmet.n, 8);
+        assert!(unmet.reason.contains("cannot be met"));
+    }
+}

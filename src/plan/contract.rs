@@ -1,0 +1,220 @@
+//! The Plan: versioned JSON, the contract between `plan`, `shard`, `render` and `report`.
+//!
+//! A plan is computed once per workflow run and pinned: every shard, and every re-run of a failed
+//! shard, reads the same plan. Without a plan, `planner shard` computes the same partition from the
+//! same inputs through the same function, `assign`.
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::ShardIndex;
+use super::choose::{Choice, ChoiceMode, CostModel, CurvePoint, choose_shards, curve};
+use super::partition::{Assignment, bound, partition};
+use crate::timings::formats::Granularity;
+use crate::timings::{EstimateSource, Estimates, ItemId, Millis};
+
+pub const PLAN_FORMAT: &str = "gha-planner-plan";
+pub const PLAN_VERSION: u32 = 1;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    pub format: String,
+    pub version: u32,
+    /// The planner that wrote it (`gha-planner 0.1.0`).
+    pub generator: String,
+    pub suites: Vec<SuitePlan>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SuitePlan {
+    pub name: String,
+    pub granularity: Granularity,
+    pub runner_class: String,
+    /// Nothing to run: the matrix still has one (empty) shard, and the `skip` output is true.
+    pub skip: bool,
+    /// Digest of the (item, estimate) snapshot the plan was made from.
+    pub timings_digest: String,
+    pub item_count: usize,
+    pub total_ms: Millis,
+    pub longest_ms: Millis,
+    pub overhead_ms: Millis,
+    /// `assumed`, `flag` or `measured`.
+    pub overhead_source: String,
+    pub estimates: EstimateCounts,
+    pub choice: Choice,
+    pub bound: Bound,
+    /// The busiest shard's estimated work.
+    pub predicted_makespan_ms: Millis,
+    /// Overhead + makespan.
+    pub predicted_wall_ms: Millis,
+    pub runner_minutes: u64,
+    pub curve: Vec<CurvePoint>,
+    pub shards: Vec<ShardPlan>,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EstimateCounts {
+    pub history: usize,
+    pub same_file: usize,
+    pub same_directory: usize,
+    pub suite_median: usize,
+    pub default: usize,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BoundTerm {
+    /// The longest item cannot be split.
+    LongestItem,
+    /// Total work ÷ shards.
+    Average,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Bound {
+    pub ms: Millis,
+    pub binds: BoundTerm,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ShardPlan {
+    pub index: ShardIndex,
+    pub estimate_ms: Millis,
+    /// In id order.
+    pub items: Vec<PlannedItem>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlannedItem {
+    pub id: ItemId,
+    pub ms: Millis,
+}
+
+/// What a suite is planned with, resolved from flags and config.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SuiteSettings {
+    pub name: String,
+    pub granularity: Granularity,
+    pub runner_class: String,
+    pub overhead: Millis,
+    pub overhead_source: String,
+    pub mode: ChoiceMode,
+    pub max_shards: usize,
+    pub max_extra_cost: f64,
+}
+
+impl Plan {
+    pub fn new(suites: Vec<SuitePlan>) -> Self {
+        Plan {
+            format: PLAN_FORMAT.to_owned(),
+            version: PLAN_VERSION,
+            generator: format!("gha-planner {}", env!("CARGO_PKG_VERSION")),
+            suites,
+        }
+    }
+
+    pub fn suite(&self, name: Option<&str>) -> Option<&SuitePlan> {
+        match name {
+            Some(n) => self.suites.iter().find(|s| s.name == n),
+            None if self.suites.len() == 1 => self.suites.first(),
+            None => None,
+        }
+    }
+}
+
+impl SuitePlan {
+    pub fn shard(&self, index: ShardIndex) -> Option<&ShardPlan> {
+        self.shards.get(index.zero_based())
+    }
+}
+
+/// The items and their weights in id order: the one input order every runner shares.
+pub fn weighted_items(estimates: &Estimates) -> (Vec<ItemId>, Vec<Millis>) {
+    estimates
+        .durations()
+        .map(|(id, ms)| (id.clone(), ms))
+        .unzip()
+}
+
+/// The partition of `estimates` into `n` shards: what `plan` pins and `shard` recomputes.
+pub fn assign(estimates: &Estimates, n: usize) -> (Vec<ItemId>, Vec<Millis>, Assignment) {
+    let (ids, weights) = weighted_items(estimates);
+    let a = partition(&weights, n);
+    (ids, weights, a)
+}
+
+pub fn digest(estimates: &Estimates) -> String {
+    let mut h = Sha256::new();
+    for (id, ms) in estimates.durations() {
+        h.update(id.0.as_bytes());
+        h.update([0]);
+        h.update(ms.0.to_le_bytes());
+    }
+    crate::timings::hex_digest(h)
+}
+
+fn counts(estimates: &Estimates) -> EstimateCounts {
+    EstimateCounts {
+        history: estimates.count(EstimateSource::History),
+        same_file: estimates.count(EstimateSource::SameFile),
+        same_directory: estimates.count(EstimateSource::SameDirectory),
+        suite_median: estimates.count(EstimateSource::SuiteMedian),
+        default: estimates.count(EstimateSource::Default),
+    }
+}
+
+/// Plans one suite: the curve, the choice of n, the partition.
+pub fn plan_suite(estimates: &Estimates, s: &SuiteSettings) -> SuitePlan {
+    let (ids, weights) = weighted_items(estimates);
+    let cost = CostModel {
+        overhead: s.overhead,
+    };
+    let cap = s.max_shards.min(ids.len()).max(1);
+    let points = curve(&weights, cap, cost);
+    let choice = choose_shards(&points, s.mode, s.max_extra_cost);
+    let n = choice.n;
+    let a = partition(&weights, n);
+    let total: Millis = weights.iter().copied().sum();
+    let longest = weights.iter().copied().max().unwrap_or_default();
+    let b = bound(&weights, n);
+    let shards = (0..n)
+        .map(|k| ShardPlan {
+            index: ShardIndex::from_zero_based(k),
+            estimate_ms: a.loads[k],
+            items: a
+                .items_of(k)
+                .map(|i| PlannedItem {
+                    id: ids[i].clone(),
+                    ms: weights[i],
+                })
+                .collect(),
+        })
+        .collect();
+    SuitePlan {
+        name: s.name.clone(),
+        granularity: s.granularity,
+        runner_class: s.runner_class.clone(),
+        skip: ids.is_empty(),
+        timings_digest: digest(estimates),
+        item_count: ids.len(),
+        total_ms: total,
+        longest_ms: longest,
+        overhead_ms: s.overhead,
+        overhead_source: s.overhead_source.clone(),
+        estimates: counts(estimates),
+        choice,
+        bound: Bound {
+            ms: b,
+            binds: if longest >= b {
+                BoundTerm::LongestItem
+            } else {
+                BoundTerm::Average
+            },
+        },
+        predicted_makespan_ms: a.makespan(),
+        predicted_wall_ms: s.overhead + a.makespan(),
+        runner_minutes: super::billed_minutes(&a.loads, s.overhead),
+        curve: points,
+        shards,
+    }
+}

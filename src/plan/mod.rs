@@ -1,0 +1,14 @@
+//! Planning: partitioning items into shards, choosing how many shards, and the Plan contract.
+
+mod choose;
+mod contract;
+mod partition;
+mod shard_index;
+
+pub use choose::{Choice, ChoiceMode, CostModel, CurvePoint, billed_minutes, choose_shards, curve};
+pub use contract::{
+    Bound, BoundTerm, EstimateCounts, PLAN_FORMAT, PLAN_VERSION, Plan, PlannedItem, ShardPlan,
+    SuitePlan, SuiteSettings, assign, plan_suite, weighted_items,
+};
+pub use partition::{Assignment, bound, lpt, partition, refine};
+pub use shard_index::ShardIndex;

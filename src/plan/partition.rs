@@ -1,0 +1,221 @@
+//! Partitioning weighted items into n shards: longest-first (LPT), then local search that moves
+//! one item or swaps two between the busiest shard and another until no such change shortens the
+//! busiest shard.
+//!
+//! Everything is integer arithmetic with explicit tie-breaks (lowest shard, earliest item), so
+//! the result depends only on the weights in the order given: the caller gives them in id order.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
+use crate::timings::Millis;
+
+/// Which shard (0-based) each item goes to, and each shard's load.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Assignment {
+    pub shard_of: Vec<u32>,
+    pub loads: Vec<Millis>,
+}
+
+impl Assignment {
+    pub fn makespan(&self) -> Millis {
+        self.loads.iter().copied().max().unwrap_or_default()
+    }
+
+    /// The items of shard `k` (0-based), in the order given.
+    pub fn items_of(&self, k: usize) -> impl Iterator<Item = usize> + '_ {
+        self.shard_of
+            .iter()
+            .enumerate()
+            .filter(move |&(_, &s)| s as usize == k)
+            .map(|(i, _)| i)
+    }
+}
+
+/// The lower bound on the busiest shard: max(longest item, ⌈total / n⌉).
+pub fn bound(weights: &[Millis], n: usize) -> Millis {
+    let total: u64 = weights.iter().map(|w| w.0).sum();
+    let longest = weights.iter().copied().max().unwrap_or_default();
+    longest.max(Millis(total.div_ceil(n.max(1) as u64)))
+}
+
+/// Indices by weight, longest first; equal weights keep their given order.
+fn longest_first(weights: &[Millis]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..weights.len()).collect();
+    order.sort_by_key(|&i| (Reverse(weights[i]), i));
+    order
+}
+
+/// Longest-first: each item, longest first, to the least loaded shard (the lowest on a tie).
+pub fn lpt(weights: &[Millis], n: usize) -> Assignment {
+    let n = n.max(1);
+    let mut shard_of = vec![0u32; weights.len()];
+    let mut loads = vec![Millis::ZERO; n];
+    let mut heap: BinaryHeap<Reverse<(Millis, u32)>> =
+        (0..n as u32).map(|s| Reverse((Millis::ZERO, s))).collect();
+    for i in longest_first(weights) {
+        let Some(Reverse((load, s))) = heap.pop() else {
+            break;
+        };
+        shard_of[i] = s;
+        let new = load + weights[i];
+        loads[s as usize] = new;
+        heap.push(Reverse((new, s)));
+    }
+    Assignment { shard_of, loads }
+}
+
+/// The best change found for the busiest shard.
+#[derive(Clone, Copy, Debug)]
+struct Change {
+    /// The larger of the two shards' loads after the change; lower is better.
+    pair_max: u64,
+    to: usize,
+    /// Item leaving the busiest shard.
+    out: usize,
+    /// Item coming back, for a swap.
+    back: Option<usize>,
+}
+
+/// Local search from an assignment: while some single move or swap between the busiest shard and
+/// another shortens the busiest shard without making the other as long, apply the best one.
+/// Each step lowers the sum of squared loads, so it ends; `max_steps` bounds it anyway.
+pub fn refine(weights: &[Millis], a: &mut Assignment, max_steps: usize) {
+    let n = a.loads.len();
+    if n < 2 || weights.is_empty() {
+        return;
+    }
+    let floor = bound(weights, n).0;
+    // Per shard, its items sorted by (weight, index) for binary search.
+    let mut members: Vec<Vec<usize>> = vec![Vec::new(); n];
+    for i in longest_first(weights).into_iter().rev() {
+        members[a.shard_of[i] as usize].push(i);
+    }
+    let w = |i: usize| weights[i].0;
+    for _ in 0..max_steps {
+        let (m, load_m) = a
+            .loads
+            .iter()
+            .enumerate()
+            .max_by_key(|&(s, l)| (l.0, Reverse(s)))
+            .map_or((0, 0), |(s, l)| (s, l.0));
+        if load_m <= floor {
+            return;
+        }
+        let mut best: Option<Change> = None;
+        let mut consider = |c: Change| {
+            let better = match best {
+                None => true,
+                Some(b) => (c.pair_max, c.to, c.out, c.back) < (b.pair_max, b.to, b.out, b.back),
+            };
+            if better && c.pair_max < load_m {
+                best = Some(c);
+            }
+        };
+        for (j, load_j) in a.loads.iter().enumerate() {
+            let load_j = load_j.0;
+            if j == m || load_j >= load_m {
+                continue;
+            }
+            let gap = load_m - load_j;
+            for &out in &members[m] {
+                let wo = w(out);
+                // A move: the item alone.
+                if wo > 0 && wo < gap {
+                    consider(Change {
+                        pair_max: (load_m - wo).max(load_j + wo),
+                        to: j,
+                        out,
+                        back: None,
+                    });
+                }
+                // A swap: the item for a lighter one, d = wo - wb in (0, gap), best near gap / 2.
+                let target = wo.saturating_sub(gap / 2);
+                let list = &members[j];
+                let pos = list.partition_point(|&b| w(b) < target);
+                for &back in &list[pos.saturating_sub(1)..(pos + 1).min(list.len())] {
+                    let wb = w(back);
+                    if wb < wo && wo - wb < gap {
+                        let d = wo - wb;
+                        consider(Change {
+                            pair_max: (load_m - d).max(load_j + d),
+                            to: j,
+                            out,
+                            back: Some(back),
+                        });
+                    }
+                }
+            }
+        }
+        let Some(c) = best else { return };
+        apply(weights, a, &mut members, m, c);
+    }
+}
+
+fn apply(weights: &[Millis], a: &mut Assignment, members: &mut [Vec<usize>], m: usize, c: Change) {
+    let key = |i: usize| (weights[i], i);
+    let remove = |list: &mut Vec<usize>, i: usize| {
+        if let Ok(p) = list.binary_search_by_key(&key(i), |&x| key(x)) {
+            list.remove(p);
+        }
+    };
+    let insert = |list: &mut Vec<usize>, i: usize| {
+        let p = list.partition_point(|&x| key(x) < key(i));
+        list.insert(p, i);
+    };
+    remove(&mut members[m], c.out);
+    insert(&mut members[c.to], c.out);
+    a.shard_of[c.out] = c.to as u32;
+    a.loads[m] = a.loads[m] - weights[c.out];
+    a.loads[c.to] += weights[c.out];
+    if let Some(back) = c.back {
+        remove(&mut members[c.to], back);
+        insert(&mut members[m], back);
+        a.shard_of[back] = m as u32;
+        a.loads[c.to] = a.loads[c.to] - weights[back];
+        a.loads[m] += weights[back];
+    }
+}
+
+/// LPT refined by local search.
+pub fn partition(weights: &[Millis], n: usize) -> Assignment {
+    let mut a = lpt(weights, n);
+    refine(weights, &mut a, 50 * n.max(1) + weights.len());
+    a
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ms(v: &[u64]) -> Vec<Millis> {
+        v.iter().copied().map(Millis).collect()
+    }
+
+    #[test]
+    fn lpt_ties_go_to_the_lowest_shard() {
+        let a = lpt(&ms(&[5, 5, 5, 5]), 2);
+        assert_eq!(a.shard_of, [0, 1, 0, 1]);
+        assert_eq!(a.loads, ms(&[10, 10]));
+    }
+
+    #[test]
+    fn refinement_fixes_the_classic_lpt_miss() {
+        // LPT: 3, 3 | 2, 2 | 2 → {3,2,2} and {3,2}: 7. Optimal: {3,3} and {2,2,2}: 6.
+        let w = ms(&[3, 3, 2, 2, 2]);
+        assert_eq!(lpt(&w, 2).makespan(), Millis(7));
+        assert_eq!(partition(&w, 2).makespan(), Millis(6));
+    }
+
+    #[test]
+    fn more_shards_than_items_leaves_shards_empty() {
+        let a = partition(&ms(&[3, 2]), 4);
+        assert_eq!(a.loads, ms(&[3, 2, 0, 0]));
+    }
+
+    #[test]
+    fn bound_is_the_larger_term() {
+        assert_eq!(bound(&ms(&[10, 1, 1]), 2), Millis(10));
+        assert_eq!(bound(&ms(&[3, 3, 3]), 2), Millis(5));
+    }
+}

@@ -1,0 +1,215 @@
+//! `planner plan --dry-run`: the plan as a person reads it in a terminal.
+
+use std::fmt::Write as _;
+
+use crate::plan::{BoundTerm, SuitePlan};
+use crate::timings::Millis;
+
+const BAR: usize = 32;
+
+fn thousands(n: usize) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn bar(value: Millis, max: Millis) -> String {
+    if max.0 == 0 {
+        return String::new();
+    }
+    let eighths = (value.0 as f64 / max.0 as f64 * (BAR * 8) as f64).round() as usize;
+    let mut s = "█".repeat(eighths / 8);
+    let part = ["", "▏", "▎", "▍", "▌", "▋", "▊", "▉"][eighths % 8];
+    s.push_str(part);
+    s
+}
+
+fn pct_over(value: Millis, base: Millis) -> String {
+    if base.0 == 0 {
+        return "—".into();
+    }
+    let over = (value.0 as f64 / base.0 as f64 - 1.0) * 100.0;
+    if over < 0.005 {
+        "at the bound".into()
+    } else {
+        format!("bound + {over:.2}%")
+    }
+}
+
+/// The rows of the curve worth showing: a spread of counts plus the chosen one and the knee.
+fn curve_rows(suite: &SuitePlan) -> Vec<usize> {
+    let cap = suite.curve.len();
+    let mut rows: Vec<usize> = [1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256]
+        .into_iter()
+        .filter(|&n| n <= cap)
+        .collect();
+    rows.extend([suite.choice.n, suite.choice.knee, cap]);
+    rows.sort_unstable();
+    rows.dedup();
+    rows.retain(|&n| n >= 1 && n <= cap);
+    rows
+}
+
+/// The preview of one suite's plan.
+#[expect(
+    clippy::too_many_lines,
+    reason = "one screen, written top to bottom as it reads"
+)]
+pub fn preview(suite: &SuitePlan, sources: &str) -> String {
+    let mut o = String::new();
+    let n = suite.shards.len();
+    let _ = writeln!(
+        o,
+        "Plan for suite `{}` (dry run: nothing written)",
+        suite.name
+    );
+    let _ = writeln!(o);
+    let _ = writeln!(
+        o,
+        "  items       {}, {} of work, longest {}",
+        thousands(suite.item_count),
+        suite.total_ms,
+        suite.longest_ms
+    );
+    let _ = writeln!(o, "  timings     {sources}");
+    let e = suite.estimates;
+    let new = e.same_file + e.same_directory + e.suite_median + e.default;
+    let mut est = format!("{} from history", thousands(e.history));
+    if new > 0 {
+        let parts: Vec<String> = [
+            (e.same_file, "same file"),
+            (e.same_directory, "same directory"),
+            (e.suite_median, "suite median"),
+            (e.default, "default"),
+        ]
+        .into_iter()
+        .filter(|(c, _)| *c > 0)
+        .map(|(c, what)| format!("{} by {what}", thousands(c)))
+        .collect();
+        let _ = write!(
+            est,
+            ", {} never seen ({})",
+            thousands(new),
+            parts.join(", ")
+        );
+    }
+    let _ = writeln!(o, "  estimates   {est}");
+    let overhead_note = match suite.overhead_source.as_str() {
+        "assumed" => " (assumed; set --overhead-seconds, or learn it from past runs)",
+        "measured" => " (measured from past runs)",
+        _ => "",
+    };
+    let _ = writeln!(
+        o,
+        "  overhead    {} per shard{overhead_note}",
+        suite.overhead_ms
+    );
+    let _ = writeln!(o);
+    if suite.skip {
+        let _ = writeln!(
+            o,
+            "  Nothing to run: the matrix gets one empty shard and `skip` is true."
+        );
+        return o;
+    }
+    let _ = writeln!(
+        o,
+        "  {n} shard{}: {}",
+        if n == 1 { "" } else { "s" },
+        suite.choice.reason
+    );
+    let _ = writeln!(o);
+    let max = suite.predicted_makespan_ms;
+    let _ = writeln!(o, "  shard   items   estimate");
+    for s in &suite.shards {
+        let _ = writeln!(
+            o,
+            "  {:>5}  {:>6}  {:>9}  {}",
+            s.index.get(),
+            thousands(s.items.len()),
+            s.estimate_ms.to_string(),
+            bar(s.estimate_ms, max)
+        );
+    }
+    let _ = writeln!(o);
+    let b = suite.bound;
+    let binds = match b.binds {
+        BoundTerm::LongestItem => format!("the longest item binds ({})", suite.longest_ms),
+        BoundTerm::Average => format!(
+            "the average binds: {} ÷ {n}; longest item {}",
+            suite.total_ms, suite.longest_ms
+        ),
+    };
+    let _ = writeln!(o, "  bound       {} ({binds})", b.ms);
+    let _ = writeln!(
+        o,
+        "  predicted   busiest shard {} ({}), wall {} with overhead, {} runner-minutes billed",
+        suite.predicted_makespan_ms,
+        pct_over(suite.predicted_makespan_ms, b.ms),
+        suite.predicted_wall_ms,
+        suite.runner_minutes
+    );
+    let _ = writeln!(o);
+    let _ = writeln!(
+        o,
+        "  shards       wall   speedup   efficiency   runner-minutes"
+    );
+    let seq = suite.overhead_ms + suite.total_ms;
+    for row in curve_rows(suite) {
+        let Some(p) = suite.curve.get(row - 1) else {
+            continue;
+        };
+        let speedup = if p.wall_ms.0 == 0 {
+            1.0
+        } else {
+            seq.0 as f64 / p.wall_ms.0 as f64
+        };
+        let mut mark = String::new();
+        if row == suite.choice.n {
+            mark.push_str("  ◄ chosen");
+        }
+        if row == suite.choice.knee {
+            mark.push_str(if row == suite.choice.n {
+                ", the knee"
+            } else {
+                "  ◄ the knee"
+            });
+        }
+        let _ = writeln!(
+            o,
+            "  {:>6}  {:>9}  {:>7.2}×  {:>10.0}%  {:>15}{mark}",
+            p.n,
+            p.wall_ms.to_string(),
+            speedup,
+            p.efficiency * 100.0,
+            p.runner_minutes
+        );
+    }
+    o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thousands_separators() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(15040), "15,040");
+        assert_eq!(thousands(1_234_567), "1,234,567");
+    }
+
+    #[test]
+    fn bars_scale_to_the_longest() {
+        assert_eq!(bar(Millis(10), Millis(10)).chars().count(), BAR);
+        assert_eq!(bar(Millis(5), Millis(10)).chars().count(), BAR / 2);
+        assert_eq!(bar(Millis(0), Millis(0)), "");
+    }
+}

@@ -1,0 +1,391 @@
+//! JUnit XML, as every runner writes it: `<testsuites>` or a bare `<testsuite>` root, nested
+//! suites, testcases with or without a `file` attribute, `time` missing or written with a comma.
+//!
+//! A testcase's file, when the report does not say, is derived from its `classname` the way the
+//! runner that wrote it builds that name (pytest: `pkg.mod.Class` → `pkg/mod.py`; jest-junit: the
+//! suite's file path; nextest: the test binary; JVM runners and gotestsum: the class or package).
+
+use std::path::Path;
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use quick_xml::Reader;
+use quick_xml::events::{BytesStart, Event};
+
+use super::{IngestError, line_of};
+use crate::timings::{ItemId, Millis};
+
+/// Which runner wrote the report, as far as it shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dialect {
+    Pytest,
+    Jest,
+    Nextest,
+    Generic,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Passed,
+    Failed,
+    Skipped,
+}
+
+/// One timed testcase, with the names it can be scheduled by.
+#[derive(Clone, Debug, PartialEq)]
+pub struct JunitCase {
+    /// The test, named as its runner names it (`tests/a.py::TestC::test_x`).
+    pub test: ItemId,
+    /// Its file (or the binary, class or package that stands for one).
+    pub file: String,
+    /// Its class, or its file where the runner has no classes.
+    pub class: String,
+    pub millis: Option<Millis>,
+    pub outcome: Outcome,
+    /// Line of the `<testcase>` element.
+    pub line: usize,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct JunitSummary {
+    pub cases: Vec<JunitCase>,
+    /// The earliest `timestamp` of a suite, when the report has one.
+    pub timestamp: Option<DateTime<Utc>>,
+}
+
+#[derive(Default)]
+struct Suite {
+    name: String,
+    file: Option<String>,
+}
+
+#[derive(Default)]
+struct Case {
+    name: String,
+    classname: String,
+    file: Option<String>,
+    time: Option<String>,
+    line: usize,
+    outcome: Option<Outcome>,
+}
+
+/// Reads every testcase of a JUnit report.
+#[expect(
+    clippy::too_many_lines,
+    reason = "one streaming loop over the events; splitting it would scatter the state it carries"
+)]
+pub fn read_junit(path: &Path, bytes: &[u8]) -> Result<JunitSummary, IngestError> {
+    let mut reader = Reader::from_reader(bytes);
+    reader.config_mut().trim_text(true);
+    let xml_err = |reader: &Reader<&[u8]>, message: String| IngestError::Xml {
+        path: path.to_owned(),
+        line: line_of(bytes, reader.error_position() as usize),
+        message,
+    };
+
+    let mut summary = JunitSummary::default();
+    let mut dialect = Dialect::Generic;
+    let mut suites: Vec<Suite> = Vec::new();
+    let mut case: Option<Case> = None;
+    let mut seen_root = false;
+    let mut depth = 0usize;
+
+    loop {
+        let pos = reader.buffer_position() as usize;
+        let event = reader
+            .read_event()
+            .map_err(|e| xml_err(&reader, e.to_string()))?;
+        let (element, empty) = match &event {
+            Event::Start(e) => (Some(e), false),
+            Event::Empty(e) => (Some(e), true),
+            Event::End(e) => {
+                depth = depth.saturating_sub(1);
+                match e.local_name().as_ref() {
+                    b"testsuite" => {
+                        suites.pop();
+                    }
+                    b"testcase" => {
+                        if let Some(c) = case.take() {
+                            summary.cases.push(finish(path, &c, &suites, dialect)?);
+                        }
+                    }
+                    _ => {}
+                }
+                continue;
+            }
+            Event::Eof => break,
+            _ => continue,
+        };
+        let Some(e) = element else { continue };
+        let line = line_of(bytes, pos);
+        let attrs = attributes(path, bytes, pos, e)?;
+        let get = |k: &str| attrs.iter().find(|(a, _)| a == k).map(|(_, v)| v.clone());
+        let local = e.local_name();
+        if !seen_root {
+            seen_root = true;
+            match local.as_ref() {
+                b"testsuites" | b"testsuite" => {}
+                other => {
+                    return Err(IngestError::NotJunit {
+                        path: path.to_owned(),
+                        root: String::from_utf8_lossy(other).into_owned(),
+                    });
+                }
+            }
+            dialect = match get("name").as_deref() {
+                Some("pytest tests" | "pytest") => Dialect::Pytest,
+                Some("jest tests") => Dialect::Jest,
+                Some("nextest-run") => Dialect::Nextest,
+                _ => Dialect::Generic,
+            };
+        }
+        if !empty {
+            depth += 1;
+        }
+        match local.as_ref() {
+            b"testsuite" => {
+                if let Some(ts) = get("timestamp").and_then(|t| parse_timestamp(&t)) {
+                    summary.timestamp = Some(summary.timestamp.map_or(ts, |old| old.min(ts)));
+                }
+                if !empty {
+                    suites.push(Suite {
+                        name: get("name").unwrap_or_default(),
+                        file: get("file"),
+                    });
+                }
+            }
+            b"testcase" => {
+                let c = Case {
+                    name: get("name").unwrap_or_default(),
+                    classname: get("classname").unwrap_or_default(),
+                    file: get("file"),
+                    time: get("time"),
+                    line,
+                    outcome: None,
+                };
+                if empty {
+                    summary.cases.push(finish(path, &c, &suites, dialect)?);
+                } else {
+                    case = Some(c);
+                }
+            }
+            b"skipped" => {
+                if let Some(c) = case.as_mut() {
+                    c.outcome = Some(Outcome::Skipped);
+                }
+            }
+            b"failure" | b"error" => {
+                if let Some(c) = case.as_mut() {
+                    if c.outcome != Some(Outcome::Skipped) {
+                        c.outcome = Some(Outcome::Failed);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    if !seen_root {
+        return Err(IngestError::Xml {
+            path: path.to_owned(),
+            line: 1,
+            message: "no root element".into(),
+        });
+    }
+    if depth != 0 {
+        return Err(IngestError::Xml {
+            path: path.to_owned(),
+            line: line_of(bytes, bytes.len()),
+            message: "the document ends inside an element".into(),
+        });
+    }
+    Ok(summary)
+}
+
+fn attributes(
+    path: &Path,
+    bytes: &[u8],
+    pos: usize,
+    e: &BytesStart<'_>,
+) -> Result<Vec<(String, String)>, IngestError> {
+    let mut out = Vec::new();
+    for a in e.attributes() {
+        let a = a.map_err(|err| IngestError::Xml {
+            path: path.to_owned(),
+            line: line_of(bytes, pos),
+            message: err.to_string(),
+        })?;
+        let key = String::from_utf8_lossy(a.key.local_name().as_ref()).into_owned();
+        let value = a
+            .unescape_value()
+            .map_err(|err| IngestError::Xml {
+                path: path.to_owned(),
+                line: line_of(bytes, pos),
+                message: err.to_string(),
+            })?
+            .into_owned();
+        out.push((key, value));
+    }
+    Ok(out)
+}
+
+fn parse_timestamp(t: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(t)
+        .map(|d| d.with_timezone(&Utc))
+        .ok()
+        .or_else(|| {
+            NaiveDateTime::parse_from_str(t, "%Y-%m-%dT%H:%M:%S%.f")
+                .ok()
+                .map(|n| n.and_utc())
+        })
+}
+
+/// `1.5`, `1,5` (a decimal comma) and `1,234.5` (a thousands separator) all read.
+fn parse_time(raw: &str) -> Option<f64> {
+    let t = raw.trim();
+    let normalized = if t.contains('.') {
+        t.replace(',', "")
+    } else {
+        t.replace(',', ".")
+    };
+    normalized.parse::<f64>().ok()
+}
+
+fn finish(
+    path: &Path,
+    c: &Case,
+    suites: &[Suite],
+    dialect: Dialect,
+) -> Result<JunitCase, IngestError> {
+    let outcome = c.outcome.unwrap_or(Outcome::Passed);
+    let millis = match (&c.time, outcome) {
+        (_, Outcome::Skipped) | (None, _) => None,
+        (Some(raw), _) => {
+            let field_err = |message: String| IngestError::Field {
+                path: path.to_owned(),
+                line: c.line,
+                field: format!("testcase `{}` time", c.name),
+                message,
+            };
+            let secs = parse_time(raw)
+                .ok_or_else(|| field_err(format!("`{raw}` is not a number of seconds")))?;
+            Some(Millis::from_secs_f64(secs).map_err(|e| field_err(e.to_string()))?)
+        }
+    };
+    let suite = suites.last();
+    let suite_name = suite.map_or("", |s| s.name.as_str());
+    let file_attr = c
+        .file
+        .as_deref()
+        .or_else(|| suite.and_then(|s| s.file.as_deref()))
+        .map(normalize_path);
+    let name = c.name.trim();
+    let classname = c.classname.trim();
+
+    let (test, file, class) = match dialect {
+        Dialect::Pytest => {
+            let (module, class_parts) = split_python_classname(classname);
+            let file = file_attr.unwrap_or_else(|| {
+                if module.is_empty() {
+                    classname.to_owned()
+                } else {
+                    format!("{}.py", module.replace('.', "/"))
+                }
+            });
+            let mut test = file.clone();
+            let mut class = file.clone();
+            for part in &class_parts {
+                test.push_str("::");
+                test.push_str(part);
+                class.push_str("::");
+                class.push_str(part);
+            }
+            test.push_str("::");
+            test.push_str(name);
+            (test, file, class)
+        }
+        Dialect::Nextest => {
+            let binary = if classname.is_empty() {
+                suite_name
+            } else {
+                classname
+            };
+            (
+                format!("{binary} {name}"),
+                binary.to_owned(),
+                binary.to_owned(),
+            )
+        }
+        Dialect::Jest => {
+            let file = file_attr
+                .or_else(|| looks_like_path(suite_name).then(|| normalize_path(suite_name)))
+                .unwrap_or_else(|| suite_name.to_owned());
+            (format!("{file}::{name}"), file.clone(), file)
+        }
+        Dialect::Generic => {
+            let file = file_attr
+                .or_else(|| (!classname.is_empty()).then(|| classname.to_owned()))
+                .unwrap_or_else(|| suite_name.to_owned());
+            let class = if classname.is_empty() {
+                file.clone()
+            } else {
+                classname.to_owned()
+            };
+            (format!("{class}::{name}"), file, class)
+        }
+    };
+    Ok(JunitCase {
+        test: ItemId(test),
+        file,
+        class,
+        millis,
+        outcome,
+        line: c.line,
+    })
+}
+
+/// `tests.unit.test_math.TestDivision.TestInner` → (`tests.unit.test_math`, [`TestDivision`, `TestInner`]):
+/// the module ends at the first part that starts with a capital letter, as pytest classes do.
+fn split_python_classname(classname: &str) -> (String, Vec<&str>) {
+    let parts: Vec<&str> = classname.split('.').collect();
+    let first_class = parts
+        .iter()
+        .position(|p| p.starts_with(|c: char| c.is_ascii_uppercase()))
+        .unwrap_or(parts.len());
+    (
+        parts[..first_class].join("."),
+        parts[first_class..].to_vec(),
+    )
+}
+
+fn looks_like_path(s: &str) -> bool {
+    s.contains('/') || s.contains('\\') || s.rsplit_once('.').is_some_and(|(_, ext)| ext.len() <= 4)
+}
+
+fn normalize_path(p: &str) -> String {
+    let p = p.replace('\\', "/");
+    p.strip_prefix("./").unwrap_or(&p).to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_with_commas_and_separators() {
+        assert_eq!(parse_time("1,5"), Some(1.5));
+        assert_eq!(parse_time("1,234.5"), Some(1234.5));
+        assert_eq!(parse_time(" 0.25 "), Some(0.25));
+        assert_eq!(parse_time("abc"), None);
+    }
+
+    #[test]
+    fn python_classnames_split_at_the_class() {
+        assert_eq!(
+            split_python_classname("tests.io.test_x.TestA.TestB"),
+            ("tests.io.test_x".into(), vec!["TestA", "TestB"])
+        );
+        assert_eq!(
+            split_python_classname("tests.test_x"),
+            ("tests.test_x".into(), vec![])
+        );
+    }
+}

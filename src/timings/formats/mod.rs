@@ -1,0 +1,14 @@
+//! Readers for the timing files people already have: JUnit XML from any runner, flat JSON maps
+//! (pytest-split, Knapsack, playwright), and the planner's own store. Chosen by content.
+
+mod error;
+mod flat;
+mod inputs;
+mod junit;
+
+pub use error::{IngestError, line_of};
+pub use flat::read_flat_map;
+pub use inputs::{
+    FormatChoice, Granularity, Ingested, ReadOptions, Unit, expand_input, read_input,
+};
+pub use junit::{JunitCase, JunitSummary, read_junit};

@@ -1,0 +1,15 @@
+//! Timing history: items, samples, the store, and estimates drawn from it.
+
+mod estimate;
+pub mod formats;
+mod item;
+mod millis;
+mod store;
+
+pub use estimate::{EstimateSource, Estimates, Estimator, Statistic};
+pub use item::{ItemId, item_ancestors, item_file};
+pub use millis::{DurationError, Millis};
+pub(crate) use store::hex_digest;
+pub use store::{
+    DEFAULT_KEEP, MergeOutcome, Observation, Observed, STORE_FORMAT, STORE_VERSION, Sample, Store,
+};

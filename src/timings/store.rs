@@ -1,0 +1,425 @@
+//! The store: per runner class and item, the most recent samples, each tied to the observation
+//! (a report, a refresh of a timing file, a workflow run) it came from.
+//!
+//! Merging is idempotent: an observation carries a digest of its content, and one already in the
+//! store is not merged again. Observations are ordered as they were merged, oldest first, and an
+//! item keeps its `keep` most recent samples.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::{ItemId, Millis};
+
+pub const STORE_FORMAT: &str = "gha-planner-store";
+pub const STORE_VERSION: u32 = 1;
+/// Samples kept per item and runner class unless told otherwise.
+pub const DEFAULT_KEEP: usize = 20;
+/// Observation records kept for recognising re-merges once none of their samples is left.
+const MAX_OBSERVATIONS: usize = 1000;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Store {
+    pub format: String,
+    pub version: u32,
+    /// How many samples an item keeps per runner class.
+    pub keep: usize,
+    /// Oldest first.
+    pub observations: Vec<Observation>,
+    /// Runner class → item → samples, oldest first.
+    pub classes: BTreeMap<String, BTreeMap<ItemId, Vec<Sample>>>,
+}
+
+/// One observation of many items: a JUnit report (or a run's reports), a timing file, a run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Observation {
+    /// Position in merge order; samples point at it.
+    pub seq: u64,
+    /// Content digest (`sha256:…`): the same observation merged twice is recognised by it.
+    pub id: String,
+    /// Where it was read from, as given.
+    pub source: String,
+    /// What kind of input it was (`junit`, `flat-map`, `store`).
+    pub kind: String,
+    pub runner_class: String,
+    /// How many items it timed.
+    pub items: usize,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_id: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attempt: Option<u32>,
+}
+
+/// One observed duration, written `[ms, seq]`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sample(pub Millis, pub u64);
+
+impl Sample {
+    pub fn millis(self) -> Millis {
+        self.0
+    }
+    pub fn observation(self) -> u64 {
+        self.1
+    }
+}
+
+/// A new observation, before it is merged.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Observed {
+    pub source: String,
+    pub kind: String,
+    pub runner_class: String,
+    pub at: Option<DateTime<Utc>>,
+    pub durations: BTreeMap<ItemId, Millis>,
+}
+
+impl Observed {
+    /// The content digest: runner class and every (item, duration), in order.
+    pub fn digest(&self) -> String {
+        let mut h = Sha256::new();
+        h.update(self.runner_class.as_bytes());
+        h.update([0]);
+        for (id, ms) in &self.durations {
+            h.update(id.0.as_bytes());
+            h.update([0]);
+            h.update(ms.0.to_le_bytes());
+        }
+        hex_digest(h)
+    }
+}
+
+pub(crate) fn hex_digest(h: Sha256) -> String {
+    let mut s = String::from("sha256:");
+    for b in h.finalize() {
+        let _ = write!(s, "{b:02x}");
+    }
+    s
+}
+
+/// What a merge did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MergeOutcome {
+    pub observations_added: usize,
+    pub observations_already_present: usize,
+    pub samples_added: usize,
+    pub new_items: usize,
+}
+
+impl std::ops::AddAssign for MergeOutcome {
+    fn add_assign(&mut self, o: Self) {
+        self.observations_added += o.observations_added;
+        self.observations_already_present += o.observations_already_present;
+        self.samples_added += o.samples_added;
+        self.new_items += o.new_items;
+    }
+}
+
+impl Default for Store {
+    fn default() -> Self {
+        Store::new(DEFAULT_KEEP)
+    }
+}
+
+impl Store {
+    pub fn new(keep: usize) -> Self {
+        Store {
+            format: STORE_FORMAT.to_owned(),
+            version: STORE_VERSION,
+            keep: keep.max(1),
+            observations: Vec::new(),
+            classes: BTreeMap::new(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.classes.values().all(BTreeMap::is_empty)
+    }
+
+    pub fn item_count(&self) -> usize {
+        self.classes.values().map(BTreeMap::len).sum()
+    }
+
+    pub fn sample_count(&self) -> usize {
+        self.classes
+            .values()
+            .flat_map(BTreeMap::values)
+            .map(Vec::len)
+            .sum()
+    }
+
+    fn next_seq(&self) -> u64 {
+        self.observations.last().map_or(0, |o| o.seq + 1)
+    }
+
+    /// Merges one observation as the newest. Merging one that is already present changes nothing.
+    pub fn merge(&mut self, observed: &Observed) -> MergeOutcome {
+        let id = observed.digest();
+        if self.observations.iter().any(|o| o.id == id) {
+            return MergeOutcome {
+                observations_already_present: 1,
+                ..MergeOutcome::default()
+            };
+        }
+        let seq = self.next_seq();
+        self.observations.push(Observation {
+            seq,
+            id,
+            source: observed.source.clone(),
+            kind: observed.kind.clone(),
+            runner_class: observed.runner_class.clone(),
+            items: observed.durations.len(),
+            at: observed.at,
+            commit: None,
+            run_id: None,
+            attempt: None,
+        });
+        let keep = self.keep;
+        let class = self
+            .classes
+            .entry(observed.runner_class.clone())
+            .or_default();
+        let mut outcome = MergeOutcome {
+            observations_added: 1,
+            ..MergeOutcome::default()
+        };
+        for (item, &ms) in &observed.durations {
+            let samples = class.entry(item.clone()).or_insert_with(|| {
+                outcome.new_items += 1;
+                Vec::new()
+            });
+            samples.push(Sample(ms, seq));
+            if samples.len() > keep {
+                let excess = samples.len() - keep;
+                samples.drain(..excess);
+            }
+            outcome.samples_added += 1;
+        }
+        self.forget_unreferenced_observations();
+        outcome
+    }
+
+    /// Merges another store's observations, oldest first, as newer than this store's.
+    pub fn merge_store(&mut self, other: &Store, source: &str) -> MergeOutcome {
+        let mut outcome = MergeOutcome::default();
+        for obs in &other.observations {
+            if self.observations.iter().any(|o| o.id == obs.id) {
+                outcome.observations_already_present += 1;
+                continue;
+            }
+            let durations: BTreeMap<ItemId, Millis> = other
+                .classes
+                .get(&obs.runner_class)
+                .into_iter()
+                .flatten()
+                .filter_map(|(item, samples)| {
+                    samples
+                        .iter()
+                        .find(|s| s.observation() == obs.seq)
+                        .map(|s| (item.clone(), s.millis()))
+                })
+                .collect();
+            if durations.is_empty() {
+                continue;
+            }
+            let seq = self.next_seq();
+            let mut record = obs.clone();
+            record.seq = seq;
+            if record.source.is_empty() {
+                source.clone_into(&mut record.source);
+            }
+            record.items = durations.len();
+            self.observations.push(record);
+            let keep = self.keep;
+            let class = self.classes.entry(obs.runner_class.clone()).or_default();
+            outcome.observations_added += 1;
+            for (item, ms) in durations {
+                let samples = class.entry(item).or_insert_with(|| {
+                    outcome.new_items += 1;
+                    Vec::new()
+                });
+                samples.push(Sample(ms, seq));
+                if samples.len() > keep {
+                    let excess = samples.len() - keep;
+                    samples.drain(..excess);
+                }
+                outcome.samples_added += 1;
+            }
+        }
+        self.forget_unreferenced_observations();
+        outcome
+    }
+
+    /// Keeps every observation a sample points at, and the newest unreferenced ones up to a cap,
+    /// so that re-merging a recent input is still recognised.
+    fn forget_unreferenced_observations(&mut self) {
+        if self.observations.len() <= MAX_OBSERVATIONS {
+            return;
+        }
+        let mut referenced = std::collections::BTreeSet::new();
+        for samples in self.classes.values().flat_map(BTreeMap::values) {
+            referenced.extend(samples.iter().map(|s| s.observation()));
+        }
+        let mut spare = MAX_OBSERVATIONS.saturating_sub(referenced.len());
+        let mut kept: Vec<Observation> = Vec::with_capacity(self.observations.len());
+        for obs in self.observations.drain(..).rev() {
+            if referenced.contains(&obs.seq) {
+                kept.push(obs);
+            } else if spare > 0 {
+                spare -= 1;
+                kept.push(obs);
+            }
+        }
+        kept.reverse();
+        self.observations = kept;
+    }
+
+    /// Why replacing `old` with `self` would lose history, if it would: an item `old` has that
+    /// `self` lacks, or fewer samples of one than `self` keeps room for.
+    pub fn loses_from(&self, old: &Store) -> Option<String> {
+        if self.keep < old.keep {
+            return Some(format!(
+                "the new store keeps {} samples per item where the old one kept {}",
+                self.keep, old.keep
+            ));
+        }
+        for (class, items) in &old.classes {
+            let new_items = self.classes.get(class);
+            for (item, samples) in items {
+                let have = new_items.and_then(|m| m.get(item)).map_or(0, Vec::len);
+                if have < samples.len().min(self.keep) {
+                    return Some(if have == 0 {
+                        format!("item `{item}` (runner class `{class}`) would be dropped")
+                    } else {
+                        format!(
+                            "item `{item}` (runner class `{class}`) would keep {have} of its {} samples",
+                            samples.len()
+                        )
+                    });
+                }
+            }
+        }
+        None
+    }
+
+    /// The store as JSON: the header pretty-printed, then one line per item, so that a store kept
+    /// in git diffs by item.
+    pub fn to_json(&self) -> String {
+        let mut out = String::new();
+        let q = |s: &str| serde_json::to_string(s).unwrap_or_default();
+        let _ = writeln!(out, "{{");
+        let _ = writeln!(out, "  \"format\": {},", q(&self.format));
+        let _ = writeln!(out, "  \"version\": {},", self.version);
+        let _ = writeln!(out, "  \"keep\": {},", self.keep);
+        let _ = write!(out, "  \"observations\": [");
+        for (i, o) in self.observations.iter().enumerate() {
+            let sep = if i == 0 { "\n" } else { ",\n" };
+            let line = serde_json::to_string(o).unwrap_or_default();
+            let _ = write!(out, "{sep}    {line}");
+        }
+        let close = if self.observations.is_empty() {
+            ""
+        } else {
+            "\n  "
+        };
+        let _ = writeln!(out, "{close}],");
+        let _ = write!(out, "  \"classes\": {{");
+        for (ci, (class, items)) in self.classes.iter().enumerate() {
+            let sep = if ci == 0 { "\n" } else { ",\n" };
+            let _ = write!(out, "{sep}    {}: {{", q(class));
+            for (ii, (item, samples)) in items.iter().enumerate() {
+                let sep = if ii == 0 { "\n" } else { ",\n" };
+                let s = serde_json::to_string(samples).unwrap_or_default();
+                let _ = write!(out, "{sep}      {}: {s}", q(&item.0));
+            }
+            let close = if items.is_empty() { "" } else { "\n    " };
+            let _ = write!(out, "{close}}}");
+        }
+        let close = if self.classes.is_empty() { "" } else { "\n  " };
+        let _ = writeln!(out, "{close}}}");
+        let _ = writeln!(out, "}}");
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn observed(pairs: &[(&str, u64)]) -> Observed {
+        Observed {
+            source: "t".into(),
+            kind: "flat-map".into(),
+            runner_class: "default".into(),
+            at: None,
+            durations: pairs
+                .iter()
+                .map(|&(k, v)| (ItemId::from(k), Millis(v)))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn merging_the_same_observation_twice_changes_nothing() {
+        let mut s = Store::new(5);
+        let o = observed(&[("a", 10), ("b", 20)]);
+        s.merge(&o);
+        let once = s.clone();
+        let again = s.merge(&o);
+        assert_eq!(again.observations_already_present, 1);
+        assert_eq!(s, once);
+    }
+
+    #[test]
+    fn keeps_the_most_recent_samples() {
+        let mut s = Store::new(3);
+        for v in 1..=5 {
+            s.merge(&observed(&[("a", v)]));
+        }
+        let samples: Vec<u64> = s.classes["default"][&ItemId::from("a")]
+            .iter()
+            .map(|x| x.millis().0)
+            .collect();
+        assert_eq!(samples, [3, 4, 5]);
+    }
+
+    #[test]
+    fn json_round_trips() {
+        let mut s = Store::new(4);
+        s.merge(&observed(&[("a \"quoted\"", 10), ("b", 20)]));
+        s.merge(&observed(&[("a \"quoted\"", 12)]));
+        let back: Store = serde_json::from_str(&s.to_json()).unwrap();
+        assert_eq!(back, s);
+        let empty: Store = serde_json::from_str(&Store::new(2).to_json()).unwrap();
+        assert_eq!(empty, Store::new(2));
+    }
+
+    #[test]
+    fn a_store_missing_an_item_loses_data() {
+        let mut old = Store::new(4);
+        old.merge(&observed(&[("a", 10), ("b", 20)]));
+        let mut new = Store::new(4);
+        new.merge(&observed(&[("a", 10)]));
+        assert!(new.loses_from(&old).unwrap().contains("`b`"));
+        assert_eq!(old.loses_from(&new), None);
+    }
+
+    #[test]
+    fn merging_a_store_brings_its_observations_once() {
+        let mut a = Store::new(5);
+        a.merge(&observed(&[("x", 1)]));
+        let mut b = Store::new(5);
+        b.merge(&observed(&[("x", 2), ("y", 3)]));
+        let first = a.merge_store(&b, "b.json");
+        assert_eq!(first.observations_added, 1);
+        let second = a.merge_store(&b, "b.json");
+        assert_eq!(second.observations_added, 0);
+        assert_eq!(a.classes["default"][&ItemId::from("x")].len(), 2);
+    }
+}
