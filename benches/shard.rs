@@ -223,7 +223,7 @@ fn balance(data: &Path, fails: &mut Failures) {
     let (gl, gp) = (geomean(&all_lpt), geomean(&all_planner));
     let wl = all_lpt.iter().copied().fold(0.0, f64::max);
     println!(
-        "\ngeometric mean: longest-first {gl:.5}, planner {gp:.5}; worst: longest-first {wl:.4}, planner {:.4} ({})\n",
+        "\ngeometric mean: longest-first {gl:.5}, planner {gp:.5}; worst: longest-first {wl:.5}, planner {:.5} ({})\n",
         worst.0, worst.1
     );
     if gp > 1.0005 {

@@ -74,8 +74,8 @@ struct Case {
     reason = "one streaming loop over the events; splitting it would scatter the state it carries"
 )]
 pub fn read_junit(path: &Path, bytes: &[u8]) -> Result<JunitSummary, IngestError> {
+    // Whitespace is left in as text events, so that the position before a tag is its `<`.
     let mut reader = Reader::from_reader(bytes);
-    reader.config_mut().trim_text(true);
     let xml_err = |reader: &Reader<&[u8]>, message: String| IngestError::Xml {
         path: path.to_owned(),
         line: line_of(bytes, reader.error_position() as usize),
@@ -321,15 +321,18 @@ fn finish(
             (format!("{file}::{name}"), file.clone(), file)
         }
         Dialect::Generic => {
-            let file = file_attr
-                .or_else(|| (!classname.is_empty()).then(|| classname.to_owned()))
-                .unwrap_or_else(|| suite_name.to_owned());
+            // With a file attribute (rspec, some JVM plugins) a test is named by its file;
+            // without, by its class (JUnit, TestNG) or package (gotestsum).
             let class = if classname.is_empty() {
-                file.clone()
+                suite_name.to_owned()
             } else {
                 classname.to_owned()
             };
-            (format!("{class}::{name}"), file, class)
+            let test = match &file_attr {
+                Some(f) => format!("{f}::{name}"),
+                None => format!("{class}::{name}"),
+            };
+            (test, file_attr.unwrap_or_else(|| class.clone()), class)
         }
     };
     Ok(JunitCase {

@@ -1,0 +1,219 @@
+//! Bad input: a clear message naming the file and line or field, a documented exit code, never a
+//! panic. Snapshots keep the messages as users see them.
+
+use crate::{run, tmp, write};
+
+fn error_of(args: &[&str], dir: &std::path::Path) -> (i32, String) {
+    let (code, _, stderr) = run(args);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    (code, stderr.replace(&dir.display().to_string(), "[dir]"))
+}
+
+#[test]
+fn bad_timing_files_name_the_file_line_and_field() {
+    let dir = tmp();
+    let d = dir.path();
+    let out = d.join("s.json");
+    let o = out.to_str().unwrap();
+    let cases: Vec<(&str, &str, &str)> = vec![
+        (
+            "malformed.xml",
+            "<testsuites>\n<testsuite name=\"a\">\n<testcase name=\"x\" time=\"1\">\n</testsuite>\n",
+            "malformed_xml",
+        ),
+        ("not-junit.xml", "<html><body/></html>", "not_junit"),
+        (
+            "negative.xml",
+            "<testsuite>\n  <testcase classname=\"c\" name=\"x\" time=\"-1\"/>\n</testsuite>",
+            "negative_time",
+        ),
+        (
+            "nan.xml",
+            "<testsuite>\n  <testcase classname=\"c\" name=\"x\" time=\"NaN\"/>\n</testsuite>",
+            "nan_time",
+        ),
+        (
+            "words.xml",
+            "<testsuite>\n  <testcase classname=\"c\" name=\"x\" time=\"fast\"/>\n</testsuite>",
+            "word_time",
+        ),
+        (
+            "malformed.json",
+            "{\n  \"a\": 1,\n  \"b\": \n}",
+            "malformed_json",
+        ),
+        (
+            "duplicate.json",
+            "{\n  \"a\": 1,\n  \"b\": 2,\n  \"a\": 3\n}",
+            "duplicate_id",
+        ),
+        (
+            "absurd.json",
+            "{\n  \"a\": 1,\n  \"b\": 99999999\n}",
+            "absurd_time",
+        ),
+        ("string.json", "{\"a\": \"1.5\"}", "string_time"),
+        ("text.txt", "a,1\nb,2\n", "unknown_format"),
+    ];
+    for (name, text, snap) in cases {
+        let p = write(d, name, text);
+        let (code, msg) = error_of(&["timings", "merge", p.to_str().unwrap(), "--out", o], d);
+        assert_eq!(code, 3, "{name}: {msg}");
+        assert!(!out.exists(), "{name}: nothing is written");
+        insta::assert_snapshot!(snap, msg);
+    }
+}
+
+#[test]
+fn a_missing_input_is_an_io_error_for_merge_but_a_warning_for_shard() {
+    let dir = tmp();
+    let d = dir.path();
+    let missing = d.join("missing.json");
+    let (code, msg) = error_of(
+        &[
+            "timings",
+            "merge",
+            missing.to_str().unwrap(),
+            "--out",
+            d.join("s.json").to_str().unwrap(),
+        ],
+        d,
+    );
+    assert_eq!(code, 4, "{msg}");
+    assert!(
+        msg.starts_with("error: cannot read [dir]/missing.json"),
+        "{msg}"
+    );
+    let items = write(d, "i.txt", "a\nb\n");
+    let (code, _, err) = run(&[
+        "shard",
+        "--index",
+        "1",
+        "--total",
+        "2",
+        "--timings",
+        missing.to_str().unwrap(),
+        "--items",
+        items.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    // With --strict a damaged history fails.
+    let bad = write(d, "bad.json", "{");
+    let (code, msg) = error_of(
+        &[
+            "shard",
+            "--index",
+            "1",
+            "--total",
+            "2",
+            "--timings",
+            bad.to_str().unwrap(),
+            "--items",
+            items.to_str().unwrap(),
+            "--strict",
+        ],
+        d,
+    );
+    assert_eq!(code, 3, "{msg}");
+}
+
+#[test]
+fn wrong_command_lines_exit_2_with_what_and_where() {
+    let dir = tmp();
+    let d = dir.path();
+    let t = write(d, "t.json", r#"{"a": 1, "b": 2}"#);
+    let t = t.to_str().unwrap();
+    let (code, msg) = error_of(
+        &["shard", "--index", "5", "--total", "4", "--timings", t],
+        d,
+    );
+    assert_eq!(code, 2);
+    insta::assert_snapshot!("index_out_of_range", msg);
+    let (code, msg) = error_of(
+        &["shard", "--index", "1", "--total", "0", "--timings", t],
+        d,
+    );
+    assert_eq!(code, 2);
+    assert!(msg.contains("--total <N>"), "{msg}");
+    let (code, msg) = error_of(
+        &["shard", "--index", "0", "--total", "2", "--timings", t],
+        d,
+    );
+    assert_eq!(code, 2, "{msg}");
+
+    let items = write(d, "dup.txt", "a\nb\na\n");
+    let (code, msg) = error_of(
+        &[
+            "shard",
+            "--index",
+            "1",
+            "--total",
+            "2",
+            "--items",
+            items.to_str().unwrap(),
+        ],
+        d,
+    );
+    assert_eq!(code, 3);
+    insta::assert_snapshot!("duplicate_item", msg);
+
+    let plan = d.join("plan.json");
+    assert_eq!(
+        run(&[
+            "plan",
+            "--timings",
+            t,
+            "--total",
+            "2",
+            "--out",
+            plan.to_str().unwrap()
+        ])
+        .0,
+        0
+    );
+    let (code, msg) = error_of(
+        &[
+            "shard",
+            "--index",
+            "1",
+            "--total",
+            "3",
+            "--plan",
+            plan.to_str().unwrap(),
+        ],
+        d,
+    );
+    assert_eq!(code, 2);
+    insta::assert_snapshot!("plan_total_mismatch", msg);
+    let (code, msg) = error_of(&["plan", "--timings", t, "--overhead-seconds=-3"], d);
+    assert_eq!(code, 2);
+    assert!(
+        msg.contains("--overhead-seconds: duration -3 is negative"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn a_damaged_plan_is_invalid_input() {
+    let dir = tmp();
+    let d = dir.path();
+    let plan = write(
+        d,
+        "plan.json",
+        "{\"format\": \"gha-planner-plan\", \"version\": 1}",
+    );
+    let (code, msg) = error_of(
+        &[
+            "shard",
+            "--index",
+            "1",
+            "--total",
+            "1",
+            "--plan",
+            plan.to_str().unwrap(),
+        ],
+        d,
+    );
+    assert_eq!(code, 3);
+    insta::assert_snapshot!("damaged_plan", msg);
+}

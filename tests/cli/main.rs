@@ -1,0 +1,58 @@
+//! Integration tests: the real `planner` binary, exit code, stdout and stderr together.
+#![expect(
+    clippy::expect_used,
+    reason = "a test: a failed expect is a failed test"
+)]
+
+mod errors;
+mod merge;
+mod plan_shard;
+mod readers;
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use assert_cmd::Command;
+
+pub fn fixture(rel: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(rel)
+        .display()
+        .to_string()
+}
+
+pub fn planner() -> Command {
+    let mut c = Command::cargo_bin("planner").expect("the planner binary is built");
+    c.env_remove("GITHUB_ACTIONS").env_remove("GITHUB_OUTPUT");
+    c
+}
+
+/// Runs the planner and returns (exit code, stdout, stderr).
+pub fn run(args: &[&str]) -> (i32, String, String) {
+    split(&planner().args(args).output().expect("the planner runs"))
+}
+
+pub fn split(o: &Output) -> (i32, String, String) {
+    (
+        o.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+pub fn tmp() -> tempfile::TempDir {
+    tempfile::tempdir().expect("a temporary directory")
+}
+
+pub fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).expect("write a test file");
+    p
+}
+
+pub fn store_items(path: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(path).expect("the store exists");
+    let v: serde_json::Value = serde_json::from_str(&text).expect("the store is JSON");
+    v["classes"]["default"].clone()
+}

@@ -1,0 +1,190 @@
+//! `planner timings merge`: observations in order, idempotent, atomic, never losing data.
+
+use crate::{run, store_items, tmp, write};
+
+#[test]
+fn five_refreshes_give_five_samples_oldest_first_and_a_re_merge_changes_nothing() {
+    let dir = tmp();
+    let mut inputs = Vec::new();
+    for i in 1..=5 {
+        inputs.push(write(
+            dir.path(),
+            &format!("r{i}.json"),
+            &format!(r#"{{"t::a": {i}.0, "t::b": 0.5}}"#),
+        ));
+    }
+    let out = dir.path().join("store.json");
+    let mut args = vec!["timings", "merge", "--out", out.to_str().unwrap()];
+    let names: Vec<String> = inputs.iter().map(|p| p.display().to_string()).collect();
+    args.extend(names.iter().map(String::as_str));
+    let (code, _, stderr) = run(&args);
+    assert_eq!(code, 0, "{stderr}");
+    let a: Vec<u64> = store_items(&out)["t::a"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s[0].as_u64().unwrap())
+        .collect();
+    assert_eq!(a, [1000, 2000, 3000, 4000, 5000]);
+    let b = store_items(&out)["t::b"].as_array().unwrap().len();
+    assert_eq!(b, 5, "the same time in five refreshes is five samples");
+
+    let before = std::fs::read(&out).unwrap();
+    let (code, _, stderr) = run(&args);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        std::fs::read(&out).unwrap(),
+        before,
+        "merging the same inputs again changes nothing"
+    );
+    assert!(stderr.contains("unchanged"), "{stderr}");
+}
+
+#[test]
+fn keep_bounds_the_samples_and_a_smaller_keep_is_refused_without_force() {
+    let dir = tmp();
+    let out = dir.path().join("store.json");
+    for i in 1..=4 {
+        let p = write(
+            dir.path(),
+            &format!("r{i}.json"),
+            &format!(r#"{{"x": {i}}}"#),
+        );
+        let (code, _, e) = run(&[
+            "timings",
+            "merge",
+            p.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--keep",
+            "3",
+        ]);
+        assert_eq!(code, 0, "{e}");
+    }
+    let x: Vec<u64> = store_items(&out)["x"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s[0].as_u64().unwrap())
+        .collect();
+    assert_eq!(x, [2000, 3000, 4000]);
+
+    let before = std::fs::read(&out).unwrap();
+    let p = write(dir.path(), "r5.json", r#"{"x": 5}"#);
+    let (code, _, stderr) = run(&[
+        "timings",
+        "merge",
+        p.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--keep",
+        "1",
+    ]);
+    assert_eq!(code, 5, "{stderr}");
+    assert!(
+        stderr.contains("keeps 1 samples per item where the old one kept 3"),
+        "{stderr}"
+    );
+    assert_eq!(
+        std::fs::read(&out).unwrap(),
+        before,
+        "the store is untouched"
+    );
+    let (code, _, _) = run(&[
+        "timings",
+        "merge",
+        p.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--keep",
+        "1",
+        "--force",
+    ]);
+    assert_eq!(code, 0);
+    assert_eq!(store_items(&out)["x"].as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn a_corrupt_store_is_left_alone_and_no_temporary_file_remains() {
+    let dir = tmp();
+    let out = write(
+        dir.path(),
+        "store.json",
+        "{\"format\": \"gha-planner-store\", \"version\": 1,\n  oops",
+    );
+    let input = write(dir.path(), "r.json", r#"{"x": 1}"#);
+    let (code, _, stderr) = run(&[
+        "timings",
+        "merge",
+        input.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 3, "{stderr}");
+    assert!(stderr.contains("store.json: line 2 column 3"), "{stderr}");
+    assert!(std::fs::read_to_string(&out).unwrap().ends_with("oops"));
+    let (code, _, stderr) = run(&[
+        "timings",
+        "merge",
+        input.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--force",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().contains(".tmp-"))
+        .collect();
+    assert!(leftovers.is_empty());
+}
+
+#[test]
+fn stores_merge_into_stores_and_runner_classes_stay_apart() {
+    let dir = tmp();
+    let linux = dir.path().join("linux.json");
+    let mac = dir.path().join("mac.json");
+    let r = write(dir.path(), "r.json", r#"{"x": 1, "y": 2}"#);
+    assert_eq!(
+        run(&[
+            "timings",
+            "merge",
+            r.to_str().unwrap(),
+            "--out",
+            linux.to_str().unwrap(),
+            "--runner-class",
+            "ubuntu"
+        ])
+        .0,
+        0
+    );
+    assert_eq!(
+        run(&[
+            "timings",
+            "merge",
+            r.to_str().unwrap(),
+            "--out",
+            mac.to_str().unwrap(),
+            "--runner-class",
+            "macos"
+        ])
+        .0,
+        0
+    );
+    let all = dir.path().join("all.json");
+    let (code, _, e) = run(&[
+        "timings",
+        "merge",
+        linux.to_str().unwrap(),
+        mac.to_str().unwrap(),
+        "--out",
+        all.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{e}");
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&all).unwrap()).unwrap();
+    let classes: Vec<&String> = v["classes"].as_object().unwrap().keys().collect();
+    assert_eq!(classes, ["macos", "ubuntu"]);
+    assert_eq!(v["observations"].as_array().unwrap().len(), 2);
+}

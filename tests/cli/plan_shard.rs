@@ -1,0 +1,379 @@
+//! `plan` and `shard`: exact cover, agreement between a pinned plan and a recomputed shard,
+//! byte-identical output whatever the input order, and the degraded paths.
+
+use std::collections::BTreeMap;
+
+use crate::{planner, run, split, tmp, write};
+
+fn suite_json(n: usize, reverse: bool) -> String {
+    let mut entries: Vec<String> = (0..n)
+        .map(|i| {
+            format!(
+                "\"tests/t{:02}/test_{i:03}.py::test_{i}\": {}.{:03}",
+                i % 7,
+                (i * 37) % 23,
+                (i * 7919) % 1000
+            )
+        })
+        .collect();
+    if reverse {
+        entries.reverse();
+    }
+    format!("{{\n{}\n}}", entries.join(",\n"))
+}
+
+fn shard_lines(args: &[&str]) -> Vec<String> {
+    let (code, out, err) = run(args);
+    assert_eq!(code, 0, "{args:?}: {err}");
+    out.lines().map(str::to_owned).collect()
+}
+
+#[test]
+fn every_shard_together_is_an_exact_cover_and_the_plan_agrees_with_recomputing() {
+    let dir = tmp();
+    let timings = write(dir.path(), "t.json", &suite_json(120, false));
+    let t = timings.to_str().unwrap();
+    let plan = dir.path().join("plan.json");
+    let (code, matrix, err) = run(&[
+        "plan",
+        "--timings",
+        t,
+        "--total",
+        "7",
+        "--out",
+        plan.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let m: serde_json::Value = serde_json::from_str(&matrix).unwrap();
+    assert_eq!(m["include"].as_array().unwrap().len(), 7);
+    assert_eq!(
+        m["include"][6],
+        serde_json::json!({"suite": "default", "shard": 7, "total": 7})
+    );
+
+    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+    for k in 1..=7 {
+        let k = k.to_string();
+        let pinned = shard_lines(&[
+            "shard",
+            "--index",
+            &k,
+            "--total",
+            "7",
+            "--plan",
+            plan.to_str().unwrap(),
+        ]);
+        let recomputed = shard_lines(&["shard", "--index", &k, "--total", "7", "--timings", t]);
+        assert_eq!(
+            pinned, recomputed,
+            "shard {k}: the plan and the recomputation agree"
+        );
+        for item in pinned {
+            *seen.entry(item).or_default() += 1;
+        }
+    }
+    assert_eq!(seen.len(), 120);
+    assert!(seen.values().all(|&c| c == 1));
+}
+
+#[test]
+fn output_is_byte_identical_whatever_the_input_order_and_on_ten_runners_at_once() {
+    let dir = tmp();
+    let a = write(dir.path(), "a.json", &suite_json(300, false));
+    let b = write(dir.path(), "b.json", &suite_json(300, true));
+    for k in ["1", "5", "13"] {
+        let x = run(&[
+            "shard",
+            "--index",
+            k,
+            "--total",
+            "13",
+            "--timings",
+            a.to_str().unwrap(),
+        ]);
+        let y = run(&[
+            "shard",
+            "--index",
+            k,
+            "--total",
+            "13",
+            "--timings",
+            b.to_str().unwrap(),
+        ]);
+        assert_eq!(x, y);
+        assert!(!x.1.is_empty());
+    }
+    // Ten processes at once, as ten runners would.
+    let children: Vec<_> = (0..10)
+        .map(|_| {
+            std::process::Command::new(assert_cmd::cargo::cargo_bin("planner"))
+                .args([
+                    "shard",
+                    "--index",
+                    "3",
+                    "--total",
+                    "8",
+                    "--format",
+                    "json",
+                    "--timings",
+                    a.to_str().unwrap(),
+                ])
+                .output()
+        })
+        .collect();
+    let outputs: Vec<Vec<u8>> = children.into_iter().map(|o| o.unwrap().stdout).collect();
+    assert!(outputs.iter().all(|o| o == &outputs[0] && !o.is_empty()));
+}
+
+#[test]
+fn items_decide_what_is_sharded_new_ones_estimated_vanished_ones_ignored() {
+    let dir = tmp();
+    let timings = write(
+        dir.path(),
+        "t.json",
+        r#"{"tests/a.py::x": 10, "tests/a.py::y": 30, "tests/b.py::gone": 50}"#,
+    );
+    let items = write(
+        dir.path(),
+        "items.txt",
+        "tests/a.py::x\ntests/a.py::y\ntests/a.py::new\ntests/c/test_q.py::z\nother/test_r.py::w\n\n",
+    );
+    let mut all = Vec::new();
+    for k in ["1", "2"] {
+        all.extend(shard_lines(&[
+            "shard",
+            "--index",
+            k,
+            "--total",
+            "2",
+            "--timings",
+            timings.to_str().unwrap(),
+            "--items",
+            items.to_str().unwrap(),
+        ]));
+    }
+    all.sort();
+    assert_eq!(
+        all,
+        [
+            "other/test_r.py::w",
+            "tests/a.py::new",
+            "tests/a.py::x",
+            "tests/a.py::y",
+            "tests/c/test_q.py::z"
+        ]
+    );
+
+    let (code, out, err) = run(&[
+        "plan",
+        "--timings",
+        timings.to_str().unwrap(),
+        "--items",
+        items.to_str().unwrap(),
+        "--total",
+        "2",
+        "--out",
+        dir.path().join("p.json").to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("\"total\":2"));
+    let plan: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("p.json")).unwrap()).unwrap();
+    let est = &plan["suites"][0]["estimates"];
+    assert_eq!(est["history"], 2);
+    assert_eq!(
+        est["same_file"], 1,
+        "tests/a.py::new borrows from tests/a.py"
+    );
+    assert_eq!(
+        est["same_directory"], 1,
+        "tests/c/test_q.py::z borrows from tests/"
+    );
+    assert_eq!(
+        est["suite_median"], 1,
+        "other/test_r.py::w has no family but the suite"
+    );
+}
+
+#[test]
+fn more_shards_than_items_leaves_the_extra_shards_empty_and_green() {
+    let dir = tmp();
+    let timings = write(dir.path(), "t.json", r#"{"a": 1, "b": 2}"#);
+    let (code, out, _) = run(&[
+        "shard",
+        "--index",
+        "5",
+        "--total",
+        "5",
+        "--timings",
+        timings.to_str().unwrap(),
+    ]);
+    assert_eq!((code, out.as_str()), (0, ""));
+    // plan never asks for more shards than items
+    let (code, out, _) = run(&[
+        "plan",
+        "--timings",
+        timings.to_str().unwrap(),
+        "--total",
+        "5",
+    ]);
+    assert_eq!(code, 0);
+    assert!(out.contains("\"total\":2"), "{out}");
+}
+
+#[test]
+fn missing_history_warns_and_splits_evenly_by_count() {
+    let dir = tmp();
+    let items = write(
+        dir.path(),
+        "items.txt",
+        &(0..10).fold(String::new(), |acc, i| acc + &format!("t{i}\n")),
+    );
+    let mut counts = Vec::new();
+    let mut stderr_all = String::new();
+    for k in ["1", "2", "3"] {
+        let (code, out, err) = run(&[
+            "shard",
+            "--index",
+            k,
+            "--total",
+            "3",
+            "--timings",
+            dir.path().join("nope.json").to_str().unwrap(),
+            "--items",
+            items.to_str().unwrap(),
+        ]);
+        assert_eq!(code, 0, "{err}");
+        counts.push(out.lines().count());
+        stderr_all.push_str(&err);
+    }
+    assert_eq!(counts, [4, 3, 3]);
+    assert!(stderr_all.contains("no timing history at"), "{stderr_all}");
+    assert!(stderr_all.contains("even split by count"), "{stderr_all}");
+}
+
+#[test]
+fn github_output_gets_matrix_total_and_skip_in_delimited_blocks() {
+    let dir = tmp();
+    let timings = write(dir.path(), "t.json", r#"{"a": 1, "b": 2, "c": 3}"#);
+    let gh = dir.path().join("gh_output");
+    let o = planner()
+        .env("GITHUB_OUTPUT", &gh)
+        .args([
+            "plan",
+            "--timings",
+            timings.to_str().unwrap(),
+            "--total",
+            "2",
+            "--github-output",
+        ])
+        .output()
+        .unwrap();
+    let (code, _, err) = split(&o);
+    assert_eq!(code, 0, "{err}");
+    let text = std::fs::read_to_string(&gh).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines[0].starts_with("matrix<<ghadelimiter_"), "{text}");
+    let delim = lines[0].trim_start_matches("matrix<<");
+    assert_eq!(
+        lines[1],
+        r#"{"include":[{"suite":"default","shard":1,"total":2},{"suite":"default","shard":2,"total":2}]}"#
+    );
+    assert_eq!(lines[2], delim);
+    assert!(text.contains(&format!("total<<{delim}\n2\n{delim}\n")));
+    assert!(text.contains(&format!("skip<<{delim}\nfalse\n{delim}\n")));
+
+    // Without $GITHUB_OUTPUT it is a usage error, not a silent no-op.
+    let (code, _, err) = run(&[
+        "plan",
+        "--timings",
+        timings.to_str().unwrap(),
+        "--github-output",
+    ]);
+    assert_eq!(code, 2);
+    assert!(err.contains("$GITHUB_OUTPUT is not set"), "{err}");
+}
+
+#[test]
+fn an_empty_suite_is_an_error_unless_allowed_and_then_a_valid_skip() {
+    let dir = tmp();
+    let items = write(dir.path(), "items.txt", "\n");
+    let (code, _, err) = run(&["plan", "--items", items.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(err.contains("holds no items"), "{err}");
+    let gh = dir.path().join("gh");
+    let o = planner()
+        .env("GITHUB_OUTPUT", &gh)
+        .args([
+            "plan",
+            "--items",
+            items.to_str().unwrap(),
+            "--allow-empty",
+            "--github-output",
+        ])
+        .output()
+        .unwrap();
+    let (code, out, err) = split(&o);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        out.trim(),
+        r#"{"include":[{"suite":"default","shard":1,"total":1}]}"#
+    );
+    assert!(std::fs::read_to_string(&gh).unwrap().contains("\ntrue\n"));
+}
+
+#[test]
+fn shard_formats_json_and_shell_quote_what_needs_it() {
+    let dir = tmp();
+    let timings = write(
+        dir.path(),
+        "t.json",
+        r#"{"tests/a.py::t[x y]": 1, "tests/a.py::it's": 2}"#,
+    );
+    let (code, out, _) = run(&[
+        "shard",
+        "--index",
+        "1",
+        "--total",
+        "1",
+        "--format",
+        "shell",
+        "--timings",
+        timings.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0);
+    assert_eq!(out, "'tests/a.py::it'\\''s' 'tests/a.py::t[x y]'\n");
+    let (code, out, _) = run(&[
+        "shard",
+        "--index",
+        "1",
+        "--total",
+        "1",
+        "--format",
+        "json",
+        "--timings",
+        timings.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["estimate_ms"], 3000);
+    assert_eq!(v["items"].as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn dry_run_preview_of_a_pytest_suite() {
+    let timings = crate::fixture("junit/pytest.xml");
+    let (code, out, err) = run(&[
+        "plan",
+        "--timings",
+        &timings,
+        "--dry-run",
+        "--overhead-seconds",
+        "0.2",
+        "--max-shards",
+        "4",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let out = out.replace(&timings, "[pytest.xml]");
+    insta::assert_snapshot!(out);
+}
