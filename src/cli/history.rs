@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 
 use crate::Error;
+use crate::render::thousands;
 use crate::timings::formats::{IngestError, Ingested, read_input};
 use crate::timings::{Estimates, ItemId, Observed, Sample, Store};
 
@@ -75,6 +76,16 @@ pub fn read_history(
     Ok((store, used))
 }
 
+/// History older than this is worth a warning; it is still used.
+const STALE_AFTER_DAYS: i64 = 30;
+
+/// How old the newest dated observation is, when that is past `STALE_AFTER_DAYS`.
+fn stale_days(store: &Store, now: chrono::DateTime<chrono::Utc>) -> Option<i64> {
+    let newest = store.observations.iter().filter_map(|o| o.at).max()?;
+    let days = (now - newest).num_days();
+    (days > STALE_AFTER_DAYS).then_some(days)
+}
+
 /// The samples of the wanted runner class, or of the best other one with a warning.
 fn class_history<'s>(
     store: &'s Store,
@@ -121,6 +132,11 @@ pub fn load(source: &SourceArgs, reporter: &mut Reporter) -> Result<Loaded, Erro
     if history.is_empty() && !estimates.items.is_empty() {
         reporter.warn("no timing history: every item counts the same, an even split by count");
     }
+    if let Some(days) = stale_days(&store, chrono::Utc::now()) {
+        reporter.warn(format!(
+            "the newest timing history is {days} days old; estimates may have drifted (refresh it with `planner timings merge`)"
+        ));
+    }
     let observations = store.observations.len();
     let sources = if used.is_empty() {
         "none (every item estimated)".to_owned()
@@ -128,10 +144,44 @@ pub fn load(source: &SourceArgs, reporter: &mut Reporter) -> Result<Loaded, Erro
         format!(
             "{} ({} observation{}, {} items with history)",
             used.join(", "),
-            observations,
+            thousands(observations),
             if observations == 1 { "" } else { "s" },
-            history.len()
+            thousands(history.len())
         )
     };
     Ok(Loaded { estimates, sources })
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{TimeZone, Utc};
+
+    use super::*;
+
+    #[test]
+    fn history_is_stale_after_thirty_days_of_silence() {
+        let mut store = Store::default();
+        let at = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).single();
+        store.merge(&Observed {
+            source: "r.xml".into(),
+            kind: "junit".into(),
+            runner_class: "default".into(),
+            at,
+            durations: [(ItemId::from("a"), crate::timings::Millis(5))].into(),
+        });
+        let day = |d| Utc.with_ymd_and_hms(2026, 1, d, 0, 0, 0).single().unwrap();
+        assert_eq!(stale_days(&store, day(31)), None);
+        assert_eq!(
+            stale_days(
+                &store,
+                Utc.with_ymd_and_hms(2026, 3, 2, 0, 0, 0).single().unwrap()
+            ),
+            Some(60)
+        );
+        assert_eq!(
+            stale_days(&Store::default(), day(31)),
+            None,
+            "undated history is not judged"
+        );
+    }
 }

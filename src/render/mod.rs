@@ -4,4 +4,4 @@ mod matrix;
 mod preview;
 
 pub use matrix::{Matrix, MatrixEntry, matrix_json};
-pub use preview::preview;
+pub use preview::{preview, thousands};

@@ -7,7 +7,8 @@ use crate::timings::Millis;
 
 const BAR: usize = 32;
 
-fn thousands(n: usize) -> String {
+/// `15040` → `15,040`.
+pub fn thousands(n: usize) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
