@@ -146,32 +146,18 @@ fn stores_merge_into_stores_and_runner_classes_stay_apart() {
     let linux = dir.path().join("linux.json");
     let mac = dir.path().join("mac.json");
     let r = write(dir.path(), "r.json", r#"{"x": 1, "y": 2}"#);
-    assert_eq!(
-        run(&[
+    for (out, class) in [(&linux, "ubuntu"), (&mac, "macos")] {
+        let (code, _, e) = run(&[
             "timings",
             "merge",
             r.to_str().unwrap(),
             "--out",
-            linux.to_str().unwrap(),
+            out.to_str().unwrap(),
             "--runner-class",
-            "ubuntu"
-        ])
-        .0,
-        0
-    );
-    assert_eq!(
-        run(&[
-            "timings",
-            "merge",
-            r.to_str().unwrap(),
-            "--out",
-            mac.to_str().unwrap(),
-            "--runner-class",
-            "macos"
-        ])
-        .0,
-        0
-    );
+            class,
+        ]);
+        assert_eq!(code, 0, "{e}");
+    }
     let all = dir.path().join("all.json");
     let (code, _, e) = run(&[
         "timings",
