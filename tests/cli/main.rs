@@ -33,6 +33,17 @@ pub fn run(args: &[&str]) -> (i32, String, String) {
     split(&planner().args(args).output().expect("the planner runs"))
 }
 
+/// Runs the planner as inside Actions' step, with `$GITHUB_OUTPUT` set to `output_file`.
+pub fn run_with_github_output(output_file: &Path, args: &[&str]) -> (i32, String, String) {
+    split(
+        &planner()
+            .env("GITHUB_OUTPUT", output_file)
+            .args(args)
+            .output()
+            .expect("the planner runs"),
+    )
+}
+
 pub fn split(o: &Output) -> (i32, String, String) {
     (
         o.status.code().unwrap_or(-1),

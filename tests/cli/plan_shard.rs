@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::{planner, run, split, tmp, write};
+use crate::{run, run_with_github_output, tmp, write};
 
 fn suite_json(n: usize, reverse: bool) -> String {
     let mut entries: Vec<String> = (0..n)
@@ -257,19 +257,17 @@ fn github_output_gets_matrix_total_and_skip_in_delimited_blocks() {
     let dir = tmp();
     let timings = write(dir.path(), "t.json", r#"{"a": 1, "b": 2, "c": 3}"#);
     let gh = dir.path().join("gh_output");
-    let o = planner()
-        .env("GITHUB_OUTPUT", &gh)
-        .args([
+    let (code, _, err) = run_with_github_output(
+        &gh,
+        &[
             "plan",
             "--timings",
             timings.to_str().unwrap(),
             "--total",
             "2",
             "--github-output",
-        ])
-        .output()
-        .unwrap();
-    let (code, _, err) = split(&o);
+        ],
+    );
     assert_eq!(code, 0, "{err}");
     let text = std::fs::read_to_string(&gh).unwrap();
     let lines: Vec<&str> = text.lines().collect();
@@ -302,18 +300,16 @@ fn an_empty_suite_is_an_error_unless_allowed_and_then_a_valid_skip() {
     assert_eq!(code, 2);
     assert!(err.contains("holds no items"), "{err}");
     let gh = dir.path().join("gh");
-    let o = planner()
-        .env("GITHUB_OUTPUT", &gh)
-        .args([
+    let (code, out, err) = run_with_github_output(
+        &gh,
+        &[
             "plan",
             "--items",
             items.to_str().unwrap(),
             "--allow-empty",
             "--github-output",
-        ])
-        .output()
-        .unwrap();
-    let (code, out, err) = split(&o);
+        ],
+    );
     assert_eq!(code, 0, "{err}");
     assert_eq!(
         out.trim(),
