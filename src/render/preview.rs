@@ -6,6 +6,10 @@ use crate::plan::{BoundTerm, SuitePlan};
 use crate::timings::Millis;
 
 const BAR: usize = 32;
+/// Shard tables longer than this show their first and last rows only.
+const FOLD_OVER: usize = 24;
+const FOLD_HEAD: usize = 8;
+const FOLD_TAIL: usize = 4;
 
 /// `15040` → `15,040`.
 pub fn thousands(n: usize) -> String {
@@ -128,7 +132,31 @@ pub fn preview(suite: &SuitePlan, sources: &str) -> String {
     let _ = writeln!(o);
     let max = suite.predicted_makespan_ms;
     let _ = writeln!(o, "  shard   items   estimate");
-    for s in &suite.shards {
+    for (i, s) in suite.shards.iter().enumerate() {
+        // A long table keeps its ends; the middle is summed up in one line.
+        if n > FOLD_OVER && i >= FOLD_HEAD && i < n - FOLD_TAIL {
+            if i == FOLD_HEAD {
+                let middle = &suite.shards[FOLD_HEAD..n - FOLD_TAIL];
+                let lo = middle
+                    .iter()
+                    .map(|s| s.estimate_ms)
+                    .min()
+                    .unwrap_or_default();
+                let hi = middle
+                    .iter()
+                    .map(|s| s.estimate_ms)
+                    .max()
+                    .unwrap_or_default();
+                let items: usize = middle.iter().map(|s| s.items.len()).sum();
+                let _ = writeln!(
+                    o,
+                    "      …  {} more shards, {} items, estimates {lo} to {hi}",
+                    middle.len(),
+                    thousands(items)
+                );
+            }
+            continue;
+        }
         let _ = writeln!(
             o,
             "  {:>5}  {:>6}  {:>9}  {}",
@@ -205,6 +233,44 @@ mod tests {
         assert_eq!(thousands(999), "999");
         assert_eq!(thousands(15040), "15,040");
         assert_eq!(thousands(1_234_567), "1,234,567");
+    }
+
+    #[test]
+    fn long_shard_tables_keep_their_ends_and_sum_up_the_middle() {
+        use crate::plan::{ChoiceMode, SuiteSettings, plan_suite};
+        use crate::timings::formats::Granularity;
+        use crate::timings::{EstimateSource, Estimates, ItemId};
+
+        let mut estimates = Estimates::default();
+        for i in 0..40u64 {
+            estimates.items.insert(
+                ItemId::new(format!("t{i:02}")),
+                (Millis(1000 + i), EstimateSource::History),
+            );
+        }
+        let settings = SuiteSettings {
+            name: "s".into(),
+            granularity: Granularity::Test,
+            runner_class: "default".into(),
+            overhead: Millis(0),
+            overhead_source: "flag".into(),
+            mode: ChoiceMode::Fixed { requested: 40 },
+            max_shards: 256,
+            max_extra_cost: 0.25,
+        };
+        let text = preview(&plan_suite(&estimates, &settings), "test");
+        let table: Vec<&str> = text
+            .lines()
+            .skip_while(|l| !l.contains("shard   items   estimate"))
+            .skip(1)
+            .take_while(|l| !l.is_empty())
+            .collect();
+        assert_eq!(table.len(), FOLD_HEAD + 1 + FOLD_TAIL, "{text}");
+        assert!(
+            text.contains("…  28 more shards, 28 items, estimates 1.0s to 1.0s"),
+            "{text}"
+        );
+        assert!(text.contains("\n     40       1"), "{text}");
     }
 
     #[test]
