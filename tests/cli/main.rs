@@ -33,6 +33,24 @@ pub fn run(args: &[&str]) -> (i32, String, String) {
     split(&planner().args(args).output().expect("the planner runs"))
 }
 
+/// `planner timings merge INPUT --out OUT EXTRA...`
+pub fn merge(input: &Path, out: &Path, extra: &[&str]) -> (i32, String, String) {
+    let (input, out) = (input.display().to_string(), out.display().to_string());
+    let mut args = vec!["timings", "merge", input.as_str(), "--out", out.as_str()];
+    args.extend_from_slice(extra);
+    run(&args)
+}
+
+/// The sample durations (ms) of `item` in a store file, oldest first.
+pub fn samples(store: &Path, item: &str) -> Vec<u64> {
+    store_items(store)[item]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|s| s[0].as_u64())
+        .collect()
+}
+
 /// Runs the planner as inside Actions' step, with `$GITHUB_OUTPUT` set to `output_file`.
 pub fn run_with_github_output(output_file: &Path, args: &[&str]) -> (i32, String, String) {
     split(

@@ -1,6 +1,6 @@
 //! `planner timings merge`: observations in order, idempotent, atomic, never losing data.
 
-use crate::{run, store_items, tmp, write};
+use crate::{merge, run, samples, store_items, tmp, write};
 
 #[test]
 fn five_refreshes_give_five_samples_oldest_first_and_a_re_merge_changes_nothing() {
@@ -19,14 +19,9 @@ fn five_refreshes_give_five_samples_oldest_first_and_a_re_merge_changes_nothing(
     args.extend(names.iter().map(String::as_str));
     let (code, _, stderr) = run(&args);
     assert_eq!(code, 0, "{stderr}");
-    let a: Vec<u64> = store_items(&out)["t::a"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s[0].as_u64().unwrap())
-        .collect();
+    let a = samples(&out, "t::a");
     assert_eq!(a, [1000, 2000, 3000, 4000, 5000]);
-    let b = store_items(&out)["t::b"].as_array().unwrap().len();
+    let b = samples(&out, "t::b").len();
     assert_eq!(b, 5, "the same time in five refreshes is five samples");
 
     let before = std::fs::read(&out).unwrap();
@@ -50,36 +45,15 @@ fn keep_bounds_the_samples_and_a_smaller_keep_is_refused_without_force() {
             &format!("r{i}.json"),
             &format!(r#"{{"x": {i}}}"#),
         );
-        let (code, _, e) = run(&[
-            "timings",
-            "merge",
-            p.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-            "--keep",
-            "3",
-        ]);
+        let (code, _, e) = merge(&p, &out, &["--keep", "3"]);
         assert_eq!(code, 0, "{e}");
     }
-    let x: Vec<u64> = store_items(&out)["x"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s[0].as_u64().unwrap())
-        .collect();
+    let x = samples(&out, "x");
     assert_eq!(x, [2000, 3000, 4000]);
 
     let before = std::fs::read(&out).unwrap();
     let p = write(dir.path(), "r5.json", r#"{"x": 5}"#);
-    let (code, _, stderr) = run(&[
-        "timings",
-        "merge",
-        p.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--keep",
-        "1",
-    ]);
+    let (code, _, stderr) = merge(&p, &out, &["--keep", "1"]);
     assert_eq!(code, 5, "{stderr}");
     assert!(
         stderr.contains("keeps 1 samples per item where the old one kept 3"),
@@ -90,16 +64,7 @@ fn keep_bounds_the_samples_and_a_smaller_keep_is_refused_without_force() {
         before,
         "the store is untouched"
     );
-    let (code, _, _) = run(&[
-        "timings",
-        "merge",
-        p.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--keep",
-        "1",
-        "--force",
-    ]);
+    let (code, _, _) = merge(&p, &out, &["--keep", "1", "--force"]);
     assert_eq!(code, 0);
     assert_eq!(store_items(&out)["x"].as_array().unwrap().len(), 1);
 }
@@ -113,24 +78,11 @@ fn a_corrupt_store_is_left_alone_and_no_temporary_file_remains() {
         "{\"format\": \"gha-planner-store\", \"version\": 1,\n  oops",
     );
     let input = write(dir.path(), "r.json", r#"{"x": 1}"#);
-    let (code, _, stderr) = run(&[
-        "timings",
-        "merge",
-        input.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let (code, _, stderr) = merge(&input, &out, &[]);
     assert_eq!(code, 3, "{stderr}");
     assert!(stderr.contains("store.json: line 2 column 3"), "{stderr}");
     assert!(std::fs::read_to_string(&out).unwrap().ends_with("oops"));
-    let (code, _, stderr) = run(&[
-        "timings",
-        "merge",
-        input.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--force",
-    ]);
+    let (code, _, stderr) = merge(&input, &out, &["--force"]);
     assert_eq!(code, 0, "{stderr}");
     let leftovers: Vec<_> = std::fs::read_dir(dir.path())
         .unwrap()
@@ -147,15 +99,7 @@ fn stores_merge_into_stores_and_runner_classes_stay_apart() {
     let mac = dir.path().join("mac.json");
     let r = write(dir.path(), "r.json", r#"{"x": 1, "y": 2}"#);
     for (out, class) in [(&linux, "ubuntu"), (&mac, "macos")] {
-        let (code, _, e) = run(&[
-            "timings",
-            "merge",
-            r.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-            "--runner-class",
-            class,
-        ]);
+        let (code, _, e) = merge(&r, out, &["--runner-class", class]);
         assert_eq!(code, 0, "{e}");
     }
     let all = dir.path().join("all.json");
