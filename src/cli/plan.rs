@@ -8,13 +8,12 @@ use crate::github::{format_output, random_delimiter};
 use crate::plan::{ChoiceMode, Plan, SuiteSettings, plan_suite};
 use crate::render::{matrix_json, preview};
 use crate::timings::Millis;
-use crate::timings::formats::Granularity;
 
 use super::Reporter;
-use super::args::{ByArg, PlanArgs};
+use super::args::PlanArgs;
 use super::files::write_atomic;
 use super::history::load;
-use super::settings::seconds;
+use super::settings::{read_options, seconds};
 
 const ASSUMED_OVERHEAD: Millis = Millis(30_000);
 
@@ -48,11 +47,7 @@ fn settings(args: &PlanArgs) -> Result<SuiteSettings, Error> {
     };
     Ok(SuiteSettings {
         name: args.suite.clone(),
-        granularity: match args.source.read.by {
-            ByArg::Test => Granularity::Test,
-            ByArg::File => Granularity::File,
-            ByArg::Class => Granularity::Class,
-        },
+        granularity: read_options(args.source.input_format, &args.source.read).by,
         runner_class: args.source.read.runner_class.clone(),
         overhead,
         overhead_source: overhead_source.to_owned(),

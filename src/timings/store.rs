@@ -190,16 +190,7 @@ impl Store {
             ..MergeOutcome::default()
         };
         for (item, &ms) in &observed.durations {
-            let samples = class.entry(item.clone()).or_insert_with(|| {
-                outcome.new_items += 1;
-                Vec::new()
-            });
-            samples.push(Sample(ms, seq));
-            if samples.len() > keep {
-                let excess = samples.len() - keep;
-                samples.drain(..excess);
-            }
-            outcome.samples_added += 1;
+            push_sample(class, item.clone(), Sample(ms, seq), keep, &mut outcome);
         }
         self.forget_unreferenced_observations();
         outcome
@@ -240,16 +231,7 @@ impl Store {
             let class = self.classes.entry(obs.runner_class.clone()).or_default();
             outcome.observations_added += 1;
             for (item, ms) in durations {
-                let samples = class.entry(item).or_insert_with(|| {
-                    outcome.new_items += 1;
-                    Vec::new()
-                });
-                samples.push(Sample(ms, seq));
-                if samples.len() > keep {
-                    let excess = samples.len() - keep;
-                    samples.drain(..excess);
-                }
-                outcome.samples_added += 1;
+                push_sample(class, item, Sample(ms, seq), keep, &mut outcome);
             }
         }
         self.forget_unreferenced_observations();
@@ -346,6 +328,26 @@ impl Store {
         let _ = writeln!(out, "}}");
         out
     }
+}
+
+/// Appends a sample as the item's newest, keeping at most `keep`.
+fn push_sample(
+    class: &mut BTreeMap<ItemId, Vec<Sample>>,
+    item: ItemId,
+    sample: Sample,
+    keep: usize,
+    outcome: &mut MergeOutcome,
+) {
+    let samples = class.entry(item).or_insert_with(|| {
+        outcome.new_items += 1;
+        Vec::new()
+    });
+    samples.push(sample);
+    if samples.len() > keep {
+        let excess = samples.len() - keep;
+        samples.drain(..excess);
+    }
+    outcome.samples_added += 1;
 }
 
 #[cfg(test)]
