@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use crate::timings::formats::IngestError;
+use crate::workflow::WorkflowError;
 
 /// Process exit codes. They are part of the interface: workflows branch on them, and the README
 /// lists them.
@@ -35,6 +36,9 @@ pub enum Error {
 
     #[error(transparent)]
     Ingest(#[from] IngestError),
+
+    #[error(transparent)]
+    Workflow(#[from] WorkflowError),
 
     #[error("{path}: {message}")]
     InvalidInput { path: PathBuf, message: String },
@@ -73,7 +77,7 @@ impl Error {
                 | IngestError::Field { .. }
                 | IngestError::Unsupported { .. } => ExitCode::InvalidInput,
             },
-            Error::InvalidInput { .. } => ExitCode::InvalidInput,
+            Error::Workflow(_) | Error::InvalidInput { .. } => ExitCode::InvalidInput,
             Error::Io { .. } => ExitCode::Io,
             Error::WouldLoseData { .. } => ExitCode::Refused,
             Error::Internal(_) => ExitCode::Internal,

@@ -10,5 +10,6 @@ pub mod github;
 pub mod plan;
 pub mod render;
 pub mod timings;
+pub mod workflow;
 
 pub use error::{Error, ExitCode};

@@ -27,6 +27,8 @@ pub enum Command {
     Plan(PlanArgs),
     /// Print the items that shard K of N runs: the same on every runner and every re-run.
     Shard(ShardArgs),
+    /// A workflow's job graph: phases, critical path, slack, bottlenecks, advice.
+    Analyze(AnalyzeArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -253,4 +255,52 @@ pub struct ShardArgs {
     /// How to print the items.
     #[arg(long, value_enum, default_value_t = ShardFormat::Lines)]
     pub format: ShardFormat,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    /// For a terminal.
+    #[default]
+    Text,
+    /// For a job summary or a pull request, with a Mermaid gantt.
+    Markdown,
+    /// Every number, for scripts.
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct AnalyzeArgs {
+    /// The workflow file (.github/workflows/*.yml).
+    #[arg(long, value_name = "FILE")]
+    pub workflow: PathBuf,
+
+    /// Job timings (item = the job's name as GitHub shows it): stores, JUnit, JSON maps.
+    /// Without them every job counts the same default duration.
+    #[arg(long = "timings", value_name = "FILE", num_args = 1..)]
+    pub timings: Vec<String>,
+
+    /// Force the format of the timing inputs.
+    #[arg(long, value_enum, default_value_t = InputFormat::Auto)]
+    pub input_format: InputFormat,
+
+    /// Treat unreadable timings as an error rather than a warning.
+    #[arg(long)]
+    pub strict: bool,
+
+    /// Runners available, LABEL=N (a label, a prefix ending in `*`, or `total`); repeatable.
+    /// [default: GitHub's Free plan, total=20 and macos*=5]
+    #[arg(long, value_name = "LABEL=N")]
+    pub capacity: Vec<String>,
+
+    /// Duration of a job with no history and nothing to estimate it from.
+    #[arg(long, default_value_t = 300.0, value_name = "SECONDS")]
+    pub default_seconds: f64,
+
+    /// Start-up cost of one job (runner, checkout, toolchain), for the advice.
+    #[arg(long, default_value_t = 30.0, value_name = "SECONDS")]
+    pub overhead_seconds: f64,
+
+    /// How to print the report.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    pub format: ReportFormat,
 }

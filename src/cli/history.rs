@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use crate::Error;
 use crate::render::thousands;
-use crate::timings::formats::{IngestError, Ingested, read_input};
+use crate::timings::formats::{IngestError, Ingested, ReadOptions, read_input};
 use crate::timings::{Estimates, ItemId, Observed, Sample, Store};
 
 use super::Reporter;
@@ -24,13 +24,15 @@ pub struct Loaded {
 
 /// Reads every timing input into one in-memory store, each input an observation in order.
 pub fn read_history(
-    source: &SourceArgs,
+    timings: &[String],
+    opts: ReadOptions,
+    runner_class: &str,
+    strict: bool,
     reporter: &mut Reporter,
 ) -> Result<(Store, Vec<String>), Error> {
-    let opts = read_options(source.input_format, &source.read);
     let mut store = Store::default();
     let mut used = Vec::new();
-    for arg in &source.timings {
+    for arg in timings {
         match read_input(arg, &opts) {
             Ok(Ingested::Durations {
                 kind,
@@ -44,7 +46,7 @@ pub fn read_history(
                 store.merge(&Observed {
                     source: arg.clone(),
                     kind: kind.to_owned(),
-                    runner_class: source.read.runner_class.clone(),
+                    runner_class: runner_class.to_owned(),
                     at,
                     durations,
                 });
@@ -59,7 +61,7 @@ pub fn read_history(
             Err(e @ (IngestError::NestedMap { .. } | IngestError::NoSuchGroup { .. })) => {
                 return Err(e.into());
             }
-            Err(e) if source.strict => return Err(e.into()),
+            Err(e) if strict => return Err(e.into()),
             Err(e) => {
                 let missing = matches!(&e, IngestError::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound)
                     || matches!(e, IngestError::NoMatch { .. });
@@ -86,6 +88,15 @@ fn stale_days(store: &Store, now: chrono::DateTime<chrono::Utc>) -> Option<i64> 
     (days > STALE_AFTER_DAYS).then_some(days)
 }
 
+/// Old history is still used, with a warning.
+pub fn warn_if_stale(store: &Store, reporter: &mut Reporter) {
+    if let Some(days) = stale_days(store, chrono::Utc::now()) {
+        reporter.warn(format!(
+            "the newest timing history is {days} days old; estimates may have drifted (refresh it with `planner timings merge`)"
+        ));
+    }
+}
+
 /// The samples of the wanted runner class, or of the best other one with a warning.
 fn class_history<'s>(
     store: &'s Store,
@@ -107,7 +118,14 @@ fn class_history<'s>(
 
 pub fn load(source: &SourceArgs, reporter: &mut Reporter) -> Result<Loaded, Error> {
     let est = estimator(source)?;
-    let (store, used) = read_history(source, reporter)?;
+    let opts = read_options(source.input_format, &source.read);
+    let (store, used) = read_history(
+        &source.timings,
+        opts,
+        &source.read.runner_class,
+        source.strict,
+        reporter,
+    )?;
     let empty = BTreeMap::new();
     let history = class_history(&store, &source.read.runner_class, reporter).unwrap_or(&empty);
     let items = source.items.as_deref().map(read_items).transpose()?;
@@ -132,11 +150,7 @@ pub fn load(source: &SourceArgs, reporter: &mut Reporter) -> Result<Loaded, Erro
     if history.is_empty() && !estimates.items.is_empty() {
         reporter.warn("no timing history: every item counts the same, an even split by count");
     }
-    if let Some(days) = stale_days(&store, chrono::Utc::now()) {
-        reporter.warn(format!(
-            "the newest timing history is {days} days old; estimates may have drifted (refresh it with `planner timings merge`)"
-        ));
-    }
+    warn_if_stale(&store, reporter);
     let observations = store.observations.len();
     let sources = if used.is_empty() {
         "none (every item estimated)".to_owned()

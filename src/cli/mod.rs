@@ -1,5 +1,6 @@
 //! The commands: clap's raw arguments, resolved into settings, dispatched to one file per command.
 
+mod analyze;
 mod args;
 mod files;
 mod history;
@@ -24,5 +25,6 @@ pub fn run(cli: Cli, out: &mut dyn Write, reporter: &mut Reporter) -> Result<(),
         } => merge::run(&args, reporter),
         Command::Plan(args) => plan::run(&args, out, reporter),
         Command::Shard(args) => shard::run(&args, out, reporter),
+        Command::Analyze(args) => analyze::run(&args, out, reporter),
     }
 }

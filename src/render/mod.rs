@@ -1,7 +1,9 @@
-//! What users read: matrix JSON for `strategy.matrix`, and the dry-run preview.
+//! What users read: matrix JSON for `strategy.matrix`, the dry-run preview, workflow reports.
 
+mod analysis;
 mod matrix;
 mod preview;
 
+pub use analysis::{analysis_markdown, analysis_text, gantt, gantt_label};
 pub use matrix::{Matrix, MatrixEntry, matrix_json};
 pub use preview::{preview, thousands};

@@ -4,6 +4,7 @@
     reason = "a test: a failed expect is a failed test"
 )]
 
+mod analyze;
 mod errors;
 mod merge;
 mod plan_shard;

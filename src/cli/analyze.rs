@@ -1,0 +1,88 @@
+//! `planner analyze`: a workflow's job graph, critical path, phases and advice.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+
+use crate::Error;
+use crate::render::{analysis_markdown, analysis_text};
+use crate::timings::{Estimator, ItemId, Sample};
+use crate::workflow::{Assumptions, Capacity, JobGraph, analyze, job_durations, parse_workflow};
+
+use super::Reporter;
+use super::args::{AnalyzeArgs, ReadArgs, ReportFormat};
+use super::history::{read_history, warn_if_stale};
+use super::settings::{read_options, seconds};
+
+pub fn run(args: &AnalyzeArgs, out: &mut dyn Write, reporter: &mut Reporter) -> Result<(), Error> {
+    let mut capacity = Capacity::default();
+    for spec in &args.capacity {
+        capacity
+            .set(spec)
+            .map_err(|e| Error::Usage(format!("--capacity {e}")))?;
+    }
+    let default = seconds("--default-seconds", args.default_seconds)?;
+    if default.0 == 0 {
+        return Err(Error::Usage(
+            "--default-seconds must be more than zero: no job is ever free".into(),
+        ));
+    }
+    let overhead = seconds("--overhead-seconds", args.overhead_seconds)?;
+
+    let text = std::fs::read_to_string(&args.workflow)
+        .map_err(|e| Error::io("read", &args.workflow, e))?;
+    let workflow = parse_workflow(&text, &args.workflow)?;
+    let graph = JobGraph::build(&workflow)?;
+
+    let read = ReadArgs {
+        unit: super::args::UnitArg::Seconds,
+        by: super::args::ByArg::Test,
+        runner_class: "default".to_owned(),
+        include_failed: false,
+    };
+    let opts = read_options(args.input_format, &read);
+    let (store, _) = read_history(&args.timings, opts, "default", args.strict, reporter)?;
+    warn_if_stale(&store, reporter);
+    let history = all_classes(&store);
+    let estimator = Estimator {
+        default,
+        ..Estimator::default()
+    };
+    let durations = job_durations(&workflow, &graph, &history, &estimator, default);
+    let analysis = analyze(
+        &workflow,
+        &graph,
+        &durations,
+        &history,
+        &Assumptions { capacity, overhead },
+    );
+    let text = match args.format {
+        ReportFormat::Text => analysis_text(&analysis),
+        ReportFormat::Markdown => analysis_markdown(&analysis),
+        ReportFormat::Json => {
+            let mut j = serde_json::to_string_pretty(&analysis)
+                .map_err(|e| Error::Internal(format!("analysis as JSON: {e}")))?;
+            j.push('\n');
+            j
+        }
+    };
+    out.write_all(text.as_bytes())
+        .map_err(|e| Error::io("write", "stdout", e))?;
+    Ok(())
+}
+
+/// Jobs run on many runner kinds, each its own class in the store; a job's name says which, so
+/// the classes are pooled (samples in the order they were observed).
+fn all_classes(store: &crate::timings::Store) -> BTreeMap<ItemId, Vec<Sample>> {
+    let mut all: BTreeMap<ItemId, Vec<Sample>> = BTreeMap::new();
+    for items in store.classes.values() {
+        for (id, samples) in items {
+            all.entry(id.clone())
+                .or_default()
+                .extend(samples.iter().copied());
+        }
+    }
+    for samples in all.values_mut() {
+        samples.sort_by_key(|s| s.observation());
+    }
+    all
+}

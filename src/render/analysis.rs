@@ -1,0 +1,225 @@
+//! `planner analyze` as people read it: a terminal report, Markdown with a Mermaid gantt, or JSON.
+
+use std::fmt::Write as _;
+
+use crate::timings::Millis;
+use crate::workflow::Analysis;
+
+fn dur(seconds: f64) -> Millis {
+    Millis((seconds * 1000.0).round().max(0.0) as u64)
+}
+
+fn slack(seconds: f64) -> String {
+    if seconds <= 0.0 {
+        "—".to_owned()
+    } else {
+        dur(seconds).to_string()
+    }
+}
+
+fn headline(a: &Analysis) -> String {
+    let phases = a.phases.len();
+    format!(
+        "{} jobs in {phases} phase{} · work {} · critical path {} · bound {} · predicted {} ({})",
+        a.jobs.len(),
+        if phases == 1 { "" } else { "s" },
+        dur(a.total_work_seconds),
+        dur(a.critical_path_seconds),
+        dur(a.bound_seconds),
+        dur(a.predicted_wall_seconds),
+        a.capacity
+    )
+}
+
+fn phase_line(p: &crate::workflow::Phase) -> String {
+    format!(
+        "Phase {} — {} ({} parallel, ~{})",
+        p.number,
+        p.title,
+        p.jobs.len(),
+        dur(p.longest_seconds)
+    )
+}
+
+/// The terminal report.
+pub fn analysis_text(a: &Analysis) -> String {
+    let mut s = String::new();
+    let title = a.name.as_deref().unwrap_or("workflow");
+    let _ = writeln!(s, "{title} ({})", a.workflow);
+    let _ = writeln!(s, "{}", headline(a));
+    let width = a
+        .jobs
+        .iter()
+        .map(|j| j.name.chars().count())
+        .max()
+        .unwrap_or(0)
+        .min(60);
+    for p in &a.phase_details {
+        let _ = writeln!(s, "\n{}", phase_line(p));
+        for j in a.jobs.iter().filter(|j| j.phase == p.number) {
+            let name: String = j.name.chars().take(60).collect();
+            let _ = writeln!(
+                s,
+                "  {} {name:<width$}  {:>8}  slack {:>8}  {}",
+                if j.critical { "*" } else { " " },
+                dur(j.seconds).to_string(),
+                slack(j.slack_seconds),
+                j.estimate.describe()
+            );
+        }
+    }
+    let _ = writeln!(
+        s,
+        "\nCritical path ({} jobs, {}; * above):\n  {}",
+        a.critical_path.len(),
+        dur(a.critical_path_seconds),
+        a.critical_path.join(" → ")
+    );
+    let _ = writeln!(
+        s,
+        "Parallelism: up to {} jobs at once, {:.2} on average with unlimited runners",
+        a.parallelism.max, a.parallelism.average
+    );
+    list(
+        &mut s,
+        "Bottlenecks",
+        a.bottlenecks
+            .iter()
+            .map(|b| format!("{} ({}): {}", b.job, dur(b.seconds), b.reason)),
+    );
+    list(&mut s, "Advice", a.advice.iter().map(|x| x.message.clone()));
+    list(&mut s, "Notes", a.notes.iter().cloned());
+    s
+}
+
+fn list(s: &mut String, title: &str, items: impl Iterator<Item = String>) {
+    let items: Vec<String> = items.collect();
+    if items.is_empty() {
+        return;
+    }
+    let _ = writeln!(s, "{title}:");
+    for i in items {
+        let _ = writeln!(s, "  - {i}");
+    }
+}
+
+/// Text safe inside a Markdown table cell.
+fn cell(text: &str) -> String {
+    text.replace('|', "\\|").replace(['\n', '\r'], " ")
+}
+
+/// The Markdown report: headline, phases, critical path, bottlenecks, advice, gantt.
+pub fn analysis_markdown(a: &Analysis) -> String {
+    let mut s = String::new();
+    let title = a.name.as_deref().unwrap_or("workflow");
+    let _ = writeln!(s, "## {}\n", cell(title));
+    let _ = writeln!(s, "{}\n", headline(a));
+    let _ = writeln!(
+        s,
+        "| phase | job | time | slack | critical |\n|---|---|---:|---:|:---:|"
+    );
+    for p in &a.phase_details {
+        for j in a.jobs.iter().filter(|j| j.phase == p.number) {
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} | {} | {} |",
+                cell(&phase_line(p)),
+                cell(&j.name),
+                dur(j.seconds),
+                slack(j.slack_seconds),
+                if j.critical { "●" } else { "" }
+            );
+        }
+    }
+    let _ = writeln!(
+        s,
+        "\n**Critical path** ({}): {}\n",
+        dur(a.critical_path_seconds),
+        a.critical_path
+            .iter()
+            .map(|j| format!("`{}`", j.replace('`', "'")))
+            .collect::<Vec<_>>()
+            .join(" → ")
+    );
+    for (title, items) in [
+        (
+            "Bottlenecks",
+            a.bottlenecks
+                .iter()
+                .map(|b| format!("{} ({}): {}", b.job, dur(b.seconds), b.reason))
+                .collect::<Vec<_>>(),
+        ),
+        (
+            "Advice",
+            a.advice.iter().map(|x| x.message.clone()).collect(),
+        ),
+        ("Notes", a.notes.clone()),
+    ] {
+        if !items.is_empty() {
+            let _ = writeln!(s, "### {title}\n");
+            for i in items {
+                let _ = writeln!(s, "- {}", i.replace(['\n', '\r'], " "));
+            }
+            let _ = writeln!(s);
+        }
+    }
+    let _ = writeln!(s, "### Predicted schedule\n\n```mermaid\n{}```", gantt(a));
+    s
+}
+
+/// A task name Mermaid's gantt grammar reads as plain text.
+pub fn gantt_label(name: &str) -> String {
+    let cleaned: String = name
+        .chars()
+        .map(|c| match c {
+            ':' => '˸',
+            ';' | '#' | '\n' | '\r' | '\t' => ' ',
+            c => c,
+        })
+        .collect();
+    let trimmed = cleaned.trim();
+    if trimmed.is_empty() {
+        "(unnamed)".to_owned()
+    } else {
+        trimmed.to_owned()
+    }
+}
+
+/// A Mermaid gantt of the simulated schedule, one section per phase; seconds from the start.
+pub fn gantt(a: &Analysis) -> String {
+    let mut s = String::from("gantt\n    dateFormat X\n    axisFormat %H:%M\n");
+    for p in &a.phase_details {
+        let _ = writeln!(
+            s,
+            "    section {}",
+            gantt_label(&format!("Phase {}", p.number))
+        );
+        for (k, j) in a
+            .jobs
+            .iter()
+            .enumerate()
+            .filter(|(_, j)| j.phase == p.number)
+        {
+            let start = j.start.floor() as u64;
+            let end = (j.finish.ceil() as u64).max(start + 1);
+            let _ = writeln!(
+                s,
+                "    {} :{}j{k}, {start}, {end}",
+                gantt_label(&j.name),
+                if j.critical { "crit, " } else { "" }
+            );
+        }
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gantt_labels_cannot_break_the_grammar() {
+        assert_eq!(gantt_label("test: unit; #1"), "test˸ unit   1");
+        assert_eq!(gantt_label(" \n "), "(unnamed)");
+    }
+}

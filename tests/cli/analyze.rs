@@ -1,0 +1,299 @@
+//! `planner analyze` on the six real workflows and on small ones worked out by hand.
+
+use std::collections::BTreeMap;
+
+use crate::{fixture, run, tmp, write};
+
+const REAL: [&str; 6] = [
+    "tokio-rs_tokio__ci.yml",
+    "denoland_deno__ci.generated.yml",
+    "astral-sh_ruff__ci.yaml",
+    "astral-sh_uv__ci.yml",
+    "bevyengine_bevy__ci.yml",
+    "rust-lang_cargo__main.yml",
+];
+
+fn depth(job: &str, needs: &BTreeMap<String, Vec<String>>) -> usize {
+    1 + needs[job]
+        .iter()
+        .map(|n| depth(n, needs))
+        .max()
+        .unwrap_or(0)
+}
+
+/// The longest chain of `needs`, counted in jobs, straight from the YAML: an oracle that shares
+/// no code with the planner.
+fn longest_needs_chain(path: &str) -> usize {
+    let v: serde_yaml::Value =
+        serde_yaml::from_str(&std::fs::read_to_string(path).expect("read")).expect("yaml");
+    let jobs = v["jobs"].as_mapping().expect("jobs");
+    let needs: BTreeMap<String, Vec<String>> = jobs
+        .iter()
+        .map(|(k, j)| {
+            let n = match &j["needs"] {
+                serde_yaml::Value::String(s) => vec![s.clone()],
+                serde_yaml::Value::Sequence(l) => l
+                    .iter()
+                    .map(|x| x.as_str().expect("need").to_owned())
+                    .collect(),
+                _ => Vec::new(),
+            };
+            (k.as_str().expect("id").to_owned(), n)
+        })
+        .collect();
+    needs.keys().map(|j| depth(j, &needs)).max().expect("jobs")
+}
+
+#[test]
+fn every_real_workflow_has_a_critical_path_as_long_as_its_longest_needs_chain() {
+    for name in REAL {
+        let path = fixture(&format!("workflows/{name}"));
+        let (code, out, err) = run(&["analyze", "--workflow", &path, "--format", "json"]);
+        assert_eq!(code, 0, "{name}: {err}");
+        let a: serde_json::Value = serde_json::from_str(&out).expect("JSON");
+        let chain = longest_needs_chain(&path);
+        let path_len = a["critical_path"].as_array().expect("critical_path").len();
+        assert_eq!(
+            path_len, chain,
+            "{name}: critical path against the longest chain"
+        );
+        let phases = a["phases"].as_array().expect("phases");
+        assert_eq!(phases.len(), chain, "{name}: one phase per level");
+        // Every job sits in exactly one phase.
+        let mut in_phases: Vec<&str> = phases
+            .iter()
+            .flat_map(|p| p.as_array().expect("a phase lists jobs"))
+            .map(|j| j.as_str().expect("a job name"))
+            .collect();
+        let total = in_phases.len();
+        in_phases.sort_unstable();
+        in_phases.dedup();
+        assert_eq!(in_phases.len(), total, "{name}: a job in two phases");
+        assert_eq!(total, a["jobs"].as_array().expect("jobs").len());
+    }
+}
+
+#[test]
+fn reports_of_the_real_workflows() {
+    for name in REAL {
+        let path = fixture(&format!("workflows/{name}"));
+        let (code, out, err) = run(&["analyze", "--workflow", &path]);
+        assert_eq!(code, 0, "{err}");
+        insta::with_settings!({filters => vec![(r"[^\s(]*tests/fixtures/", "[fixtures]/")]}, {
+            insta::assert_snapshot!(format!("analyze_{name}"), out);
+        });
+    }
+}
+
+const SMALL: &str = "name: small
+on: push
+jobs:
+  lint: {runs-on: ubuntu-latest, timeout-minutes: 10}
+  typos: {runs-on: ubuntu-latest}
+  build:
+    runs-on: ubuntu-latest
+    needs: lint
+    timeout-minutes: 60
+  test:
+    needs: build
+    runs-on: ${{ matrix.os }}
+    strategy:
+      matrix:
+        os: [ubuntu-latest, macos-latest]
+  docs: {runs-on: ubuntu-latest, needs: lint}
+  deploy: {runs-on: ubuntu-latest, needs: [test, docs], if: github.ref == 'refs/heads/main'}
+";
+
+/// Five runs of job timings, each the same: job name → seconds.
+fn five_runs(dir: &std::path::Path, secs: &[(&str, f64)]) -> Vec<String> {
+    (0..5)
+        .map(|k| {
+            // The same durations each run: estimates equal them exactly.
+            let mut map: serde_json::Map<String, serde_json::Value> = secs
+                .iter()
+                .map(|(n, s)| ((*n).to_owned(), serde_json::json!(s)))
+                .collect();
+            // Identical observations merge once; a job of another workflow tells the runs apart.
+            map.insert("elsewhere".into(), serde_json::json!(k + 1));
+            write(
+                dir,
+                &format!("run{k}.json"),
+                &serde_json::Value::Object(map).to_string(),
+            )
+            .display()
+            .to_string()
+        })
+        .collect()
+}
+
+/// `analyze --format json` of a workflow with timings, which must succeed.
+fn analyze_json(wf: &std::path::Path, runs: &[String], extra: &[&str]) -> serde_json::Value {
+    let mut args = vec![
+        "analyze",
+        "--workflow",
+        wf.to_str().expect("utf-8"),
+        "--format",
+        "json",
+    ];
+    args.extend_from_slice(extra);
+    args.push("--timings");
+    args.extend(runs.iter().map(String::as_str));
+    let (code, out, err) = run(&args);
+    assert_eq!(code, 0, "{err}");
+    serde_json::from_str(&out).expect("JSON")
+}
+
+#[test]
+fn a_small_workflow_worked_out_by_hand() {
+    let dir = tmp();
+    let wf = write(dir.path(), "ci.yml", SMALL);
+    let runs = five_runs(
+        dir.path(),
+        &[
+            ("lint", 60.0),
+            ("typos", 20.0),
+            ("build", 120.0),
+            ("test (ubuntu-latest)", 1200.0),
+            ("test (macos-latest)", 900.0),
+            ("docs", 60.0),
+            ("deploy", 30.0),
+        ],
+    );
+    let a = analyze_json(&wf, &runs, &[]);
+    assert_eq!(
+        a["critical_path"],
+        serde_json::json!(["lint", "build", "test (ubuntu-latest)", "deploy"])
+    );
+    // 60 + 120 + 1200 + 30 s.
+    assert_eq!(a["critical_path_seconds"], 1410.0);
+    assert_eq!(
+        a["phases"],
+        serde_json::json!([
+            ["lint", "typos"],
+            ["build", "docs"],
+            ["test (ubuntu-latest)", "test (macos-latest)"],
+            ["deploy"]
+        ])
+    );
+    let job = |n: &str| {
+        a["jobs"]
+            .as_array()
+            .expect("jobs")
+            .iter()
+            .find(|j| j["name"] == n)
+            .expect("the job")
+            .clone()
+    };
+    // docs needs only lint and deploy waits for it: it may take as long as build and test
+    // (120 + 1200 s) instead of its 60.
+    assert_eq!(job("docs")["slack_seconds"], 1260.0);
+    assert_eq!(job("test (macos-latest)")["slack_seconds"], 300.0);
+    assert_eq!(job("test (macos-latest)")["pool"], "macos-latest");
+    assert_eq!(a["predicted_wall_seconds"], 1410.0, "20 runners are plenty");
+
+    let kinds: Vec<&str> = a["advice"]
+        .as_array()
+        .expect("advice")
+        .iter()
+        .map(|x| x["kind"].as_str().expect("kind"))
+        .collect();
+    assert!(
+        kinds.contains(&"shard"),
+        "the 20-minute test job binds: {kinds:?}"
+    );
+    // Timeouts: test has none (6 h by default), build's 60 is over 3× what its runs need.
+    let timeouts: Vec<String> = a["advice"]
+        .as_array()
+        .expect("advice")
+        .iter()
+        .filter(|x| x["kind"] == "timeout")
+        .map(|x| x["jobs"][0].as_str().expect("job").to_owned())
+        .collect();
+    assert!(timeouts.contains(&"test".to_owned()), "{timeouts:?}");
+    assert!(timeouts.contains(&"build".to_owned()), "{timeouts:?}");
+    assert!(
+        !timeouts.contains(&"lint".to_owned()),
+        "10 minutes fits lint's 1: {timeouts:?}"
+    );
+    let shard = a["advice"]
+        .as_array()
+        .expect("advice")
+        .iter()
+        .find(|x| x["kind"] == "shard")
+        .expect("shard advice");
+    // Two shards of 30 + 1170/2 s: the macOS test (900 s) binds then, 300 s sooner.
+    assert_eq!(shard["wall_seconds_delta"], -300.0);
+
+    // One runner in all: everything in turn, the sum of the work.
+    let one = analyze_json(&wf, &runs, &["--capacity", "total=1"]);
+    assert_eq!(one["predicted_wall_seconds"], one["total_work_seconds"]);
+}
+
+#[test]
+fn cheap_checks_in_front_of_long_jobs_and_tiny_jobs_are_found() {
+    let dir = tmp();
+    let wf = write(
+        dir.path(),
+        "ci.yml",
+        "on: push
+jobs:
+  fmt: {runs-on: ubuntu-latest}
+  typos: {runs-on: ubuntu-latest}
+  check-version: {runs-on: ubuntu-latest}
+  test: {runs-on: ubuntu-latest, needs: [fmt]}
+  release: {runs-on: ubuntu-latest, needs: [check-version], if: \"needs.check-version.outputs.ok == 'true'\"}
+",
+    );
+    let runs = five_runs(
+        dir.path(),
+        &[
+            ("fmt", 50.0),
+            ("typos", 10.0),
+            ("check-version", 10.0),
+            ("test", 1200.0),
+            ("release", 60.0),
+        ],
+    );
+    let a = analyze_json(&wf, &runs, &[]);
+    let advice = a["advice"].as_array().expect("advice");
+    let needs: Vec<&serde_json::Value> = advice.iter().filter(|x| x["kind"] == "needs").collect();
+    assert_eq!(needs.len(), 1, "{advice:?}");
+    assert_eq!(needs[0]["jobs"], serde_json::json!(["test", "fmt"]));
+    assert_eq!(needs[0]["wall_seconds_delta"], -50.0);
+    // release reads check-version's output: that edge is needed, whatever it costs.
+    let group = advice
+        .iter()
+        .find(|x| x["kind"] == "group")
+        .expect("group advice");
+    assert_eq!(
+        group["jobs"],
+        serde_json::json!(["fmt", "typos", "check-version"])
+    );
+}
+
+#[test]
+fn broken_graphs_are_clear_errors() {
+    let dir = tmp();
+    let wf = write(
+        dir.path(),
+        "ci.yml",
+        "on: push\njobs:\n  a: {runs-on: x, needs: b}\n  b: {runs-on: x, needs: a}\n",
+    );
+    let (code, _, err) = run(&["analyze", "--workflow", wf.to_str().expect("utf-8")]);
+    assert_eq!(code, 3);
+    assert!(
+        err.contains("the jobs `a` → `b` need each other in a cycle"),
+        "{err}"
+    );
+    let (code, _, err) = run(&[
+        "analyze",
+        "--workflow",
+        wf.to_str().expect("utf-8"),
+        "--capacity",
+        "ubuntu",
+    ]);
+    assert_eq!(code, 2);
+    assert!(err.contains("expected LABEL=N"), "{err}");
+    let (code, _, err) = run(&["analyze", "--workflow", "no/such.yml"]);
+    assert_eq!(code, 4, "{err}");
+}
