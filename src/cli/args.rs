@@ -229,6 +229,37 @@ pub enum ShardFormat {
     Json,
     /// The items shell-quoted on one line.
     Shell,
+    /// pytest arguments, one per line (node ids or files; `pytest @FILE` reads them).
+    Pytest,
+    /// cargo-nextest filtersets (`-E`, then the expression), one argument per line.
+    Nextest,
+    /// jest: `--runTestsByPath` and the test files, one per line (needs a plan `--by file`).
+    Jest,
+    /// vitest: the test files, one per line (needs a plan `--by file`).
+    Vitest,
+    /// playwright: an anchored pattern per test file, one per line (needs a plan `--by file`).
+    Playwright,
+    /// go test: one shell-quoted argument list per package and line (`-run '^(?:A|B)$' PKG`).
+    Go,
+    /// rspec: the spec files or example ids, one per line.
+    Rspec,
+}
+
+impl ShardFormat {
+    /// The test runner this format speaks for, if it is one.
+    pub fn runner(self) -> Option<crate::render::Runner> {
+        use crate::render::Runner;
+        Some(match self {
+            ShardFormat::Lines | ShardFormat::Json | ShardFormat::Shell => return None,
+            ShardFormat::Pytest => Runner::Pytest,
+            ShardFormat::Nextest => Runner::Nextest,
+            ShardFormat::Jest => Runner::Jest,
+            ShardFormat::Vitest => Runner::Vitest,
+            ShardFormat::Playwright => Runner::Playwright,
+            ShardFormat::Go => Runner::Go,
+            ShardFormat::Rspec => Runner::Rspec,
+        })
+    }
 }
 
 #[derive(Debug, Args)]

@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use crate::Error;
 use crate::plan::{ShardIndex, assign};
+use crate::render::{Runner, runner_args};
 use crate::timings::{ItemId, Millis};
 
 use super::Reporter;
@@ -24,7 +25,7 @@ struct ShardJson<'a> {
 }
 
 /// POSIX shell quoting: bare when safe, else single quotes with `'\''` for a quote.
-fn shell_quote(s: &str) -> String {
+pub fn shell_quote(s: &str) -> String {
     let safe = !s.is_empty()
         && s.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"-_./:=@%+,".contains(&b));
@@ -33,6 +34,26 @@ fn shell_quote(s: &str) -> String {
     } else {
         format!("'{}'", s.replace('\'', "'\\''"))
     }
+}
+
+/// What a runner's format prints: one argument per line, or for `go test` one shell-quoted
+/// argument list per line.
+fn runner_text(runner: Runner, items: &[ItemId]) -> Result<String, Error> {
+    let invocations = runner_args(runner, items).map_err(|e| Error::Usage(e.to_string()))?;
+    let mut buf = String::new();
+    for inv in invocations {
+        if runner == Runner::Go {
+            let words: Vec<String> = inv.iter().map(|w| shell_quote(w)).collect();
+            buf.push_str(&words.join(" "));
+            buf.push('\n');
+        } else {
+            for arg in inv {
+                buf.push_str(&arg);
+                buf.push('\n');
+            }
+        }
+    }
+    Ok(buf)
 }
 
 pub fn run(args: &ShardArgs, out: &mut dyn Write, reporter: &mut Reporter) -> Result<(), Error> {
@@ -90,6 +111,11 @@ pub fn run(args: &ShardArgs, out: &mut dyn Write, reporter: &mut Reporter) -> Re
         )
     };
     let write_err = |e| Error::io("write", "standard output", e);
+    if let Some(runner) = args.format.runner() {
+        let text = runner_text(runner, &items)?;
+        out.write_all(text.as_bytes()).map_err(write_err)?;
+        return Ok(());
+    }
     match args.format {
         ShardFormat::Lines => {
             let mut buf = String::new();
@@ -116,7 +142,7 @@ pub fn run(args: &ShardArgs, out: &mut dyn Write, reporter: &mut Reporter) -> Re
             .map_err(|e| Error::Internal(e.to_string()))?;
             writeln!(out, "{json}").map_err(write_err)?;
         }
-        ShardFormat::Shell => {
+        _ => {
             let words: Vec<String> = items.iter().map(|i| shell_quote(i.as_str())).collect();
             if !words.is_empty() {
                 writeln!(out, "{}", words.join(" ")).map_err(write_err)?;

