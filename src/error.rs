@@ -21,6 +21,8 @@ pub enum ExitCode {
     Io = 4,
     /// A write was refused because it would lose data (a store replaced by one that holds less).
     Refused = 5,
+    /// `planner shard --exec`: the test runner ran and failed (tests failed, or it crashed).
+    TestsFailed = 6,
 }
 
 impl ExitCode {
@@ -40,6 +42,9 @@ pub enum Error {
     #[error(transparent)]
     Workflow(#[from] WorkflowError),
 
+    #[error(transparent)]
+    Render(#[from] crate::render::RenderError),
+
     #[error("{path}: {message}")]
     InvalidInput { path: PathBuf, message: String },
 
@@ -55,6 +60,9 @@ pub enum Error {
         "refusing to overwrite {path}: {reason}; nothing was written (pass --force to replace it anyway)"
     )]
     WouldLoseData { path: PathBuf, reason: String },
+
+    #[error("{0}")]
+    TestsFailed(String),
 
     #[error("internal error: {0}")]
     Internal(String),
@@ -77,9 +85,12 @@ impl Error {
                 | IngestError::Field { .. }
                 | IngestError::Unsupported { .. } => ExitCode::InvalidInput,
             },
-            Error::Workflow(_) | Error::InvalidInput { .. } => ExitCode::InvalidInput,
+            Error::Workflow(_) | Error::Render(_) | Error::InvalidInput { .. } => {
+                ExitCode::InvalidInput
+            }
             Error::Io { .. } => ExitCode::Io,
             Error::WouldLoseData { .. } => ExitCode::Refused,
+            Error::TestsFailed(_) => ExitCode::TestsFailed,
             Error::Internal(_) => ExitCode::Internal,
         }
     }

@@ -5,6 +5,7 @@
 //! Everything but `cli`, `github` and the format readers is pure: values in, values out.
 
 pub mod cli;
+pub mod config;
 pub mod error;
 pub mod github;
 pub mod plan;

@@ -29,6 +29,10 @@ pub enum Command {
     Shard(ShardArgs),
     /// A workflow's job graph: phases, critical path, slack, bottlenecks, advice.
     Analyze(AnalyzeArgs),
+    /// Write the workflow that plans, runs and gates a config's suites.
+    Render(RenderArgs),
+    /// Print the JSON Schema of the config file.
+    Schema,
 }
 
 #[derive(Debug, Subcommand)]
@@ -182,6 +186,11 @@ pub struct PlanArgs {
     #[command(flatten)]
     pub source: SourceArgs,
 
+    /// Plan every suite of a config file (.github/planner.yml) into one plan; `--timings` adds
+    /// history to the config's. Outputs are numbered by suite: matrix_1, skip_1, total_1, …
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["items", "total", "target_seconds", "suite"])]
+    pub config: Option<PathBuf>,
+
     /// Suite name, carried into the plan and the matrix.
     #[arg(long, default_value = "default")]
     pub suite: String,
@@ -286,6 +295,15 @@ pub struct ShardArgs {
     /// How to print the items.
     #[arg(long, value_enum, default_value_t = ShardFormat::Lines)]
     pub format: ShardFormat,
+
+    /// Run the shard instead of printing it: the suite's command (from a plan made with
+    /// `--config`) with the shard's arguments. An empty shard runs nothing and passes.
+    #[arg(long, requires = "plan")]
+    pub exec: bool,
+
+    /// With --exec: copy the JUnit report(s) the command wrote into this directory.
+    #[arg(long, value_name = "DIR", requires = "exec")]
+    pub junit_to: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
@@ -334,4 +352,19 @@ pub struct AnalyzeArgs {
     /// How to print the report.
     #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
     pub format: ReportFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct RenderArgs {
+    /// The config (.github/planner.yml).
+    #[arg(long, value_name = "FILE")]
+    pub config: PathBuf,
+
+    /// A minijinja template of your own instead of the built-in one.
+    #[arg(long, value_name = "FILE")]
+    pub template: Option<PathBuf>,
+
+    /// Write the workflow here (atomically) instead of to standard output.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
 }

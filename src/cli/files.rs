@@ -69,6 +69,11 @@ pub fn read_items(arg: &str) -> Result<Vec<ItemId>, Error> {
         let s = std::fs::read_to_string(&p).map_err(|e| Error::io("read the item list", &p, e))?;
         (p, s)
     };
+    parse_items(&path, &text)
+}
+
+/// An item list: one id per line, blank lines skipped, a repeated id an error at its line.
+pub fn parse_items(path: &std::path::Path, text: &str) -> Result<Vec<ItemId>, Error> {
     let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
     let mut items = Vec::new();
     for (n, raw) in text.lines().enumerate() {
@@ -78,7 +83,7 @@ pub fn read_items(arg: &str) -> Result<Vec<ItemId>, Error> {
         }
         if let Some(first) = seen.insert(line, n + 1) {
             return Err(Error::InvalidInput {
-                path,
+                path: path.to_path_buf(),
                 message: format!(
                     "line {}: duplicate item `{line}` (first on line {first})",
                     n + 1

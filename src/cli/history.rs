@@ -117,6 +117,15 @@ fn class_history<'s>(
 }
 
 pub fn load(source: &SourceArgs, reporter: &mut Reporter) -> Result<Loaded, Error> {
+    load_listed(source, None, reporter)
+}
+
+/// As `load`, with the items listed by the caller (a config's glob or command) when given.
+pub fn load_listed(
+    source: &SourceArgs,
+    listed: Option<Vec<ItemId>>,
+    reporter: &mut Reporter,
+) -> Result<Loaded, Error> {
     let est = estimator(source)?;
     let opts = read_options(source.input_format, &source.read);
     let (store, used) = read_history(
@@ -128,10 +137,15 @@ pub fn load(source: &SourceArgs, reporter: &mut Reporter) -> Result<Loaded, Erro
     )?;
     let empty = BTreeMap::new();
     let history = class_history(&store, &source.read.runner_class, reporter).unwrap_or(&empty);
-    let items = source.items.as_deref().map(read_items).transpose()?;
+    let listed_any = listed.is_some();
+    let items = match listed {
+        Some(items) => Some(items),
+        None => source.items.as_deref().map(read_items).transpose()?,
+    };
     let estimates = est.estimate(history, items.as_deref());
     if estimates.items.is_empty() && !source.allow_empty {
         let what = match &source.items {
+            _ if listed_any => "the suite's item list is empty".to_owned(),
             Some(f) => format!("the item list {f} holds no items"),
             None if used.is_empty() => "no items: give --items, or --timings with history".into(),
             None => format!("the timings ({}) hold no items", used.join(", ")),

@@ -6,6 +6,8 @@ mod files;
 mod history;
 mod merge;
 mod plan;
+mod plan_config;
+mod render;
 mod reporter;
 mod settings;
 mod shard;
@@ -26,5 +28,9 @@ pub fn run(cli: Cli, out: &mut dyn Write, reporter: &mut Reporter) -> Result<(),
         Command::Plan(args) => plan::run(&args, out, reporter),
         Command::Shard(args) => shard::run(&args, out, reporter),
         Command::Analyze(args) => analyze::run(&args, out, reporter),
+        Command::Render(args) => render::run(&args, out),
+        Command::Schema => out
+            .write_all(crate::config::Config::schema().as_bytes())
+            .map_err(|e| Error::io("write", "standard output", e)),
     }
 }

@@ -15,7 +15,7 @@ use super::files::write_atomic;
 use super::history::load;
 use super::settings::{read_options, seconds};
 
-const ASSUMED_OVERHEAD: Millis = Millis(30_000);
+pub const ASSUMED_OVERHEAD: Millis = Millis(30_000);
 
 fn settings(args: &PlanArgs) -> Result<SuiteSettings, Error> {
     let (overhead, overhead_source) = match args.overhead_seconds {
@@ -57,7 +57,44 @@ fn settings(args: &PlanArgs) -> Result<SuiteSettings, Error> {
     })
 }
 
+/// Writes the plan (`--out`) and the outputs, with `plan` (its path), to $GITHUB_OUTPUT.
+pub fn write_outputs(
+    plan: &Plan,
+    args: &PlanArgs,
+    mut outputs: Vec<(String, String)>,
+) -> Result<(), Error> {
+    let plan_json = serde_json::to_string_pretty(plan)
+        .map_err(|e| Error::Internal(format!("the plan cannot be written as JSON: {e}")))?;
+    if let Some(path) = &args.out {
+        write_atomic(path, format!("{plan_json}\n").as_bytes())?;
+        outputs.push(("plan".to_owned(), path.display().to_string()));
+    }
+    if args.github_output {
+        let path = std::env::var_os("GITHUB_OUTPUT").ok_or_else(|| {
+            Error::Usage(
+                "--github-output: $GITHUB_OUTPUT is not set (it is on every Actions runner)".into(),
+            )
+        })?;
+        let delimiter = random_delimiter();
+        let block: String = outputs
+            .iter()
+            .map(|(k, v)| format_output(k, v, &delimiter))
+            .collect();
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(&path)
+            .map_err(|e| Error::io("append to", &path, e))?;
+        f.write_all(block.as_bytes())
+            .map_err(|e| Error::io("append to", &path, e))?;
+    }
+    Ok(())
+}
+
 pub fn run(args: &PlanArgs, out: &mut dyn Write, reporter: &mut Reporter) -> Result<(), Error> {
+    if let Some(config) = &args.config {
+        return super::plan_config::run(config, args, out, reporter);
+    }
     let suite_settings = settings(args)?;
     let loaded = load(&args.source, reporter)?;
     let suite = plan_suite(&loaded.estimates, &suite_settings);
@@ -72,40 +109,13 @@ pub fn run(args: &PlanArgs, out: &mut dyn Write, reporter: &mut Reporter) -> Res
     }
 
     let matrix = matrix_json(&suite);
-    let total = suite.shards.len();
-    let skip = suite.skip;
+    let outputs = vec![
+        ("matrix".to_owned(), matrix.clone()),
+        ("total".to_owned(), suite.shards.len().to_string()),
+        ("skip".to_owned(), suite.skip.to_string()),
+    ];
     let plan = Plan::new(vec![suite]);
-    let plan_json = serde_json::to_string_pretty(&plan)
-        .map_err(|e| Error::Internal(format!("the plan cannot be written as JSON: {e}")))?;
-    if let Some(path) = &args.out {
-        write_atomic(path, format!("{plan_json}\n").as_bytes())?;
-    }
-    if args.github_output {
-        let path = std::env::var_os("GITHUB_OUTPUT").ok_or_else(|| {
-            Error::Usage(
-                "--github-output: $GITHUB_OUTPUT is not set (it is on every Actions runner)".into(),
-            )
-        })?;
-        let delimiter = random_delimiter();
-        let mut block = String::new();
-        block.push_str(&format_output("matrix", &matrix, &delimiter));
-        block.push_str(&format_output("total", &total.to_string(), &delimiter));
-        block.push_str(&format_output(
-            "skip",
-            if skip { "true" } else { "false" },
-            &delimiter,
-        ));
-        if let Some(p) = &args.out {
-            block.push_str(&format_output("plan", &p.display().to_string(), &delimiter));
-        }
-        let mut f = std::fs::OpenOptions::new()
-            .append(true)
-            .create(true)
-            .open(&path)
-            .map_err(|e| Error::io("append to", &path, e))?;
-        f.write_all(block.as_bytes())
-            .map_err(|e| Error::io("append to", &path, e))?;
-    }
+    write_outputs(&plan, args, outputs)?;
     writeln!(out, "{matrix}").map_err(stdout_err)?;
     if let Some(s) = plan.suites.first() {
         reporter.info(format!(

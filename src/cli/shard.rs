@@ -6,7 +6,7 @@ use std::io::Write;
 use serde::Serialize;
 
 use crate::Error;
-use crate::plan::{ShardIndex, assign};
+use crate::plan::{RunSpec, ShardIndex, assign};
 use crate::render::{Runner, runner_args};
 use crate::timings::{ItemId, Millis};
 
@@ -56,6 +56,134 @@ fn runner_text(runner: Runner, items: &[ItemId]) -> Result<String, Error> {
     Ok(buf)
 }
 
+/// Runs the suite's command with the shard's arguments, then collects its JUnit.
+fn exec(
+    spec: &RunSpec,
+    items: &[ItemId],
+    index: ShardIndex,
+    junit_to: Option<&std::path::Path>,
+    reporter: &mut Reporter,
+) -> Result<(), Error> {
+    let invocations = runner_args(spec.runner, items).map_err(|e| Error::Usage(e.to_string()))?;
+    if invocations.is_empty() {
+        reporter.info(format!("shard {index} has nothing to run"));
+        return Ok(());
+    }
+    let dir = std::path::PathBuf::from(spec.working_directory.as_deref().unwrap_or("."));
+    let mut failed = None;
+    for inv in invocations {
+        // The command is the config's, run by the shell as written; the arguments are passed
+        // as arguments, never through the shell's parser.
+        let shell = if cfg!(windows) { "bash" } else { "sh" };
+        let status = std::process::Command::new(shell)
+            .arg("-c")
+            .arg(format!("{} \"$@\"", spec.command))
+            .arg("planner-shard")
+            .args(&inv)
+            .current_dir(&dir)
+            .status()
+            .map_err(|e| Error::io("run the suite's command in", &dir, e))?;
+        if !status.success() && failed.is_none() {
+            failed = Some(status);
+        }
+    }
+    if let (Some(to), Some(junit)) = (junit_to, &spec.junit) {
+        collect_junit(&dir, junit, to, index, reporter)?;
+    }
+    match failed {
+        Some(status) => Err(Error::TestsFailed(format!(
+            "shard {index}: `{}` failed ({status})",
+            spec.command
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// Copies the report(s) a runner wrote (a file, a directory's XML files, or a glob) into `to`,
+/// each name prefixed with the shard so that shards' reports never collide.
+fn collect_junit(
+    dir: &std::path::Path,
+    junit: &str,
+    to: &std::path::Path,
+    index: ShardIndex,
+    reporter: &mut Reporter,
+) -> Result<(), Error> {
+    let full = dir.join(junit);
+    let files: Vec<std::path::PathBuf> = if full.is_dir() {
+        std::fs::read_dir(&full)
+            .map_err(|e| Error::io("read", &full, e))?
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "xml"))
+            .collect()
+    } else if full.is_file() {
+        vec![full.clone()]
+    } else {
+        glob::glob(&full.display().to_string())
+            .map(|g| g.filter_map(Result::ok).collect())
+            .unwrap_or_default()
+    };
+    if files.is_empty() {
+        reporter.warn(format!(
+            "no JUnit report at {}: the report will miss this shard",
+            full.display()
+        ));
+        return Ok(());
+    }
+    std::fs::create_dir_all(to).map_err(|e| Error::io("create", to, e))?;
+    for f in files {
+        let name = f
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let dest = to.join(format!("shard-{}-{name}", index.get()));
+        std::fs::copy(&f, &dest).map_err(|e| Error::io("copy the JUnit report to", &dest, e))?;
+    }
+    Ok(())
+}
+
+/// The shard as a pinned plan has it, with how to run it when the plan says.
+fn from_plan(
+    path: &std::path::Path,
+    args: &ShardArgs,
+    index: ShardIndex,
+) -> Result<(String, Vec<ItemId>, Millis, Option<RunSpec>), Error> {
+    let plan = read_plan(path)?;
+    let Some(suite) = plan.suite(args.suite.as_deref()) else {
+        let names: Vec<&str> = plan.suites.iter().map(|s| s.name.as_str()).collect();
+        return Err(Error::Usage(format!(
+            "{}: {} (suites in the plan: {})",
+            path.display(),
+            match &args.suite {
+                Some(s) => format!("no suite `{s}`"),
+                None => "several suites; choose one with --suite".into(),
+            },
+            names.join(", ")
+        )));
+    };
+    if suite.shards.len() != args.total as usize {
+        return Err(Error::Usage(format!(
+            "{}: suite `{}` was planned with {} shards, but --total is {}; pass the matrix's `total`",
+            path.display(),
+            suite.name,
+            suite.shards.len(),
+            args.total
+        )));
+    }
+    let shard = suite.shard(index).ok_or_else(|| {
+        Error::Internal(format!(
+            "shard {index} missing from a plan of {}",
+            suite.shards.len()
+        ))
+    })?;
+    Ok((
+        suite.name.clone(),
+        shard.items.iter().map(|i| i.id.clone()).collect(),
+        shard.estimate_ms,
+        suite.run.clone(),
+    ))
+}
+
 pub fn run(args: &ShardArgs, out: &mut dyn Write, reporter: &mut Reporter) -> Result<(), Error> {
     let Some(index) = ShardIndex::new(args.index, args.total) else {
         return Err(Error::Usage(format!(
@@ -63,54 +191,30 @@ pub fn run(args: &ShardArgs, out: &mut dyn Write, reporter: &mut Reporter) -> Re
             args.index, args.total, args.total
         )));
     };
-    let (suite_name, items, estimate): (String, Vec<ItemId>, Millis) = if let Some(path) =
-        &args.plan
-    {
-        let plan = read_plan(path)?;
-        let Some(suite) = plan.suite(args.suite.as_deref()) else {
-            let names: Vec<&str> = plan.suites.iter().map(|s| s.name.as_str()).collect();
+    let (suite_name, items, estimate, spec): (String, Vec<ItemId>, Millis, Option<RunSpec>) =
+        if let Some(path) = &args.plan {
+            from_plan(path, args, index)?
+        } else {
+            let loaded = load(&args.source, reporter)?;
+            let (ids, _, a) = assign(&loaded.estimates, args.total as usize);
+            let k = index.zero_based();
+            let items: Vec<ItemId> = a.items_of(k).map(|i| ids[i].clone()).collect();
+            (
+                args.suite.clone().unwrap_or_else(|| "default".into()),
+                items,
+                a.loads.get(k).copied().unwrap_or_default(),
+                None,
+            )
+        };
+    let write_err = |e| Error::io("write", "standard output", e);
+    if args.exec {
+        let Some(spec) = spec else {
             return Err(Error::Usage(format!(
-                "{}: {} (suites in the plan: {})",
-                path.display(),
-                match &args.suite {
-                    Some(s) => format!("no suite `{s}`"),
-                    None => "several suites; choose one with --suite".into(),
-                },
-                names.join(", ")
+                "--exec: suite `{suite_name}` of the plan does not say how to run it; plan it with `planner plan --config`"
             )));
         };
-        if suite.shards.len() != args.total as usize {
-            return Err(Error::Usage(format!(
-                "{}: suite `{}` was planned with {} shards, but --total is {}; pass the matrix's `total`",
-                path.display(),
-                suite.name,
-                suite.shards.len(),
-                args.total
-            )));
-        }
-        let shard = suite.shard(index).ok_or_else(|| {
-            Error::Internal(format!(
-                "shard {index} missing from a plan of {}",
-                suite.shards.len()
-            ))
-        })?;
-        (
-            suite.name.clone(),
-            shard.items.iter().map(|i| i.id.clone()).collect(),
-            shard.estimate_ms,
-        )
-    } else {
-        let loaded = load(&args.source, reporter)?;
-        let (ids, _, a) = assign(&loaded.estimates, args.total as usize);
-        let k = index.zero_based();
-        let items: Vec<ItemId> = a.items_of(k).map(|i| ids[i].clone()).collect();
-        (
-            args.suite.clone().unwrap_or_else(|| "default".into()),
-            items,
-            a.loads.get(k).copied().unwrap_or_default(),
-        )
-    };
-    let write_err = |e| Error::io("write", "standard output", e);
+        return exec(&spec, &items, index, args.junit_to.as_deref(), reporter);
+    }
     if let Some(runner) = args.format.runner() {
         let text = runner_text(runner, &items)?;
         out.write_all(text.as_bytes()).map_err(write_err)?;

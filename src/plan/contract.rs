@@ -50,6 +50,23 @@ pub struct SuitePlan {
     pub runner_minutes: u64,
     pub curve: Vec<CurvePoint>,
     pub shards: Vec<ShardPlan>,
+    /// How a shard runs, for `planner shard --exec`: set when the suite comes from a config.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run: Option<RunSpec>,
+}
+
+/// How to run a subset of the suite: the runner (which decides the arguments), the command they
+/// are appended to, where, and the JUnit it writes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunSpec {
+    pub runner: crate::render::Runner,
+    pub command: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub working_directory: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub junit: Option<String>,
+    /// The `runs-on` of the shard jobs, carried into the matrix.
+    pub runs_on: serde_json::Value,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -216,5 +233,6 @@ pub fn plan_suite(estimates: &Estimates, s: &SuiteSettings) -> SuitePlan {
         runner_minutes: super::billed_minutes(&a.loads, s.overhead),
         curve: points,
         shards,
+        run: None,
     }
 }

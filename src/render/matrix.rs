@@ -6,16 +6,19 @@ use serde::Serialize;
 
 use crate::plan::SuitePlan;
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Matrix {
     pub include: Vec<MatrixEntry>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct MatrixEntry {
     pub suite: String,
     pub shard: u32,
     pub total: u32,
+    /// The shard jobs' `runs-on`, when the suite comes from a config.
+    #[serde(rename = "runs-on", skip_serializing_if = "Option::is_none")]
+    pub runs_on: Option<serde_json::Value>,
 }
 
 pub fn matrix(suite: &SuitePlan) -> Matrix {
@@ -26,6 +29,7 @@ pub fn matrix(suite: &SuitePlan) -> Matrix {
                 suite: suite.name.clone(),
                 shard,
                 total,
+                runs_on: suite.run.as_ref().map(|r| r.runs_on.clone()),
             })
             .collect(),
     }

@@ -4,8 +4,10 @@ mod analysis;
 mod matrix;
 mod preview;
 mod runner_args;
+mod workflow;
 
 pub use analysis::{analysis_markdown, analysis_text, gantt, gantt_label};
 pub use matrix::{Matrix, MatrixEntry, matrix_json};
 pub use preview::{preview, thousands};
 pub use runner_args::{AdapterError, Runner, runner_args};
+pub use workflow::{DEFAULT_TEMPLATE, RenderError, render_workflow};

@@ -10,6 +10,7 @@ mod errors;
 mod merge;
 mod plan_shard;
 mod readers;
+mod render;
 
 use std::path::{Path, PathBuf};
 use std::process::Output;

@@ -1,0 +1,286 @@
+//! The config file (`.github/planner.yml`): the suites a workflow shards, how to list and run
+//! their items, and where. Its JSON Schema (`schema/planner.schema.json`) is derived from these
+//! types, and a test keeps the checked-in copy equal to it.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::render::Runner;
+
+pub const CONFIG_VERSION: u32 = 1;
+
+/// gha-planner's config: the suites a workflow shards by their timing history.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Config {
+    /// The config format's version: 1.
+    pub version: u32,
+    /// Timing history read for every suite: stores, JUnit files or globs, JSON maps. Missing
+    /// history is a warning, not an error.
+    #[serde(default)]
+    pub timings: Vec<String>,
+    /// Branches whose pushes run the workflow (pull requests always do). Timings are saved from
+    /// the first one.
+    #[serde(default = "default_branches")]
+    pub branches: Vec<String>,
+    /// The suites, by name. Names are shown in job names; any text is safe.
+    pub suites: BTreeMap<String, Suite>,
+}
+
+/// One suite: a set of items sharded together.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Suite {
+    /// The test runner: decides how a shard's items become its arguments.
+    pub runner: RunnerName,
+    /// How to list the items. Without it, the items are those in the timings.
+    #[serde(default)]
+    pub items: Option<Items>,
+    /// What one item is: a test, a file, or a class.
+    #[serde(default)]
+    pub by: By,
+    /// The command that runs a subset; the shard's arguments are appended
+    /// [default: the runner's usual one, e.g. `python -m pytest`].
+    #[serde(default)]
+    pub command: Option<String>,
+    /// The runner label(s) of the shard jobs.
+    #[serde(default = "default_runs_on")]
+    pub runs_on: RunsOnConfig,
+    /// Steps before the shard runs (after checkout): toolchains, caches, installs. Workflow
+    /// code, copied as written.
+    #[serde(default)]
+    #[schemars(with = "Vec<serde_json::Map<String, serde_json::Value>>")]
+    pub setup: Vec<serde_yaml::Value>,
+    /// Where the command is run, relative to the repository.
+    #[serde(default)]
+    pub working_directory: Option<String>,
+    /// The JUnit report(s) the command writes (file, directory or glob), uploaded for the report.
+    #[serde(default)]
+    pub junit: Option<String>,
+    /// Fixed cost of a shard before its first item, in seconds [default: 30].
+    #[serde(default)]
+    #[schemars(range(min = 0.0))]
+    pub overhead_seconds: Option<f64>,
+    /// The fewest shards predicted to finish within this wall time, in seconds.
+    #[serde(default)]
+    #[schemars(range(min = 1.0))]
+    pub target_seconds: Option<f64>,
+    /// Never more shards than this.
+    #[serde(default = "default_max_shards")]
+    #[schemars(range(min = 1, max = 256))]
+    pub max_shards: u32,
+    /// Timeout of each shard job, in minutes.
+    #[serde(default = "default_timeout")]
+    #[schemars(range(min = 1, max = 360))]
+    pub timeout_minutes: u32,
+    /// Timing history for this suite only, read after the top-level `timings`.
+    #[serde(default)]
+    pub timings: Vec<String>,
+}
+
+/// How the items are listed at planning time.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub enum Items {
+    /// A glob of test files, relative to the working directory (`tests/**/test_*.py`).
+    Glob(String),
+    /// A command printing one item per line (`pytest --collect-only -q | grep ::`).
+    Command(String),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum RunnerName {
+    Pytest,
+    Nextest,
+    Jest,
+    Vitest,
+    Playwright,
+    Go,
+    Rspec,
+}
+
+impl RunnerName {
+    pub fn runner(self) -> Runner {
+        match self {
+            RunnerName::Pytest => Runner::Pytest,
+            RunnerName::Nextest => Runner::Nextest,
+            RunnerName::Jest => Runner::Jest,
+            RunnerName::Vitest => Runner::Vitest,
+            RunnerName::Playwright => Runner::Playwright,
+            RunnerName::Go => Runner::Go,
+            RunnerName::Rspec => Runner::Rspec,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum By {
+    #[default]
+    Test,
+    File,
+    Class,
+}
+
+/// A label, or a list of labels a runner must all have.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum RunsOnConfig {
+    One(String),
+    All(Vec<String>),
+}
+
+fn default_branches() -> Vec<String> {
+    vec!["main".to_owned()]
+}
+fn default_runs_on() -> RunsOnConfig {
+    RunsOnConfig::One("ubuntu-latest".to_owned())
+}
+fn default_max_shards() -> u32 {
+    16
+}
+fn default_timeout() -> u32 {
+    30
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("{path}: {field}: {message}")]
+    Field {
+        path: PathBuf,
+        field: String,
+        message: String,
+    },
+}
+
+impl Config {
+    pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        let config: Config = serde_yaml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: path.to_owned(),
+            message: e.to_string(),
+        })?;
+        let field = |field: String, message: &str| ConfigError::Field {
+            path: path.to_owned(),
+            field,
+            message: message.to_owned(),
+        };
+        if config.version != CONFIG_VERSION {
+            return Err(field(
+                "version".into(),
+                &format!("expected {CONFIG_VERSION}, the only version there is"),
+            ));
+        }
+        // Branch filters are patterns GitHub reads itself (and evaluates `${{ }}` in), so they
+        // are held to what a branch pattern can be.
+        for (i, b) in config.branches.iter().enumerate() {
+            let ok = !b.is_empty()
+                && b.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "._/-*+!".contains(c));
+            if !ok {
+                return Err(field(
+                    format!("branches[{i}]"),
+                    &format!(
+                        "{b:?} is not a branch pattern (letters, digits, and . _ / - * + ! only)"
+                    ),
+                ));
+            }
+        }
+        if config.suites.is_empty() {
+            return Err(field("suites".into(), "name at least one suite"));
+        }
+        for (name, suite) in &config.suites {
+            let at = |f: &str| format!("suites.{name}.{f}");
+            if name.trim().is_empty() {
+                return Err(field("suites".into(), "a suite's name is empty"));
+            }
+            if !(1..=256).contains(&suite.max_shards) {
+                return Err(field(at("max-shards"), "expected 1 to 256"));
+            }
+            if !(1..=360).contains(&suite.timeout_minutes) {
+                return Err(field(at("timeout-minutes"), "expected 1 to 360"));
+            }
+            for (f, v) in [
+                ("overhead-seconds", suite.overhead_seconds),
+                ("target-seconds", suite.target_seconds),
+            ] {
+                if v.is_some_and(|v| !(v.is_finite() && v >= 0.0)) {
+                    return Err(field(at(f), "expected a number of seconds, 0 or more"));
+                }
+            }
+            if suite.setup.iter().any(|s| !s.is_mapping()) {
+                return Err(field(at("setup"), "expected a list of steps (mappings)"));
+            }
+            let labels = match &suite.runs_on {
+                RunsOnConfig::One(l) => vec![l.clone()],
+                RunsOnConfig::All(l) => l.clone(),
+            };
+            if labels.is_empty() || labels.iter().any(|l| l.trim().is_empty()) {
+                return Err(field(at("runs-on"), "expected a runner label"));
+            }
+        }
+        Ok(config)
+    }
+
+    /// The JSON Schema of this file, as checked in at `schema/planner.schema.json`.
+    pub fn schema() -> String {
+        let schema = schemars::schema_for!(Config);
+        let mut s = serde_json::to_string_pretty(&schema).unwrap_or_default();
+        s.push('\n');
+        s
+    }
+}
+
+impl Suite {
+    pub fn command(&self) -> String {
+        self.command
+            .clone()
+            .unwrap_or_else(|| self.runner.runner().default_command().to_owned())
+    }
+
+    pub fn runs_on(&self) -> serde_json::Value {
+        match &self.runs_on {
+            RunsOnConfig::One(l) => serde_json::Value::from(l.clone()),
+            RunsOnConfig::All(l) => serde_json::Value::from(l.clone()),
+        }
+    }
+
+    /// The JUnit the command writes, where the runner has a usual place.
+    pub fn junit(&self) -> Option<String> {
+        self.junit.clone().or_else(|| match self.runner {
+            RunnerName::Nextest => Some("target/nextest/ci/junit.xml".into()),
+            _ => None,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_are_checked_by_path() {
+        let err = Config::parse(
+            "version: 1\nsuites:\n  unit: {runner: pytest, max-shards: 0}\n",
+            Path::new("p.yml"),
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "p.yml: suites.unit.max-shards: expected 1 to 256"
+        );
+        let err = Config::parse(
+            "version: 1\nsuites:\n  unit: {runner: pytst}\n",
+            Path::new("p.yml"),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("unknown variant `pytst`"), "{err}");
+        let err = Config::parse("version: 1\nsuite: {}\n", Path::new("p.yml")).unwrap_err();
+        assert!(err.to_string().contains("unknown field `suite`"), "{err}");
+    }
+}

@@ -1,0 +1,116 @@
+//! `planner render`: a complete workflow from a config, through a minijinja template.
+//!
+//! The template (`templates/workflow.yml.j2`, embedded; or the user's own) lays out the jobs. What
+//! comes from the config reaches it only as JSON strings (`tojson`), or as data the jobs read at
+//! run time (the plan's outputs, the matrix); setup steps are workflow code the user wrote and are
+//! copied as YAML. Undefined variables are errors, so a template cannot silently drop a field.
+
+use minijinja::{AutoEscape, Environment, UndefinedBehavior, context};
+use serde::Serialize;
+
+use crate::config::Config;
+
+pub const DEFAULT_TEMPLATE: &str = include_str!("../../templates/workflow.yml.j2");
+
+#[derive(Debug, thiserror::Error)]
+#[error("{template}: {message}")]
+pub struct RenderError {
+    pub template: String,
+    pub message: String,
+}
+
+#[derive(Serialize)]
+struct SuiteContext {
+    /// 1-based position: job ids and outputs are numbered, never named after config text.
+    n: usize,
+    timeout_minutes: u32,
+    /// The setup steps as YAML, indented to sit in a job's `steps:`.
+    setup: String,
+}
+
+/// The step that installs the planner in a job, pinned to this version.
+fn install_step() -> String {
+    format!(
+        "      - name: Install planner\n        shell: bash\n        run: cargo install --locked gha-planner --version {}",
+        env!("CARGO_PKG_VERSION")
+    )
+}
+
+fn indent(yaml: &str, by: usize) -> String {
+    let pad = " ".repeat(by);
+    yaml.lines()
+        .map(|l| {
+            if l.is_empty() {
+                String::new()
+            } else {
+                format!("{pad}{l}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+pub fn render_workflow(
+    config: &Config,
+    config_path: &str,
+    template: Option<(&str, &str)>,
+) -> Result<String, RenderError> {
+    let (name, source) = template.unwrap_or(("templates/workflow.yml.j2", DEFAULT_TEMPLATE));
+    let err = |e: minijinja::Error| {
+        let mut message = e.to_string();
+        let mut source = std::error::Error::source(&e);
+        while let Some(s) = source {
+            message.push_str(": ");
+            message.push_str(&s.to_string());
+            source = s.source();
+        }
+        RenderError {
+            template: name.to_owned(),
+            message,
+        }
+    };
+    let mut env = Environment::new();
+    env.set_undefined_behavior(UndefinedBehavior::Strict);
+    env.set_auto_escape_callback(|_| AutoEscape::None);
+    env.add_template(name, source).map_err(err)?;
+    let suites: Vec<SuiteContext> = config
+        .suites
+        .values()
+        .enumerate()
+        .map(|(k, s)| SuiteContext {
+            n: k + 1,
+            timeout_minutes: s.timeout_minutes,
+            setup: if s.setup.is_empty() {
+                String::new()
+            } else {
+                indent(
+                    serde_yaml::to_string(&s.setup)
+                        .unwrap_or_default()
+                        .trim_end(),
+                    6,
+                )
+            },
+        })
+        .collect();
+    let tmpl = env.get_template(name).map_err(err)?;
+    let mut out = tmpl
+        .render(context! {
+            config_path => config_path,
+            branches => minijinja::Value::from(minijinja::value::Serde(&config.branches)),
+            suites => minijinja::Value::from(minijinja::value::Serde(&suites)),
+            install => install_step(),
+        })
+        .map_err(err)?;
+    // Empty setup leaves a blank line; keep the file tidy.
+    while out.contains("\n\n\n") {
+        out = out.replace("\n\n\n", "\n\n");
+    }
+    out = out.replace(
+        "\n\n      - name: Install planner",
+        "\n      - name: Install planner",
+    );
+    if !out.ends_with('\n') {
+        out.push('\n');
+    }
+    Ok(out)
+}

@@ -1,0 +1,291 @@
+//! The config, its schema, `plan --config`, `render`, and `shard --exec`: the workflow a config
+//! makes passes actionlint and the github-workflow schema, and nothing untrusted becomes code.
+
+use std::path::{Path, PathBuf};
+
+use crate::{actionlint, check_jsonschema, run, tmp, write};
+
+fn root(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
+}
+
+/// Runs the planner from the repository root, where the example's relative paths hold.
+fn run_at_root(args: &[&str]) -> (i32, String, String) {
+    crate::split(
+        &crate::planner()
+            .current_dir(root("."))
+            .args(args)
+            .output()
+            .expect("the planner runs"),
+    )
+}
+
+#[test]
+fn the_checked_in_schema_is_the_one_the_code_reads() {
+    let (code, out, err) = run(&["schema"]);
+    assert_eq!(code, 0, "{err}");
+    let file = std::fs::read_to_string(root("schema/planner.schema.json")).expect("schema");
+    assert_eq!(
+        out, file,
+        "schema/planner.schema.json is stale: `planner schema > schema/planner.schema.json`"
+    );
+}
+
+#[test]
+fn the_example_config_validates_and_a_wrong_one_does_not() {
+    let schema = root("schema/planner.schema.json");
+    let schema = schema.to_str().expect("utf-8");
+    let (ok, out) = check_jsonschema(&["--schemafile", schema], &[&root("examples/planner.yml")]);
+    assert!(ok, "{out}");
+    let dir = tmp();
+    let bad = write(
+        dir.path(),
+        "bad.yml",
+        "version: 1\nsuites:\n  unit: {runner: pytst, max-shards: 0}\n",
+    );
+    let (ok, out) = check_jsonschema(&["--schemafile", schema], &[&bad]);
+    assert!(!ok, "the schema must refuse an unknown runner: {out}");
+    // The planner refuses it too, naming the field.
+    let (code, _, err) = run(&["render", "--config", bad.to_str().expect("utf-8")]);
+    assert_eq!(code, 3);
+    assert!(err.contains("unknown variant `pytst`"), "{err}");
+}
+
+/// The checks every workflow the project renders or ships must pass.
+fn assert_valid_workflow(path: &Path) {
+    assert_eq!(actionlint(&[path]), "", "actionlint findings");
+    let (ok, out) = check_jsonschema(&["--builtin-schema", "vendor.github-workflows"], &[path]);
+    assert!(ok, "github-workflow schema: {out}");
+}
+
+#[test]
+fn the_example_renders_a_workflow_that_passes_actionlint_and_the_schema() {
+    let (code, yaml, err) = run_at_root(&["render", "--config", "examples/planner.yml"]);
+    assert_eq!(code, 0, "{err}");
+    insta::assert_snapshot!("render_example", yaml);
+    let dir = tmp();
+    let path = write(dir.path(), "tests.yml", &yaml);
+    assert_valid_workflow(&path);
+    // The planner reads its own workflow: plan, then the shards, then report and gate.
+    let (code, json, err) = run(&[
+        "analyze",
+        "--workflow",
+        path.to_str().expect("utf-8"),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let a: serde_json::Value = serde_json::from_str(&json).expect("JSON");
+    assert_eq!(
+        a["phases"],
+        serde_json::json!([
+            ["plan"],
+            ["${{ matrix.suite }} ${{ matrix.shard }}/${{ matrix.total }}"],
+            ["report", "planner gate"]
+        ])
+    );
+}
+
+#[test]
+fn every_yaml_the_repository_ships_passes_actionlint_and_the_schema() {
+    let mut shipped: Vec<PathBuf> = Vec::new();
+    for dir in [".github/workflows", "workflows"] {
+        if let Ok(entries) = std::fs::read_dir(root(dir)) {
+            shipped.extend(
+                entries
+                    .filter_map(Result::ok)
+                    .map(|e| e.path())
+                    .filter(|p| p.extension().is_some_and(|x| x == "yml" || x == "yaml")),
+            );
+        }
+    }
+    for p in &shipped {
+        assert_valid_workflow(p);
+    }
+}
+
+#[test]
+fn plan_config_numbers_its_outputs_and_carries_runs_on_into_the_matrix() {
+    let dir = tmp();
+    let out = dir.path().join("github_output");
+    let plan = dir.path().join("plan.json");
+    let (code, stdout, err) = crate::split(
+        &crate::planner()
+            .current_dir(root("."))
+            .env("GITHUB_OUTPUT", &out)
+            .args([
+                "plan",
+                "--config",
+                "examples/planner.yml",
+                "--out",
+                plan.to_str().expect("utf-8"),
+                "--github-output",
+            ])
+            .output()
+            .expect("runs"),
+    );
+    assert_eq!(code, 0, "{err}");
+    let matrix: serde_json::Value =
+        serde_json::from_str(stdout.lines().next().expect("a matrix")).expect("JSON");
+    let include = matrix["include"].as_array().expect("include");
+    assert!(include.len() > 1 && include.len() <= 32, "{matrix}");
+    assert_eq!(include[0]["runs-on"], "ubuntu-latest");
+    assert_eq!(include[0]["suite"], "onegov");
+    let outputs = std::fs::read_to_string(&out).expect("outputs");
+    for name in ["matrix_1<<", "total_1<<", "skip_1<<", "plan<<"] {
+        assert!(outputs.contains(name), "{name} in {outputs}");
+    }
+    let p: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&plan).expect("plan")).expect("JSON");
+    assert_eq!(p["suites"][0]["run"]["runner"], "pytest");
+    // 600 s target with 90 s overhead: the fewest shards predicted to make it.
+    assert!(p["suites"][0]["predicted_wall_ms"].as_u64().expect("wall") <= 600_000);
+}
+
+/// Text that would be an expression, a quote, a command substitution or a new line if it were
+/// ever pasted into YAML or a shell line.
+const HOSTILE: &str = "x ${{ github.token }} \"dq\" 'sq' $(touch pwned1) `touch pwned2`";
+
+/// A project whose suite name, item ids and JUnit path are all hostile: (dir, suite, ids, config).
+fn hostile_project() -> (tempfile::TempDir, String, Vec<String>, String) {
+    let dir = tmp();
+    let d = dir.path();
+    // Item ids with every hostile part, and a line break in the suite name.
+    let ids: Vec<String> = (0..6)
+        .map(|i| format!("tests/t.py::{HOSTILE} {i}"))
+        .collect();
+    let timings: serde_json::Map<String, serde_json::Value> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| (id.clone(), serde_json::json!(10 + i)))
+        .collect();
+    write(
+        d,
+        "durations.json",
+        &serde_json::Value::Object(timings).to_string(),
+    );
+    let suite = format!("{HOSTILE}\nsecond line");
+    let config = format!(
+        "version: 1\ntimings: [durations.json]\nbranches: [{branch}]\nsuites:\n  {suite}:\n    runner: pytest\n    command: printf '%s\\n'\n    junit: {junit}\n    max-shards: 2\n    overhead-seconds: 1\n",
+        branch = "main",
+        suite = serde_json::to_string(&suite).expect("json"),
+        junit = serde_json::to_string(&format!("{HOSTILE}.xml")).expect("json"),
+    );
+    write(d, "planner.yml", &config);
+    (dir, suite, ids, config)
+}
+
+#[test]
+fn hostile_names_and_ids_render_as_data() {
+    let (dir, _, _, config) = hostile_project();
+    let d = dir.path();
+    // Branch filters are read by GitHub itself: only branch patterns pass.
+    let bad = write(
+        d,
+        "bad-branch.yml",
+        &config.replace(
+            "branches: [main]",
+            &format!(
+                "branches: [{}]",
+                serde_json::to_string(HOSTILE).expect("json")
+            ),
+        ),
+    );
+    let (code, _, err) = run(&["render", "--config", bad.to_str().expect("utf-8")]);
+    assert_eq!(code, 3);
+    assert!(
+        err.contains("branches[0]") && err.contains("is not a branch pattern"),
+        "{err}"
+    );
+
+    let (code, yaml, err) = crate::split(
+        &crate::planner()
+            .current_dir(d)
+            .args(["render", "--config", "planner.yml"])
+            .output()
+            .expect("runs"),
+    );
+    assert_eq!(code, 0, "{err}");
+    let workflow = write(d, "tests.yml", &yaml);
+    assert_valid_workflow(&workflow);
+    let parsed: serde_yaml::Value = serde_yaml::from_str(&yaml).expect("valid YAML");
+    assert!(parsed["jobs"]["suite_1"].is_mapping());
+    // The only expressions in the file are the template's own.
+    assert!(!yaml.contains("github.token"), "{yaml}");
+    assert!(!yaml.contains("pwned"), "{yaml}");
+    for expr in yaml.split("${{").skip(1) {
+        let inner = expr.split("}}").next().expect("closed");
+        assert!(
+            !inner.contains('\'')
+                || inner.contains("'true'")
+                || inner.contains("' '")
+                || inner.contains("'success'")
+                || inner.contains("'refs/heads/{0}'"),
+            "an unexpected expression: {inner}"
+        );
+    }
+}
+
+#[test]
+fn hostile_ids_reach_the_command_as_arguments() {
+    let (dir, suite, ids, _) = hostile_project();
+    let d = dir.path();
+    // Plan and run a shard: the ids reach the command as arguments, never through a shell.
+    let gh = d.join("gh_output");
+    let (code, _, err) = crate::split(
+        &crate::planner()
+            .current_dir(d)
+            .env("GITHUB_OUTPUT", &gh)
+            .args([
+                "plan",
+                "--config",
+                "planner.yml",
+                "--out",
+                "plan.json",
+                "--github-output",
+            ])
+            .output()
+            .expect("runs"),
+    );
+    assert_eq!(code, 0, "{err}");
+    let outputs = std::fs::read_to_string(&gh).expect("outputs");
+    let matrix_line = outputs
+        .lines()
+        .skip_while(|l| !l.starts_with("matrix_1<<"))
+        .nth(1)
+        .expect("matrix_1's value");
+    let matrix: serde_json::Value = serde_json::from_str(matrix_line).expect("JSON");
+    assert_eq!(
+        matrix["include"][0]["suite"],
+        suite.as_str(),
+        "the name is data"
+    );
+    let mut printed = Vec::new();
+    for k in ["1", "2"] {
+        let (code, out, err) = crate::split(
+            &crate::planner()
+                .current_dir(d)
+                .args([
+                    "shard",
+                    "--plan",
+                    "plan.json",
+                    "--suite",
+                    &suite,
+                    "--index",
+                    k,
+                    "--total",
+                    "2",
+                    "--exec",
+                ])
+                .output()
+                .expect("runs"),
+        );
+        assert_eq!(code, 0, "{err}");
+        printed.extend(out.lines().map(str::to_owned));
+    }
+    printed.sort();
+    let mut want = ids.clone();
+    want.sort();
+    assert_eq!(printed, want, "each id arrives whole, exactly once");
+    assert!(!d.join("pwned1").exists() && !d.join("pwned2").exists());
+}
