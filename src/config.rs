@@ -9,6 +9,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::render::Runner;
+use crate::timings::formats::Granularity;
 
 pub const CONFIG_VERSION: u32 = 1;
 
@@ -35,13 +36,13 @@ pub struct Config {
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Suite {
     /// The test runner: decides how a shard's items become its arguments.
-    pub runner: RunnerName,
+    pub runner: Runner,
     /// How to list the items. Without it, the items are those in the timings.
     #[serde(default)]
     pub items: Option<Items>,
     /// What one item is: a test, a file, or a class.
     #[serde(default)]
-    pub by: By,
+    pub by: Granularity,
     /// The command that runs a subset; the shard's arguments are appended
     /// [default: the runner's usual one, e.g. `python -m pytest`].
     #[serde(default)]
@@ -89,41 +90,6 @@ pub enum Items {
     Glob(String),
     /// A command printing one item per line (`pytest --collect-only -q | grep ::`).
     Command(String),
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum RunnerName {
-    Pytest,
-    Nextest,
-    Jest,
-    Vitest,
-    Playwright,
-    Go,
-    Rspec,
-}
-
-impl RunnerName {
-    pub fn runner(self) -> Runner {
-        match self {
-            RunnerName::Pytest => Runner::Pytest,
-            RunnerName::Nextest => Runner::Nextest,
-            RunnerName::Jest => Runner::Jest,
-            RunnerName::Vitest => Runner::Vitest,
-            RunnerName::Playwright => Runner::Playwright,
-            RunnerName::Go => Runner::Go,
-            RunnerName::Rspec => Runner::Rspec,
-        }
-    }
-}
-
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum By {
-    #[default]
-    Test,
-    File,
-    Class,
 }
 
 /// A label, or a list of labels a runner must all have.
@@ -240,7 +206,7 @@ impl Suite {
     pub fn command(&self) -> String {
         self.command
             .clone()
-            .unwrap_or_else(|| self.runner.runner().default_command().to_owned())
+            .unwrap_or_else(|| self.runner.default_command().to_owned())
     }
 
     pub fn runs_on(&self) -> serde_json::Value {
@@ -253,7 +219,7 @@ impl Suite {
     /// The JUnit the command writes, where the runner has a usual place.
     pub fn junit(&self) -> Option<String> {
         self.junit.clone().or_else(|| match self.runner {
-            RunnerName::Nextest => Some("target/nextest/ci/junit.xml".into()),
+            Runner::Nextest => Some("target/nextest/ci/junit.xml".into()),
             _ => None,
         })
     }

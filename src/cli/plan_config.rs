@@ -5,7 +5,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::Error;
-use crate::config::{By, Config, Items, Suite};
+use crate::config::{Config, Items, Suite};
 use crate::plan::{ChoiceMode, Plan, RunSpec, SuitePlan, SuiteSettings, plan_suite};
 use crate::render::{matrix_json, preview};
 use crate::timings::ItemId;
@@ -91,9 +91,9 @@ fn suite_plan(
     source.items = None;
     source.allow_empty = true;
     source.read.by = match suite.by {
-        By::Test => ByArg::Test,
-        By::File => ByArg::File,
-        By::Class => ByArg::Class,
+        Granularity::Test => ByArg::Test,
+        Granularity::File => ByArg::File,
+        Granularity::Class => ByArg::Class,
     };
     let listed = list_items(name, suite)?;
     let loaded = load_listed(&source, listed, reporter)?;
@@ -110,11 +110,7 @@ fn suite_plan(
     };
     let settings = SuiteSettings {
         name: name.to_owned(),
-        granularity: match suite.by {
-            By::Test => Granularity::Test,
-            By::File => Granularity::File,
-            By::Class => Granularity::Class,
-        },
+        granularity: suite.by,
         runner_class: source.read.runner_class.clone(),
         overhead,
         overhead_source: overhead_source.to_owned(),
@@ -124,7 +120,7 @@ fn suite_plan(
     };
     let mut plan = plan_suite(&loaded.estimates, &settings);
     plan.run = Some(RunSpec {
-        runner: suite.runner.runner(),
+        runner: suite.runner,
         command: suite.command(),
         working_directory: suite.working_directory.clone(),
         junit: suite.junit(),

@@ -180,17 +180,8 @@ pub fn analyze(
             "no timings: every job counts the same {}; give --timings for real durations",
             d.first().copied().unwrap_or(Millis(0))
         ));
-    } else if defaults
-        + durations
-            .iter()
-            .filter(|(_, e)| *e != JobEstimate::History)
-            .count()
-        > 0
-    {
-        let estimated = durations
-            .iter()
-            .filter(|(_, e)| *e != JobEstimate::History)
-            .count();
+    } else {
+        let estimated = known.iter().filter(|k| !**k).count();
         if estimated > 0 {
             notes.push(format!(
                 "{estimated} of {} jobs have no history and are estimated",

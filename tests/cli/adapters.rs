@@ -26,6 +26,29 @@ fn ids_in(report: &Path, by: &str) -> Vec<String> {
     out.lines().map(str::to_owned).collect()
 }
 
+/// `planner shard` of the items in `timings`: shard K's items, or its runner arguments.
+fn shard(timings: &str, by: &str, k: u32, total: u32, format: Option<&str>) -> String {
+    let (k, total) = (k.to_string(), total.to_string());
+    let mut args = vec![
+        "shard",
+        "--timings",
+        timings,
+        "--by",
+        by,
+        "--include-failed",
+        "--index",
+        &k,
+        "--total",
+        &total,
+    ];
+    if let Some(f) = format {
+        args.extend(["--format", f]);
+    }
+    let (code, out, err) = run(&args);
+    assert_eq!(code, 0, "{err}");
+    out
+}
+
 /// For each shard of `total`: the runner's arguments, written to a file and handed to `exec`,
 /// which runs the runner and returns its JUnit report. Asserts exact cover.
 fn check_exact_cover(
@@ -40,33 +63,10 @@ fn check_exact_cover(
     assert!(all.len() >= 2, "a fixture worth splitting: {all:?}");
     let mut seen: Vec<String> = Vec::new();
     for k in 1..=total {
-        let (code, args, err) = run(&[
-            "shard",
-            "--timings",
-            timings,
-            "--by",
-            by,
-            "--include-failed",
-            "--index",
-            &k.to_string(),
-            "--total",
-            &total.to_string(),
-            "--format",
-            format,
-        ]);
-        assert_eq!(code, 0, "{err}");
-        let (_, expected, _) = run(&[
-            "shard",
-            "--timings",
-            timings,
-            "--by",
-            by,
-            "--include-failed",
-            "--index",
-            &k.to_string(),
-            "--total",
-            &total.to_string(),
-        ]);
+        let (args, expected) = (
+            shard(timings, by, k, total, Some(format)),
+            shard(timings, by, k, total, None),
+        );
         let args_file = write(dir.path(), &format!("shard{k}.args"), &args);
         let report = exec(&args_file, k);
         let mut ran = ids_in(&report, by);
