@@ -348,6 +348,7 @@ fn planner_groups(
             runner_class: "default".into(),
             at: None,
             durations: durations.clone(),
+            ..Default::default()
         });
     }
     let empty = BTreeMap::new();
@@ -536,6 +537,7 @@ fn speed(data: &Path) {
             runner_class: "default".into(),
             at: None,
             durations,
+            ..Default::default()
         });
     }
     if std::fs::write(&store_path, store.to_json()).is_ok() {

@@ -23,6 +23,9 @@ pub enum ExitCode {
     Refused = 5,
     /// `planner shard --exec`: the test runner ran and failed (tests failed, or it crashed).
     TestsFailed = 6,
+    /// `planner timings fetch`: the GitHub API could not be reached, kept failing, refused the
+    /// request or answered what cannot be read. Runs read whole before it are kept.
+    Api = 7,
 }
 
 impl ExitCode {
@@ -64,6 +67,9 @@ pub enum Error {
     #[error("{0}")]
     TestsFailed(String),
 
+    #[error("{0}")]
+    Api(String),
+
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -91,6 +97,7 @@ impl Error {
             Error::Io { .. } => ExitCode::Io,
             Error::WouldLoseData { .. } => ExitCode::Refused,
             Error::TestsFailed(_) => ExitCode::TestsFailed,
+            Error::Api(_) => ExitCode::Api,
             Error::Internal(_) => ExitCode::Internal,
         }
     }

@@ -107,6 +107,7 @@ proptest! {
             runner_class: "default".into(),
             at: None,
             durations: m.iter().map(|(k, v)| (ItemId::from(k.as_str()), Millis(*v))).collect(),
+            ..Default::default()
         };
         let mut once = Store::new(keep);
         for (i, r) in refreshes.iter().enumerate() {

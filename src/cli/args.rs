@@ -39,6 +39,105 @@ pub enum Command {
 pub enum TimingsCommand {
     /// Merge timing inputs, oldest first, into a store.
     Merge(MergeArgs),
+    /// Add the job timings and start-up overhead of a workflow's past runs, read from the GitHub
+    /// API, to a store. Runs already in the store are not read again.
+    Fetch(FetchArgs),
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum AttemptsArg {
+    /// The latest attempt of each run (and the jobs it kept from earlier ones).
+    #[default]
+    Latest,
+    /// Every attempt of a re-run workflow.
+    All,
+}
+
+#[derive(Debug, Args)]
+pub struct FetchArgs {
+    /// The repository [default: $GITHUB_REPOSITORY, set on every runner].
+    #[arg(long, env = "GITHUB_REPOSITORY", value_name = "OWNER/NAME")]
+    pub repo: String,
+
+    /// The workflow: its file name (`ci.yml`, or a path ending in it) or its numeric id.
+    #[arg(long, value_name = "FILE_OR_ID")]
+    pub workflow: String,
+
+    /// Only runs on this branch.
+    #[arg(long)]
+    pub branch: Option<String>,
+
+    /// Only runs triggered by this event (`push`, `pull_request`, `schedule`, …).
+    #[arg(long)]
+    pub event: Option<String>,
+
+    /// Only runs with this status or conclusion (`completed`, `success`, `failure`, …).
+    #[arg(long, default_value = "completed")]
+    pub status: String,
+
+    /// At most this many runs, newest first.
+    #[arg(long, default_value_t = 50, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub runs: u32,
+
+    /// Only runs created on or after this day.
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub since: Option<chrono::NaiveDate>,
+
+    /// Which attempts of a re-run workflow to read.
+    #[arg(long, value_enum, default_value_t = AttemptsArg::Latest)]
+    pub attempts: AttemptsArg,
+
+    /// Let failed and timed-out jobs teach durations too.
+    #[arg(long)]
+    pub include_failed: bool,
+
+    /// A step-name prefix that counts as start-up rather than work (repeatable), beside the
+    /// built-in ones (Set up job, checkout, setup-*, caches, Install …, Post …).
+    #[arg(long, value_name = "PREFIX")]
+    pub setup_step: Vec<String>,
+
+    /// The API's base URL [default: $GITHUB_API_URL, set on every runner and on GitHub
+    /// Enterprise Server].
+    #[arg(
+        long,
+        env = "GITHUB_API_URL",
+        default_value = "https://api.github.com",
+        value_name = "URL"
+    )]
+    pub api_url: String,
+
+    /// The environment variable that holds the token. Without one, requests are anonymous
+    /// (60 an hour, public repositories only).
+    #[arg(long, default_value = "GITHUB_TOKEN", value_name = "NAME")]
+    pub token_env: String,
+
+    /// Seconds to wait for one answer.
+    #[arg(long, default_value_t = 30, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub timeout: u64,
+
+    /// Retries after a 5xx, a dropped connection or a timeout, with doubling waits from 1 s.
+    #[arg(long, default_value_t = 3, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=10))]
+    pub retries: u32,
+
+    /// The longest wait for a rate limit; a longer one stops the fetch, keeping what it read.
+    #[arg(long, default_value_t = 300, value_name = "SECONDS")]
+    pub max_wait: u64,
+
+    /// Also write the runs and jobs read, as JSON records.
+    #[arg(long, value_name = "FILE")]
+    pub records: Option<PathBuf>,
+
+    /// The store to add to (created if missing).
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+
+    /// Samples to keep per item and runner class [default: the store's, or 20].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub keep: Option<u32>,
+
+    /// Replace the store even if it is unreadable or the result would hold less.
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]

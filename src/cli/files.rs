@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 
 use crate::Error;
 use crate::plan::{PLAN_FORMAT, PLAN_VERSION, Plan};
-use crate::timings::ItemId;
+use crate::timings::{ItemId, Store};
+
+use super::Reporter;
 
 /// Writes `contents` to a temporary file beside `path`, syncs it, then renames it over `path`:
 /// a reader sees the old file or the new one, never half of one.
@@ -30,6 +32,85 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), Error> {
         return Err(Error::io("write", path, source));
     }
     Ok(())
+}
+
+/// The store at `path` to add to: `None` if there is none yet. An unreadable one is an error,
+/// and the file is left as it is, unless `force` (then it is a warning and replaced).
+pub fn open_store(
+    path: &Path,
+    force: bool,
+    reporter: &mut Reporter,
+) -> Result<Option<Store>, Error> {
+    match std::fs::read(path) {
+        Ok(bytes) => match serde_json::from_slice::<Store>(&bytes) {
+            Ok(s) => Ok(Some(s)),
+            Err(e) if force => {
+                reporter.warn(format!(
+                    "{}: unreadable store replaced (--force): line {} column {}: {e}",
+                    path.display(),
+                    e.line(),
+                    e.column()
+                ));
+                Ok(None)
+            }
+            Err(e) => Err(Error::InvalidInput {
+                path: path.to_owned(),
+                message: format!(
+                    "line {} column {}: the existing store cannot be read, so it is left as it is ({}); pass --force to replace it",
+                    e.line(),
+                    e.column(),
+                    e.to_string().split(" at line ").next().unwrap_or_default()
+                ),
+            }),
+        },
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(Error::io("read", path, e)),
+    }
+}
+
+/// The store at `path` (if any) and the one to build on it: a copy, keeping `keep` samples per
+/// item if given, else as many as it kept, else the default.
+pub fn store_to_update(
+    path: &Path,
+    keep: Option<u32>,
+    force: bool,
+    reporter: &mut Reporter,
+) -> Result<(Option<Store>, Store), Error> {
+    let old = open_store(path, force, reporter)?;
+    let keep = keep
+        .map(|k| k as usize)
+        .or(old.as_ref().map(|s| s.keep))
+        .unwrap_or(crate::timings::DEFAULT_KEEP);
+    let mut store = old.clone().unwrap_or_else(|| Store::new(keep));
+    store.keep = keep;
+    Ok((old, store))
+}
+
+/// Writes `store` over `old` at `path`, atomically, unless it would hold less (refused without
+/// `force`) or nothing changed. True if it wrote.
+pub fn save_store(
+    path: &Path,
+    old: Option<&Store>,
+    store: &Store,
+    force: bool,
+    reporter: &mut Reporter,
+) -> Result<bool, Error> {
+    if let Some(old) = old {
+        if !force {
+            if let Some(reason) = store.loses_from(old) {
+                return Err(Error::WouldLoseData {
+                    path: path.to_owned(),
+                    reason,
+                });
+            }
+        }
+        if store == old {
+            reporter.info(format!("{}: unchanged", path.display()));
+            return Ok(false);
+        }
+    }
+    write_atomic(path, store.to_json().as_bytes())?;
+    Ok(true)
 }
 
 pub fn read_plan(path: &Path) -> Result<Plan, Error> {

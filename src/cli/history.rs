@@ -20,6 +20,16 @@ use super::settings::{estimator, read_options};
 pub struct Loaded {
     pub estimates: Estimates,
     pub sources: String,
+    /// The history as read: its start-up overheads, among the rest.
+    pub store: Store,
+}
+
+impl Loaded {
+    /// The start-up overhead measured on the first of `classes` that has some, else on every
+    /// class.
+    pub fn measured_overhead(&self, classes: &[&str]) -> Option<crate::timings::MeasuredOverhead> {
+        self.store.measured_overhead(classes)
+    }
 }
 
 /// Reads every timing input into one in-memory store, each input an observation in order.
@@ -49,6 +59,7 @@ pub fn read_history(
                     runner_class: runner_class.to_owned(),
                     at,
                     durations,
+                    ..Default::default()
                 });
                 used.push(arg.clone());
             }
@@ -177,7 +188,11 @@ pub fn load_listed(
             thousands(history.len())
         )
     };
-    Ok(Loaded { estimates, sources })
+    Ok(Loaded {
+        estimates,
+        sources,
+        store,
+    })
 }
 
 #[cfg(test)]
@@ -196,6 +211,7 @@ mod tests {
             runner_class: "default".into(),
             at,
             durations: [(ItemId::from("a"), crate::timings::Millis(5))].into(),
+            ..Default::default()
         });
         let day = |d| Utc.with_ymd_and_hms(2026, 1, d, 0, 0, 0).single().unwrap();
         assert_eq!(stale_days(&store, day(31)), None);

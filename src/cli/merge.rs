@@ -3,49 +3,16 @@
 
 use crate::Error;
 use crate::timings::formats::{Ingested, read_input};
-use crate::timings::{DEFAULT_KEEP, MergeOutcome, Observed, Store};
+use crate::timings::{MergeOutcome, Observed};
 
 use super::Reporter;
 use super::args::MergeArgs;
-use super::files::write_atomic;
+use super::files::{save_store, store_to_update};
 use super::settings::read_options;
 
 pub fn run(args: &MergeArgs, reporter: &mut Reporter) -> Result<(), Error> {
     let opts = read_options(args.format, &args.read);
-    let old: Option<Store> = match std::fs::read(&args.out) {
-        Ok(bytes) => match serde_json::from_slice::<Store>(&bytes) {
-            Ok(s) => Some(s),
-            Err(e) if args.force => {
-                reporter.warn(format!(
-                    "{}: unreadable store replaced (--force): line {} column {}: {e}",
-                    args.out.display(),
-                    e.line(),
-                    e.column()
-                ));
-                None
-            }
-            Err(e) => {
-                return Err(Error::InvalidInput {
-                    path: args.out.clone(),
-                    message: format!(
-                        "line {} column {}: the existing store cannot be read, so it is left as it is ({}); pass --force to replace it",
-                        e.line(),
-                        e.column(),
-                        e.to_string().split(" at line ").next().unwrap_or_default()
-                    ),
-                });
-            }
-        },
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-        Err(e) => return Err(Error::io("read", &args.out, e)),
-    };
-    let keep = args
-        .keep
-        .map(|k| k as usize)
-        .or(old.as_ref().map(|s| s.keep))
-        .unwrap_or(DEFAULT_KEEP);
-    let mut store = old.clone().unwrap_or_else(|| Store::new(keep));
-    store.keep = keep;
+    let (old, mut store) = store_to_update(&args.out, args.keep, args.force, reporter)?;
 
     let mut total = MergeOutcome::default();
     for arg in &args.inputs {
@@ -69,6 +36,7 @@ pub fn run(args: &MergeArgs, reporter: &mut Reporter) -> Result<(), Error> {
                     runner_class: args.read.runner_class.clone(),
                     at,
                     durations,
+                    ..Default::default()
                 })
             }
             Ingested::Store(other) => store.merge_store(&other, arg),
@@ -79,21 +47,9 @@ pub fn run(args: &MergeArgs, reporter: &mut Reporter) -> Result<(), Error> {
         total += outcome;
     }
 
-    if let Some(old) = &old {
-        if !args.force {
-            if let Some(reason) = store.loses_from(old) {
-                return Err(Error::WouldLoseData {
-                    path: args.out.clone(),
-                    reason,
-                });
-            }
-        }
-        if &store == old {
-            reporter.info(format!("{}: unchanged", args.out.display()));
-            return Ok(());
-        }
+    if !save_store(&args.out, old.as_ref(), &store, args.force, reporter)? {
+        return Ok(());
     }
-    write_atomic(&args.out, store.to_json().as_bytes())?;
     reporter.info(format!(
         "{}: {} observation(s) merged ({} already present), {} samples added, {} new items; {} items, {} samples in all",
         args.out.display(),

@@ -2,6 +2,7 @@
 
 mod analyze;
 mod args;
+mod fetch;
 mod files;
 mod history;
 mod merge;
@@ -25,6 +26,9 @@ pub fn run(cli: Cli, out: &mut dyn Write, reporter: &mut Reporter) -> Result<(),
         Command::Timings {
             command: TimingsCommand::Merge(args),
         } => merge::run(&args, reporter),
+        Command::Timings {
+            command: TimingsCommand::Fetch(args),
+        } => fetch::run(&args, out, reporter),
         Command::Plan(args) => plan::run(&args, out, reporter),
         Command::Shard(args) => shard::run(&args, out, reporter),
         Command::Analyze(args) => analyze::run(&args, out, reporter),

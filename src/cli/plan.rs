@@ -4,7 +4,7 @@
 use std::io::Write;
 
 use crate::Error;
-use crate::github::{format_output, random_delimiter};
+use crate::github::actions::append_outputs;
 use crate::plan::{ChoiceMode, Plan, SuiteSettings, plan_suite};
 use crate::render::{matrix_json, preview};
 use crate::timings::Millis;
@@ -12,16 +12,34 @@ use crate::timings::Millis;
 use super::Reporter;
 use super::args::PlanArgs;
 use super::files::write_atomic;
-use super::history::load;
+use super::history::{Loaded, load};
 use super::settings::{read_options, seconds};
 
 pub const ASSUMED_OVERHEAD: Millis = Millis(30_000);
 
-fn settings(args: &PlanArgs) -> Result<SuiteSettings, Error> {
-    let (overhead, overhead_source) = match args.overhead_seconds {
-        Some(s) => (seconds("--overhead-seconds", s)?, "flag"),
-        None => (ASSUMED_OVERHEAD, "assumed"),
+/// The per-shard overhead: given, else measured from past runs' jobs, else assumed.
+/// (value, source, how it was measured)
+pub fn overhead(
+    given: Option<(Millis, &str)>,
+    loaded: &Loaded,
+    classes: &[&str],
+) -> (Millis, String, Option<String>) {
+    if let Some((ms, source)) = given {
+        return (ms, source.to_owned(), None);
+    }
+    match loaded.measured_overhead(classes) {
+        Some(m) => (m.total, "measured".to_owned(), Some(m.describe())),
+        None => (ASSUMED_OVERHEAD, "assumed".to_owned(), None),
+    }
+}
+
+fn settings(args: &PlanArgs, loaded: &Loaded) -> Result<SuiteSettings, Error> {
+    let given = match args.overhead_seconds {
+        Some(s) => Some((seconds("--overhead-seconds", s)?, "flag")),
+        None => None,
     };
+    let (overhead, overhead_source, overhead_detail) =
+        overhead(given, loaded, &[args.source.read.runner_class.as_str()]);
     let max_extra_cost = args.max_extra_cost;
     if !(max_extra_cost.is_finite() && max_extra_cost >= 0.0) {
         return Err(Error::Usage(format!(
@@ -50,7 +68,8 @@ fn settings(args: &PlanArgs) -> Result<SuiteSettings, Error> {
         granularity: read_options(args.source.input_format, &args.source.read).by,
         runner_class: args.source.read.runner_class.clone(),
         overhead,
-        overhead_source: overhead_source.to_owned(),
+        overhead_source,
+        overhead_detail,
         mode,
         max_shards: args.max_shards as usize,
         max_extra_cost: max_extra_cost / 100.0,
@@ -75,17 +94,7 @@ pub fn write_outputs(
                 "--github-output: $GITHUB_OUTPUT is not set (it is on every Actions runner)".into(),
             )
         })?;
-        let delimiter = random_delimiter();
-        let block: String = outputs
-            .iter()
-            .map(|(k, v)| format_output(k, v, &delimiter))
-            .collect();
-        let mut f = std::fs::OpenOptions::new()
-            .append(true)
-            .create(true)
-            .open(&path)
-            .map_err(|e| Error::io("append to", &path, e))?;
-        f.write_all(block.as_bytes())
+        append_outputs(std::path::Path::new(&path), &outputs)
             .map_err(|e| Error::io("append to", &path, e))?;
     }
     Ok(())
@@ -95,8 +104,8 @@ pub fn run(args: &PlanArgs, out: &mut dyn Write, reporter: &mut Reporter) -> Res
     if let Some(config) = &args.config {
         return super::plan_config::run(config, args, out, reporter);
     }
-    let suite_settings = settings(args)?;
     let loaded = load(&args.source, reporter)?;
+    let suite_settings = settings(args, &loaded)?;
     let suite = plan_suite(&loaded.estimates, &suite_settings);
     let stdout_err = |e| Error::io("write", "standard output", e);
 

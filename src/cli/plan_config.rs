@@ -15,7 +15,7 @@ use super::Reporter;
 use super::args::{ByArg, PlanArgs};
 use super::files::parse_items;
 use super::history::load_listed;
-use super::plan::{ASSUMED_OVERHEAD, write_outputs};
+use super::plan::{overhead, write_outputs};
 use super::settings::seconds;
 
 pub fn read_config(path: &Path) -> Result<Config, Error> {
@@ -97,10 +97,24 @@ fn suite_plan(
     };
     let listed = list_items(name, suite)?;
     let loaded = load_listed(&source, listed, reporter)?;
-    let (overhead, overhead_source) = match suite.overhead_seconds {
-        Some(s) => (seconds("overhead-seconds", s)?, "config"),
-        None => (ASSUMED_OVERHEAD, "assumed"),
+    let given = match suite.overhead_seconds {
+        Some(s) => Some((seconds("overhead-seconds", s)?, "config")),
+        None => None,
     };
+    // Jobs fetched from the API are classed by their labels, joined as `timings fetch` joins them.
+    let runs_on = match suite.runs_on() {
+        serde_json::Value::Array(labels) => labels
+            .iter()
+            .filter_map(serde_json::Value::as_str)
+            .collect::<Vec<_>>()
+            .join(","),
+        v => v.as_str().unwrap_or_default().to_owned(),
+    };
+    let (overhead, overhead_source, overhead_detail) = overhead(
+        given,
+        &loaded,
+        &[runs_on.as_str(), source.read.runner_class.as_str()],
+    );
     let max_extra_cost = args.max_extra_cost / 100.0;
     let mode = match suite.target_seconds {
         Some(t) => ChoiceMode::Target {
@@ -113,7 +127,8 @@ fn suite_plan(
         granularity: suite.by,
         runner_class: source.read.runner_class.clone(),
         overhead,
-        overhead_source: overhead_source.to_owned(),
+        overhead_source,
+        overhead_detail,
         mode,
         max_shards: suite.max_shards as usize,
         max_extra_cost,

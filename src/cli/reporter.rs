@@ -11,6 +11,8 @@ pub struct Reporter {
     quiet: bool,
     sink: Sink,
     warnings: Vec<String>,
+    /// Values never to print (a token): replaced by `***` in every line.
+    secrets: Vec<String>,
 }
 
 #[derive(Debug)]
@@ -27,6 +29,7 @@ impl Reporter {
             quiet,
             sink: Sink::Stderr,
             warnings: Vec::new(),
+            secrets: Vec::new(),
         }
     }
 
@@ -37,11 +40,32 @@ impl Reporter {
             quiet: false,
             sink: Sink::Memory(Vec::new()),
             warnings: Vec::new(),
+            secrets: Vec::new(),
         }
     }
 
+    /// From now on, `secret` is printed as `***`.
+    pub fn hide(&mut self, secret: &str) {
+        if !secret.is_empty() {
+            self.secrets.push(secret.to_owned());
+        }
+    }
+
+    /// `text` with every hidden value replaced by `***`.
+    pub fn redact(&self, text: &str) -> String {
+        self.secrets
+            .iter()
+            .fold(text.to_owned(), |t, s| t.replace(s.as_str(), "***"))
+    }
+
+    /// True when a progress bar would be seen: stderr is a terminal and not `--quiet`.
+    pub fn shows_progress(&self) -> bool {
+        use std::io::IsTerminal;
+        !self.quiet && matches!(self.sink, Sink::Stderr) && std::io::stderr().is_terminal()
+    }
+
     pub fn warn(&mut self, message: impl Into<String>) {
-        let message = message.into();
+        let message = self.redact(&message.into());
         let line = if self.annotate {
             warning_command(&message)
         } else {
@@ -54,7 +78,8 @@ impl Reporter {
     /// Progress and summaries that are not results: stderr, silenced by `--quiet`.
     pub fn info(&mut self, message: impl AsRef<str>) {
         if !self.quiet {
-            self.emit(message.as_ref());
+            let line = self.redact(message.as_ref());
+            self.emit(&line);
         }
     }
 

@@ -1,7 +1,8 @@
-//! The GitHub Actions runtime's conventions: `$GITHUB_OUTPUT` and workflow-command annotations.
+//! GitHub: the Actions runtime's conventions, and the REST API client that reads past runs.
 
-mod annotations;
-mod output;
+pub mod actions;
+pub mod api;
 
-pub use annotations::{escape_data, in_actions, warning_command};
-pub use output::{format_output, random_delimiter};
+pub use actions::{
+    annotation, escape_data, format_output, in_actions, random_delimiter, warning_command,
+};

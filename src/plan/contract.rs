@@ -38,8 +38,11 @@ pub struct SuitePlan {
     pub total_ms: Millis,
     pub longest_ms: Millis,
     pub overhead_ms: Millis,
-    /// `assumed`, `flag` or `measured`.
+    /// `assumed`, `flag`, `config` or `measured`.
     pub overhead_source: String,
+    /// How a measured overhead was measured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overhead_detail: Option<String>,
     pub estimates: EstimateCounts,
     pub choice: Choice,
     pub bound: Bound,
@@ -115,6 +118,7 @@ pub struct SuiteSettings {
     pub runner_class: String,
     pub overhead: Millis,
     pub overhead_source: String,
+    pub overhead_detail: Option<String>,
     pub mode: ChoiceMode,
     pub max_shards: usize,
     pub max_extra_cost: f64,
@@ -218,6 +222,7 @@ pub fn plan_suite(estimates: &Estimates, s: &SuiteSettings) -> SuitePlan {
         longest_ms: longest,
         overhead_ms: s.overhead,
         overhead_source: s.overhead_source.clone(),
+        overhead_detail: s.overhead_detail.clone(),
         estimates: counts(estimates),
         choice,
         bound: Bound {

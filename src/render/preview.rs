@@ -105,10 +105,14 @@ pub fn preview(suite: &SuitePlan, sources: &str) -> String {
         );
     }
     let _ = writeln!(o, "  estimates   {est}");
-    let overhead_note = match suite.overhead_source.as_str() {
-        "assumed" => " (assumed; set --overhead-seconds, or learn it from past runs)",
-        "measured" => " (measured from past runs)",
-        _ => "",
+    let overhead_note = match (suite.overhead_source.as_str(), &suite.overhead_detail) {
+        ("assumed", _) => {
+            " (assumed; set --overhead-seconds, or learn it with `planner timings fetch`)"
+                .to_owned()
+        }
+        ("measured", Some(detail)) => format!(" (measured: {detail})"),
+        ("measured", None) => " (measured from past runs)".to_owned(),
+        _ => String::new(),
     };
     let _ = writeln!(
         o,
@@ -254,6 +258,7 @@ mod tests {
             runner_class: "default".into(),
             overhead: Millis(0),
             overhead_source: "flag".into(),
+            overhead_detail: None,
             mode: ChoiceMode::Fixed { requested: 40 },
             max_shards: 256,
             max_extra_cost: 0.25,

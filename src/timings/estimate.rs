@@ -226,17 +226,11 @@ fn mean(values: impl Iterator<Item = u64>) -> u64 {
     (sum + n / 2).checked_div(n).unwrap_or(0) as u64
 }
 
+/// The median, at least 1 ms (an estimate is never zero).
 fn median(values: &[Millis]) -> Millis {
-    let s = sorted(values);
-    let n = s.len();
-    let m = if n == 0 {
-        0
-    } else if n % 2 == 1 {
-        s[n / 2]
-    } else {
-        (s[n / 2 - 1] + s[n / 2]).div_ceil(2)
-    };
-    Millis(m.max(1))
+    super::millis::median(values.to_vec())
+        .unwrap_or_default()
+        .max(Millis(1))
 }
 
 #[cfg(test)]

@@ -119,6 +119,20 @@ impl fmt::Display for Millis {
     }
 }
 
+/// The median of `values` (the mean of the middle two, rounded up, for an even count).
+pub fn median(mut values: Vec<Millis>) -> Option<Millis> {
+    if values.is_empty() {
+        return None;
+    }
+    values.sort_unstable();
+    let n = values.len();
+    Some(if n % 2 == 1 {
+        values[n / 2]
+    } else {
+        Millis((values[n / 2 - 1].0 + values[n / 2].0).div_ceil(2))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,12 +4,15 @@ mod estimate;
 pub mod formats;
 mod item;
 mod millis;
+mod overhead;
 mod store;
 
 pub use estimate::{EstimateSource, Estimates, Estimator, Statistic};
 pub use item::{ItemId, item_ancestors, item_file};
-pub use millis::{DurationError, Millis};
+pub use millis::{DurationError, Millis, median};
+pub use overhead::{KEEP_STARTUPS, MeasuredOverhead, StartUp};
 pub(crate) use store::hex_digest;
 pub use store::{
-    DEFAULT_KEEP, MergeOutcome, Observation, Observed, STORE_FORMAT, STORE_VERSION, Sample, Store,
+    DEFAULT_KEEP, MergeOutcome, Observation, Observed, RunRef, STORE_FORMAT, STORE_VERSION, Sample,
+    Store,
 };

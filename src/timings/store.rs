@@ -12,6 +12,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use super::overhead::{KEEP_STARTUPS, MeasuredOverhead, StartUp};
 use super::{ItemId, Millis};
 
 pub const STORE_FORMAT: &str = "gha-planner-store";
@@ -31,6 +32,10 @@ pub struct Store {
     pub observations: Vec<Observation>,
     /// Runner class → item → samples, oldest first.
     pub classes: BTreeMap<String, BTreeMap<ItemId, Vec<Sample>>>,
+    /// Runner class → the start-up overhead of its recent jobs, oldest first (from workflow runs
+    /// fetched from the API).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub overheads: BTreeMap<String, Vec<StartUp>>,
 }
 
 /// One observation of many items: a JUnit report (or a run's reports), a timing file, a run.
@@ -71,17 +76,31 @@ impl Sample {
 }
 
 /// A new observation, before it is merged.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Observed {
     pub source: String,
     pub kind: String,
     pub runner_class: String,
     pub at: Option<DateTime<Utc>>,
     pub durations: BTreeMap<ItemId, Millis>,
+    /// The workflow run it came from, when it came from one.
+    pub run: Option<RunRef>,
+    /// Start-up overhead of the jobs observed, `(queue, setup)` each.
+    pub startups: Vec<(Millis, Millis)>,
+}
+
+/// A workflow run attempt: what makes two runs with equal timings two observations.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RunRef {
+    pub run_id: u64,
+    pub attempt: u32,
+    pub commit: Option<String>,
 }
 
 impl Observed {
-    /// The content digest: runner class and every (item, duration), in order.
+    /// The content digest: runner class and every (item, duration), in order; the run and the
+    /// start-ups when there are any (so that digests of reports and timing files stay as they
+    /// were).
     pub fn digest(&self) -> String {
         let mut h = Sha256::new();
         h.update(self.runner_class.as_bytes());
@@ -90,6 +109,15 @@ impl Observed {
             h.update(id.0.as_bytes());
             h.update([0]);
             h.update(ms.0.to_le_bytes());
+        }
+        if let Some(run) = &self.run {
+            h.update(b"\0run");
+            h.update(run.run_id.to_le_bytes());
+            h.update(run.attempt.to_le_bytes());
+        }
+        for (queue, setup) in &self.startups {
+            h.update(queue.0.to_le_bytes());
+            h.update(setup.0.to_le_bytes());
         }
         hex_digest(h)
     }
@@ -135,7 +163,30 @@ impl Store {
             keep: keep.max(1),
             observations: Vec::new(),
             classes: BTreeMap::new(),
+            overheads: BTreeMap::new(),
         }
+    }
+
+    /// True if a workflow run attempt was merged before (its jobs are not fetched again).
+    pub fn has_run(&self, run_id: u64, attempt: u32) -> bool {
+        self.observations
+            .iter()
+            .any(|o| o.run_id == Some(run_id) && o.attempt == Some(attempt))
+    }
+
+    /// The measured start-up overhead: of the first of `classes` that has any, else pooled over
+    /// every class.
+    pub fn measured_overhead(&self, classes: &[&str]) -> Option<MeasuredOverhead> {
+        for class in classes {
+            if let Some(s) = self.overheads.get(*class).filter(|s| !s.is_empty()) {
+                return MeasuredOverhead::of(s, Some((*class).to_owned()));
+            }
+        }
+        let pooled: Vec<StartUp> = self.overheads.values().flatten().copied().collect();
+        let only = (self.overheads.len() == 1)
+            .then(|| self.overheads.keys().next().cloned())
+            .flatten();
+        MeasuredOverhead::of(&pooled, only)
     }
 
     pub fn is_empty(&self) -> bool {
@@ -176,24 +227,44 @@ impl Store {
             runner_class: observed.runner_class.clone(),
             items: observed.durations.len(),
             at: observed.at,
-            commit: None,
-            run_id: None,
-            attempt: None,
+            commit: observed.run.as_ref().and_then(|r| r.commit.clone()),
+            run_id: observed.run.as_ref().map(|r| r.run_id),
+            attempt: observed.run.as_ref().map(|r| r.attempt),
         });
-        let keep = self.keep;
-        let class = self
-            .classes
-            .entry(observed.runner_class.clone())
-            .or_default();
         let mut outcome = MergeOutcome {
             observations_added: 1,
             ..MergeOutcome::default()
         };
-        for (item, &ms) in &observed.durations {
-            push_sample(class, item.clone(), Sample(ms, seq), keep, &mut outcome);
+        if !observed.durations.is_empty() {
+            let keep = self.keep;
+            let class = self
+                .classes
+                .entry(observed.runner_class.clone())
+                .or_default();
+            for (item, &ms) in &observed.durations {
+                push_sample(class, item.clone(), Sample(ms, seq), keep, &mut outcome);
+            }
         }
+        let startups: Vec<StartUp> = observed
+            .startups
+            .iter()
+            .map(|&(q, s)| StartUp(q, s, seq))
+            .collect();
+        self.push_startups(&observed.runner_class, startups);
         self.forget_unreferenced_observations();
         outcome
+    }
+
+    fn push_startups(&mut self, class: &str, startups: Vec<StartUp>) {
+        if startups.is_empty() {
+            return;
+        }
+        let kept = self.overheads.entry(class.to_owned()).or_default();
+        kept.extend(startups);
+        if kept.len() > KEEP_STARTUPS {
+            let excess = kept.len() - KEEP_STARTUPS;
+            kept.drain(..excess);
+        }
     }
 
     /// Merges another store's observations, oldest first, as newer than this store's.
@@ -216,7 +287,16 @@ impl Store {
                         .map(|s| (item.clone(), s.millis()))
                 })
                 .collect();
-            if durations.is_empty() {
+            let startups: Vec<StartUp> = other
+                .overheads
+                .get(&obs.runner_class)
+                .into_iter()
+                .flatten()
+                .filter(|s| s.observation() == obs.seq)
+                .copied()
+                .collect();
+            // A fetched run with nothing usable is kept: it tells the next fetch to skip it.
+            if durations.is_empty() && startups.is_empty() && obs.run_id.is_none() {
                 continue;
             }
             let seq = self.next_seq();
@@ -227,12 +307,19 @@ impl Store {
             }
             record.items = durations.len();
             self.observations.push(record);
-            let keep = self.keep;
-            let class = self.classes.entry(obs.runner_class.clone()).or_default();
             outcome.observations_added += 1;
-            for (item, ms) in durations {
-                push_sample(class, item, Sample(ms, seq), keep, &mut outcome);
+            if !durations.is_empty() {
+                let keep = self.keep;
+                let class = self.classes.entry(obs.runner_class.clone()).or_default();
+                for (item, ms) in durations {
+                    push_sample(class, item, Sample(ms, seq), keep, &mut outcome);
+                }
             }
+            let startups = startups
+                .into_iter()
+                .map(|s| StartUp(s.queue(), s.setup(), seq))
+                .collect();
+            self.push_startups(&obs.runner_class, startups);
         }
         self.forget_unreferenced_observations();
         outcome
@@ -247,6 +334,9 @@ impl Store {
         let mut referenced = std::collections::BTreeSet::new();
         for samples in self.classes.values().flat_map(BTreeMap::values) {
             referenced.extend(samples.iter().map(|s| s.observation()));
+        }
+        for startups in self.overheads.values() {
+            referenced.extend(startups.iter().map(|s| s.observation()));
         }
         let mut spare = MAX_OBSERVATIONS.saturating_sub(referenced.len());
         let mut kept: Vec<Observation> = Vec::with_capacity(self.observations.len());
@@ -287,6 +377,15 @@ impl Store {
                 }
             }
         }
+        for (class, startups) in &old.overheads {
+            let have = self.overheads.get(class).map_or(0, Vec::len);
+            if have < startups.len().min(KEEP_STARTUPS) {
+                return Some(format!(
+                    "the start-up overhead of runner class `{class}` would keep {have} of its {} jobs",
+                    startups.len()
+                ));
+            }
+        }
         None
     }
 
@@ -324,7 +423,17 @@ impl Store {
             let _ = write!(out, "{close}}}");
         }
         let close = if self.classes.is_empty() { "" } else { "\n  " };
-        let _ = writeln!(out, "{close}}}");
+        let _ = write!(out, "{close}}}");
+        if !self.overheads.is_empty() {
+            let _ = write!(out, ",\n  \"overheads\": {{");
+            for (ci, (class, startups)) in self.overheads.iter().enumerate() {
+                let sep = if ci == 0 { "\n" } else { ",\n" };
+                let s = serde_json::to_string(startups).unwrap_or_default();
+                let _ = write!(out, "{sep}    {}: {s}", q(class));
+            }
+            let _ = write!(out, "\n  }}");
+        }
+        let _ = writeln!(out);
         let _ = writeln!(out, "}}");
         out
     }
@@ -364,6 +473,7 @@ mod tests {
                 .iter()
                 .map(|&(k, v)| (ItemId::from(k), Millis(v)))
                 .collect(),
+            ..Default::default()
         }
     }
 
@@ -410,6 +520,55 @@ mod tests {
         new.merge(&observed(&[("a", 10)]));
         assert!(new.loses_from(&old).unwrap().contains("`b`"));
         assert_eq!(old.loses_from(&new), None);
+    }
+
+    fn run_observed(run_id: u64, attempt: u32, pairs: &[(&str, u64)]) -> Observed {
+        Observed {
+            kind: "github-jobs".into(),
+            runner_class: "ubuntu-latest".into(),
+            run: Some(RunRef {
+                run_id,
+                attempt,
+                commit: Some("abc".into()),
+            }),
+            startups: vec![(Millis(2_000), Millis(30_000))],
+            ..observed(pairs)
+        }
+    }
+
+    #[test]
+    fn runs_with_equal_timings_are_two_observations_and_carry_their_start_ups() {
+        let mut s = Store::new(5);
+        s.merge(&run_observed(7, 1, &[("lint", 60_000)]));
+        s.merge(&run_observed(8, 1, &[("lint", 60_000)]));
+        assert_eq!(s.observations.len(), 2);
+        assert_eq!(s.classes["ubuntu-latest"][&ItemId::from("lint")].len(), 2);
+        assert!(s.has_run(7, 1) && s.has_run(8, 1) && !s.has_run(7, 2));
+        assert_eq!(s.observations[0].commit.as_deref(), Some("abc"));
+        assert_eq!(s.overheads["ubuntu-latest"].len(), 2);
+        let m = s.measured_overhead(&["macos-14", "ubuntu-latest"]).unwrap();
+        assert_eq!(m.total, Millis(32_000));
+        assert_eq!(m.class.as_deref(), Some("ubuntu-latest"));
+
+        let back: Store = serde_json::from_str(&s.to_json()).unwrap();
+        assert_eq!(back, s);
+
+        // A run with nothing usable is remembered, and makes no empty class.
+        let mut marker = run_observed(9, 2, &[]);
+        marker.startups.clear();
+        s.merge(&marker);
+        assert!(s.has_run(9, 2));
+        assert_eq!(s.classes.len(), 1);
+
+        let mut copy = Store::new(5);
+        copy.merge_store(&s, "s.json");
+        assert!(copy.has_run(9, 2));
+        assert_eq!(copy.overheads, s.overheads);
+        assert_eq!(copy.loses_from(&s), None);
+        assert!(Store::new(5).loses_from(&s).is_some());
+        let mut fewer = copy.clone();
+        fewer.overheads.get_mut("ubuntu-latest").unwrap().pop();
+        assert!(fewer.loses_from(&s).unwrap().contains("start-up overhead"));
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::timings::{Estimator, ItemId, Millis, Sample};
+use crate::timings::{Estimator, ItemId, Millis, Sample, median};
 
 use super::graph::JobGraph;
 use super::model::Workflow;
@@ -88,17 +88,4 @@ pub fn job_durations(
             }
         })
         .collect()
-}
-
-fn median(mut values: Vec<Millis>) -> Option<Millis> {
-    if values.is_empty() {
-        return None;
-    }
-    values.sort_unstable();
-    let n = values.len();
-    Some(if n % 2 == 1 {
-        values[n / 2]
-    } else {
-        Millis((values[n / 2 - 1].0 + values[n / 2].0).div_ceil(2))
-    })
 }

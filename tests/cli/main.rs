@@ -7,6 +7,7 @@
 mod adapters;
 mod analyze;
 mod errors;
+mod fetch;
 mod merge;
 mod plan_shard;
 mod readers;

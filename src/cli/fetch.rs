@@ -1,0 +1,226 @@
+//! `planner timings fetch`: a workflow's past runs, read from the GitHub API, added to a store as
+//! job timings and start-up overhead. Incremental; a failure keeps the store as it was, or adds
+//! only the runs read whole before it.
+
+use std::io::Write;
+use std::time::Duration;
+
+use crate::Error;
+use crate::github::actions::{add_mask_commands, in_actions};
+use crate::github::api::{
+    ApiError, Attempts, Client, ClientSettings, ClientStats, Fetched, FetchedRun, JobOptions,
+    Progress, RunQuery, Tally, fetch, observe_run,
+};
+use crate::timings::{MergeOutcome, Store};
+
+use super::Reporter;
+use super::args::{AttemptsArg, FetchArgs};
+use super::files::{save_store, store_to_update, write_atomic};
+
+fn query(args: &FetchArgs) -> Result<RunQuery, Error> {
+    let (owner, repo) = args
+        .repo
+        .split_once('/')
+        .filter(|(o, r)| {
+            let ok = |s: &str| {
+                !s.is_empty()
+                    && s.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+            };
+            ok(o) && ok(r)
+        })
+        .ok_or_else(|| {
+            Error::Usage(format!(
+                "--repo `{}`: expected OWNER/NAME, such as octo-org/hello-world",
+                args.repo
+            ))
+        })?;
+    if args.workflow.trim().is_empty() {
+        return Err(Error::Usage(
+            "--workflow: expected a workflow file name (ci.yml) or id".into(),
+        ));
+    }
+    Ok(RunQuery {
+        owner: owner.to_owned(),
+        repo: repo.to_owned(),
+        workflow: args.workflow.clone(),
+        branch: args.branch.clone(),
+        event: args.event.clone(),
+        status: args.status.clone(),
+        since: args.since,
+        runs: args.runs as usize,
+        attempts: match args.attempts {
+            AttemptsArg::Latest => Attempts::Latest,
+            AttemptsArg::All => Attempts::All,
+        },
+    })
+}
+
+/// The token from the named variable; empty counts as none.
+fn token(args: &FetchArgs) -> Option<String> {
+    std::env::var(&args.token_env)
+        .ok()
+        .filter(|t| !t.trim().is_empty())
+}
+
+fn progress_bar(reporter: &Reporter) -> indicatif::ProgressBar {
+    if !reporter.shows_progress() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new_spinner();
+    bar.set_message("listing runs");
+    bar.enable_steady_tick(Duration::from_millis(120));
+    bar
+}
+
+fn on_progress(bar: &indicatif::ProgressBar, p: Progress) {
+    match p {
+        Progress::Listed(n) => {
+            bar.set_length(n as u64);
+            bar.set_position(0);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} runs {msg}")
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            bar.set_message("reading jobs");
+        }
+        Progress::RunDone => bar.inc(1),
+    }
+}
+
+/// Lists the runs and reads the jobs of those not in `store`, with a progress bar on a terminal.
+fn read_runs(
+    settings: ClientSettings,
+    query: &RunQuery,
+    store: &Store,
+    reporter: &mut Reporter,
+) -> Result<(Fetched, ClientStats), Error> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Internal(format!("cannot start the async runtime: {e}")))?;
+    let bar = progress_bar(reporter);
+    let (fetched, stats) = runtime.block_on(async {
+        let mut client = Client::new(settings).map_err(|e| Error::Usage(e.to_string()))?;
+        let known = |id, attempt| store.has_run(id, attempt);
+        let fetched = fetch(&mut client, query, &known, &mut |p| on_progress(&bar, p)).await;
+        Ok::<_, Error>((fetched, client.stats))
+    })?;
+    bar.finish_and_clear();
+    for event in &stats.events {
+        reporter.info(event);
+    }
+    Ok((fetched, stats))
+}
+
+pub fn run(args: &FetchArgs, out: &mut dyn Write, reporter: &mut Reporter) -> Result<(), Error> {
+    let query = query(args)?;
+    let token = token(args);
+    if let Some(t) = &token {
+        reporter.hide(t);
+        if in_actions() {
+            // The runner hides secrets it knows; a token from elsewhere is made one.
+            out.write_all(add_mask_commands(t).as_bytes())
+                .map_err(|e| Error::io("write", "standard output", e))?;
+        }
+    } else {
+        reporter.warn(format!(
+            "${} is not set: requests are anonymous, limited to 60 an hour and to public repositories",
+            args.token_env
+        ));
+    }
+    let (old, mut store) = store_to_update(&args.out, args.keep, args.force, reporter)?;
+
+    let settings = ClientSettings {
+        api_url: args.api_url.clone(),
+        token,
+        timeout: Duration::from_secs(args.timeout),
+        retries: args.retries,
+        backoff: Duration::from_secs(1),
+        max_wait: Duration::from_secs(args.max_wait),
+    };
+    let (fetched, stats) = read_runs(settings, &query, &store, reporter)?;
+    let repo = format!("{}/{}", query.owner, query.repo);
+    let opts = JobOptions {
+        include_failed: args.include_failed,
+        setup_steps: args.setup_step.clone(),
+    };
+    // Oldest first, so that the store's order is the runs' order.
+    let mut runs: Vec<&FetchedRun> = fetched.runs.iter().collect();
+    runs.sort_by_key(|r| (r.run.created_at, r.run.id));
+    let mut tally = Tally::default();
+    let mut merged = MergeOutcome::default();
+    for run in &runs {
+        let known = |id, attempt| store.has_run(id, attempt);
+        for o in &observe_run(&repo, run, &opts, &known, &mut tally) {
+            merged += store.merge(o);
+        }
+    }
+    if let Some(path) = &args.records {
+        let json = serde_json::to_string_pretty(&runs)
+            .map_err(|e| Error::Internal(format!("the records cannot be written: {e}")))?;
+        write_atomic(path, format!("{json}\n").as_bytes())?;
+    }
+    // A fetch that read nothing creates no empty store.
+    let wrote = (merged.observations_added > 0 || old.is_some())
+        && save_store(&args.out, old.as_ref(), &store, args.force, reporter)?;
+    reporter.info(format!(
+        "{repo} {}: {} runs listed, {} already in the store, {} read ({} requests); {} jobs: {} timed, {} failed, {} not run, {} unfinished, {} without times; start-up measured on {} jobs",
+        query.workflow,
+        fetched.listed,
+        fetched.known,
+        fetched.runs.len(),
+        stats.requests,
+        tally.jobs - tally.known,
+        tally.timed,
+        tally.failed,
+        tally.not_run,
+        tally.unfinished,
+        tally.no_times,
+        tally.startups
+    ));
+    if wrote {
+        reporter.info(format!(
+            "{}: {} samples added, {} new jobs; {} items, {} samples in all",
+            args.out.display(),
+            merged.samples_added,
+            merged.new_items,
+            store.item_count(),
+            store.sample_count()
+        ));
+    }
+    finish(fetched.stopped, fetched.runs.len(), &args.out, reporter)
+}
+
+/// A fetch that stopped early: a rate limit is a warning (what was read is kept, the next fetch
+/// goes on from there); anything else is a warning and exit code 7.
+fn finish(
+    stopped: Option<ApiError>,
+    runs_read: usize,
+    out: &std::path::Path,
+    reporter: &mut Reporter,
+) -> Result<(), Error> {
+    match stopped {
+        None => Ok(()),
+        Some(e) if e.is_rate_limit() => {
+            reporter.warn(format!(
+                "{e}; stopped with the {runs_read} runs read so far (run the fetch again later for the rest)"
+            ));
+            Ok(())
+        }
+        Some(e) => {
+            let kept = if runs_read == 0 {
+                format!("{} was left as it was", out.display())
+            } else {
+                format!(
+                    "the {runs_read} runs read whole before it were added to {}",
+                    out.display()
+                )
+            };
+            reporter.warn(format!("timings fetch stopped: {e}; {kept}"));
+            Err(Error::Api(reporter.redact(&format!(
+                "timings fetch: the GitHub API could not be used ({kept})"
+            ))))
+        }
+    }
+}

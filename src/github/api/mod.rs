@@ -1,0 +1,11 @@
+//! The GitHub REST API: past workflow runs and their jobs, read into timings.
+
+pub mod client;
+pub mod fetch;
+pub mod jobs;
+pub mod records;
+
+pub use client::{ApiError, Client, ClientSettings, ClientStats};
+pub use fetch::{Attempts, Fetched, Progress, RunQuery, fetch};
+pub use jobs::{JobOptions, Tally, observe_run};
+pub use records::{FetchedRun, JobRecord, JobsPage, RunRecord, RunsPage, StepRecord};
