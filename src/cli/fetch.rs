@@ -2,11 +2,12 @@
 //! job timings and start-up overhead. Incremental; a failure keeps the store as it was, or adds
 //! only the runs read whole before it.
 
+use std::fmt::Write as _;
 use std::io::Write;
 use std::time::Duration;
 
 use crate::Error;
-use crate::github::actions::{add_mask_commands, in_actions};
+use crate::github::actions::{add_mask_commands, append_summary, in_actions};
 use crate::github::api::{
     ApiError, Attempts, Client, ClientSettings, ClientStats, Fetched, FetchedRun, JobOptions,
     Progress, RunQuery, Tally, fetch, observe_run,
@@ -189,6 +190,13 @@ pub fn run(args: &FetchArgs, out: &mut dyn Write, reporter: &mut Reporter) -> Re
             store.sample_count()
         ));
     }
+    if in_actions() {
+        if let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY") {
+            let text = summary(&repo, &query.workflow, &fetched, &tally, &store);
+            append_summary(std::path::Path::new(&path), &reporter.redact(&text))
+                .map_err(|e| Error::io("append to", path, e))?;
+        }
+    }
     finish(fetched.stopped, fetched.runs.len(), &args.out, reporter)
 }
 
@@ -223,4 +231,38 @@ fn finish(
             ))))
         }
     }
+}
+
+/// The step summary of a fetch: what was read, and the overhead `plan` will now use.
+fn summary(repo: &str, workflow: &str, fetched: &Fetched, tally: &Tally, store: &Store) -> String {
+    let mut s = format!("### Timings fetched: `{repo}` `{workflow}`\n\n");
+    s.push_str(
+        "| runs listed | already known | read | jobs timed | failed | not run | unfinished |\n",
+    );
+    s.push_str("|---:|---:|---:|---:|---:|---:|---:|\n");
+    let _ = writeln!(
+        s,
+        "| {} | {} | {} | {} | {} | {} | {} |\n",
+        fetched.listed,
+        fetched.known,
+        fetched.runs.len(),
+        tally.timed,
+        tally.failed,
+        tally.not_run,
+        tally.unfinished
+    );
+    if !store.overheads.is_empty() {
+        s.push_str("| runner class | start-up per job (median: queue + set-up) | jobs |\n|---|---:|---:|\n");
+        for class in store.overheads.keys() {
+            if let Some(m) = store.measured_overhead(&[class.as_str()]) {
+                let _ = writeln!(
+                    s,
+                    "| `{class}` | {} ({} + {}) | {} |",
+                    m.total, m.queue, m.setup, m.jobs
+                );
+            }
+        }
+        s.push('\n');
+    }
+    s
 }

@@ -410,6 +410,41 @@ fn plan_uses_the_measured_overhead_and_says_so() {
 }
 
 #[test]
+fn a_config_suite_uses_the_overhead_of_its_runs_on_label() {
+    let api = Api::start();
+    mount_history(&api);
+    let dir = tmp();
+    let store = dir.path().join("jobs.json");
+    assert_eq!(fetch(&api.uri(), &store, &[]).0, 0);
+    let tests = write(
+        dir.path(),
+        "durations.json",
+        r#"{"tests/a.py::t1": 200, "tests/b.py::t1": 150}"#,
+    );
+    let config = write(
+        dir.path(),
+        "planner.yml",
+        &format!(
+            "version: 1\ntimings: [{}, {}]\nsuites:\n  unit:\n    runner: pytest\n    runs-on: macos-14\n",
+            tests.display(),
+            store.display()
+        ),
+    );
+    let config = config.display().to_string();
+    let (code, out, err) = split(
+        &planner()
+            .args(["plan", "--config", &config, "--dry-run"])
+            .output()
+            .expect("runs"),
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("(measured: median of 1 job on `macos-14`: queue 10.0s, set-up 10.0s)"),
+        "{out}"
+    );
+}
+
+#[test]
 fn rate_limits_and_a_502_are_waited_out() {
     let api = Api::start();
     // A secondary rate limit on the first request, with `retry-after`.
@@ -670,6 +705,11 @@ fn the_token_is_sent_and_never_shown() {
     );
     assert_eq!(code, 0, "{err}");
     assert_eq!(out, format!("::add-mask::{TOKEN}\n"));
+    let written = std::fs::read_to_string(&summary).expect("a step summary");
+    assert!(
+        written.contains("| `ubuntu-latest` | 20.0s (10.0s + 10.0s) | 1 |"),
+        "{written}"
+    );
     assert!(!err.contains(TOKEN), "{err}");
     assert_eq!(
         millis(&store_json(&store), "ubuntu-latest", "build"),
