@@ -26,6 +26,8 @@ pub enum ExitCode {
     /// `planner timings fetch`: the GitHub API could not be reached, kept failing, refused the
     /// request or answered what cannot be read. Runs read whole before it are kept.
     Api = 7,
+    /// `planner report --require-all`: a shard sent no report.
+    Incomplete = 8,
 }
 
 impl ExitCode {
@@ -70,6 +72,9 @@ pub enum Error {
     #[error("{0}")]
     Api(String),
 
+    #[error("{0}")]
+    Incomplete(String),
+
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -98,6 +103,7 @@ impl Error {
             Error::WouldLoseData { .. } => ExitCode::Refused,
             Error::TestsFailed(_) => ExitCode::TestsFailed,
             Error::Api(_) => ExitCode::Api,
+            Error::Incomplete(_) => ExitCode::Incomplete,
             Error::Internal(_) => ExitCode::Internal,
         }
     }

@@ -10,6 +10,7 @@ pub mod error;
 pub mod github;
 pub mod plan;
 pub mod render;
+pub mod report;
 pub mod timings;
 pub mod workflow;
 

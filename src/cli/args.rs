@@ -31,6 +31,9 @@ pub enum Command {
     Analyze(AnalyzeArgs),
     /// Write the workflow that plans, runs and gates a config's suites.
     Render(RenderArgs),
+    /// After the run: speedup, efficiency, utilization, bottlenecks and advice, from the plan and
+    /// the shards' JUnit reports; a job summary, JSON, and the history updated.
+    Report(ReportArgs),
     /// Print the JSON Schema of the config file.
     Schema,
 }
@@ -466,4 +469,50 @@ pub struct RenderArgs {
     /// Write the workflow here (atomically) instead of to standard output.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The plan the run was made from.
+    #[arg(long, value_name = "FILE")]
+    pub plan: PathBuf,
+
+    /// The shards' JUnit reports: files, directories or globs.
+    #[arg(long, value_name = "PATH", num_args = 1.., required = true)]
+    pub junit: Vec<String>,
+
+    /// Write the summary (Markdown) here; appended when it is `$GITHUB_STEP_SUMMARY`.
+    #[arg(long, value_name = "FILE")]
+    pub summary: Option<PathBuf>,
+
+    /// Write every measure as JSON here.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+
+    /// Add this run's times to this store (created if missing), passing tests only unless
+    /// --include-failed.
+    #[arg(long, value_name = "FILE")]
+    pub timings_out: Option<PathBuf>,
+
+    /// Let failed tests' times into --timings-out too.
+    #[arg(long)]
+    pub include_failed: bool,
+
+    /// Fail (exit 8) when a shard sent no report.
+    #[arg(long)]
+    pub require_all: bool,
+
+    /// The wall time a suite should stay within [default: the plan's target, if it had one].
+    #[arg(long, value_name = "SECONDS")]
+    pub target_seconds: Option<f64>,
+
+    /// A wall-time budget: SECONDS for every suite, or SUITE=SECONDS (repeatable). From 80% it is
+    /// a warning, over 100% a violation.
+    #[arg(long, value_name = "[SUITE=]SECONDS")]
+    pub sla: Vec<String>,
+
+    /// Dollars per billed minute by runner kind: linux=0.008, windows=0.016, macos=0.08
+    /// (repeatable).
+    #[arg(long, value_name = "KIND=USD")]
+    pub rate: Vec<String>,
 }

@@ -9,6 +9,7 @@ mod merge;
 mod plan;
 mod plan_config;
 mod render;
+mod report;
 mod reporter;
 mod settings;
 mod shard;
@@ -33,6 +34,7 @@ pub fn run(cli: Cli, out: &mut dyn Write, reporter: &mut Reporter) -> Result<(),
         Command::Shard(args) => shard::run(&args, out, reporter),
         Command::Analyze(args) => analyze::run(&args, out, reporter),
         Command::Render(args) => render::run(&args, out),
+        Command::Report(args) => report::run(&args, out, reporter),
         Command::Schema => out
             .write_all(crate::config::Config::schema().as_bytes())
             .map_err(|e| Error::io("write", "standard output", e)),

@@ -185,32 +185,59 @@ pub fn gantt_label(name: &str) -> String {
     }
 }
 
-/// A Mermaid gantt of the simulated schedule, one section per phase; seconds from the start.
-pub fn gantt(a: &Analysis) -> String {
-    let mut s = String::from("gantt\n    dateFormat X\n    axisFormat %H:%M\n");
-    for p in &a.phase_details {
-        let _ = writeln!(
-            s,
-            "    section {}",
-            gantt_label(&format!("Phase {}", p.number))
-        );
-        for (k, j) in a
-            .jobs
-            .iter()
-            .enumerate()
-            .filter(|(_, j)| j.phase == p.number)
-        {
-            let start = j.start.floor() as u64;
-            let end = (j.finish.ceil() as u64).max(start + 1);
+/// One bar of a Mermaid gantt: seconds (or milliseconds) from the start.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Bar {
+    pub label: String,
+    pub start: u64,
+    pub end: u64,
+    pub crit: bool,
+}
+
+/// A Mermaid gantt, one section each, times in seconds (`dateFormat X`) or milliseconds
+/// (`dateFormat x`); labels cleaned for Mermaid, ids unique, every bar at least one unit long.
+pub fn gantt_chart(sections: &[(String, Vec<Bar>)], millis: bool) -> String {
+    let format = if millis { "x" } else { "X" };
+    let mut s = format!("gantt\n    dateFormat {format}\n    axisFormat %H:%M:%S\n");
+    let mut id = 0usize;
+    for (name, bars) in sections {
+        let _ = writeln!(s, "    section {}", gantt_label(name));
+        for b in bars {
+            let end = b.end.max(b.start + 1);
             let _ = writeln!(
                 s,
-                "    {} :{}j{k}, {start}, {end}",
-                gantt_label(&j.name),
-                if j.critical { "crit, " } else { "" }
+                "    {} :{}b{id}, {}, {end}",
+                gantt_label(&b.label),
+                if b.crit { "crit, " } else { "" },
+                b.start
             );
+            id += 1;
         }
     }
     s
+}
+
+/// A Mermaid gantt of the simulated schedule, one section per phase; seconds from the start.
+pub fn gantt(a: &Analysis) -> String {
+    let sections: Vec<(String, Vec<Bar>)> = a
+        .phase_details
+        .iter()
+        .map(|p| {
+            let bars = a
+                .jobs
+                .iter()
+                .filter(|j| j.phase == p.number)
+                .map(|j| Bar {
+                    label: j.name.clone(),
+                    start: j.start.floor() as u64,
+                    end: j.finish.ceil() as u64,
+                    crit: j.critical,
+                })
+                .collect();
+            (format!("Phase {}", p.number), bars)
+        })
+        .collect();
+    gantt_chart(&sections, false)
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ mod preview;
 mod runner_args;
 mod workflow;
 
-pub use analysis::{analysis_markdown, analysis_text, gantt, gantt_label};
+pub use analysis::{Bar, analysis_markdown, analysis_text, gantt, gantt_chart, gantt_label};
 pub use matrix::{Matrix, MatrixEntry, matrix_json};
 pub use preview::{preview, thousands};
 pub use runner_args::{AdapterError, Runner, runner_args};

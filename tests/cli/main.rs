@@ -12,6 +12,7 @@ mod merge;
 mod plan_shard;
 mod readers;
 mod render;
+mod report;
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
@@ -144,4 +145,20 @@ pub fn check_jsonschema(args: &[&str], files: &[&Path]) -> (bool, String) {
             String::from_utf8_lossy(&out.stderr)
         ),
     )
+}
+
+/// Every Mermaid chart of a Markdown file, parsed and laid out by mermaid itself: per chart, its
+/// tasks as `{section, task, start, end}` (ms). Panics with mermaid's message if one is invalid.
+pub fn mermaid_charts(markdown: &Path) -> serde_json::Value {
+    let out = std::process::Command::new("node")
+        .arg(tools().join("mermaid.mjs"))
+        .arg(markdown)
+        .output()
+        .expect("node runs mermaid");
+    assert!(
+        out.status.success(),
+        "mermaid rejected a chart: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("mermaid.mjs prints JSON")
 }

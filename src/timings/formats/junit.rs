@@ -50,6 +50,8 @@ pub struct JunitSummary {
     pub cases: Vec<JunitCase>,
     /// The earliest `timestamp` of a suite, when the report has one.
     pub timestamp: Option<DateTime<Utc>>,
+    /// The latest `timestamp` + `time` of a suite: when the run it reports ended.
+    pub end: Option<DateTime<Utc>>,
 }
 
 #[derive(Default)]
@@ -141,17 +143,26 @@ pub fn read_junit(path: &Path, bytes: &[u8]) -> Result<JunitSummary, IngestError
         if !empty {
             depth += 1;
         }
+        if matches!(local.as_ref(), b"testsuite" | b"testsuites") {
+            if let Some(ts) = get("timestamp").and_then(|t| parse_timestamp(&t)) {
+                summary.timestamp = Some(summary.timestamp.map_or(ts, |old| old.min(ts)));
+                let secs = get("time")
+                    .and_then(|t| parse_time(&t))
+                    .filter(|s| *s >= 0.0);
+                if let Some(end) = secs
+                    .and_then(|s| chrono::Duration::try_milliseconds((s * 1000.0).round() as i64))
+                    .map(|d| ts + d)
+                {
+                    summary.end = Some(summary.end.map_or(end, |old| old.max(end)));
+                }
+            }
+        }
         match local.as_ref() {
-            b"testsuite" => {
-                if let Some(ts) = get("timestamp").and_then(|t| parse_timestamp(&t)) {
-                    summary.timestamp = Some(summary.timestamp.map_or(ts, |old| old.min(ts)));
-                }
-                if !empty {
-                    suites.push(Suite {
-                        name: get("name").unwrap_or_default(),
-                        file: get("file"),
-                    });
-                }
+            b"testsuite" if !empty => {
+                suites.push(Suite {
+                    name: get("name").unwrap_or_default(),
+                    file: get("file"),
+                });
             }
             b"testcase" => {
                 let c = Case {
@@ -371,6 +382,30 @@ fn normalize_path(p: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_report_spans_from_its_timestamp_to_timestamp_plus_time() {
+        // Reports written by pytest (timestamp on <testsuite>) and nextest (on <testsuites>).
+        for (name, bytes, start, end) in [
+            (
+                "pytest.xml",
+                &include_bytes!("../../../tests/fixtures/junit/pytest.xml")[..],
+                "2026-11-24T05:19:51.492967Z",
+                "2026-11-24T05:19:52.571967Z",
+            ),
+            (
+                "nextest.xml",
+                &include_bytes!("../../../tests/fixtures/junit/nextest.xml")[..],
+                "2026-11-24T05:19:53.952Z",
+                "2026-11-24T05:19:54.281Z",
+            ),
+        ] {
+            let s = read_junit(Path::new(name), bytes).unwrap();
+            let parse = |t: &str| DateTime::parse_from_rfc3339(t).unwrap().with_timezone(&Utc);
+            assert_eq!(s.timestamp, Some(parse(start)), "{name}");
+            assert_eq!(s.end, Some(parse(end)), "{name}");
+        }
+    }
 
     #[test]
     fn times_with_commas_and_separators() {

@@ -9,6 +9,6 @@ mod junit;
 pub use error::{IngestError, line_of};
 pub use flat::read_flat_map;
 pub use inputs::{
-    FormatChoice, Granularity, Ingested, ReadOptions, Unit, expand_input, read_input,
+    FormatChoice, Granularity, Ingested, ReadOptions, Unit, expand_input, junit_items, read_input,
 };
-pub use junit::{JunitCase, JunitSummary, read_junit};
+pub use junit::{JunitCase, JunitSummary, Outcome, read_junit};

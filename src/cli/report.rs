@@ -1,0 +1,215 @@
+//! `planner report`: the plan and the shards' JUnit → measures, advice, a job summary, JSON,
+//! annotations, and this run's times merged into the history.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use crate::Error;
+use crate::github::actions::{Level, annotation, fit_summary, in_actions};
+use crate::plan::ChoiceMode;
+use crate::report::{
+    Goals, JunitReport, Rates, Severity, SuiteRun, build, collect, summary_markdown, summary_text,
+};
+use crate::timings::formats::{ReadOptions, expand_input, junit_items, read_junit};
+use crate::timings::{ItemId, Millis, Observed};
+
+use super::Reporter;
+use super::args::ReportArgs;
+use super::files::{read_plan, save_store, store_to_update, write_atomic};
+
+fn read_reports(args: &ReportArgs) -> Result<Vec<JunitReport>, Error> {
+    let mut reports = Vec::new();
+    for arg in &args.junit {
+        let (files, _) = expand_input(arg)?;
+        for path in files {
+            let bytes = std::fs::read(&path).map_err(|e| Error::io("read", &path, e))?;
+            let summary = read_junit(&path, &bytes)?;
+            reports.push(JunitReport { path, summary });
+        }
+    }
+    Ok(reports)
+}
+
+fn positive(flag: &str, text: &str) -> Result<f64, Error> {
+    text.trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|v| v.is_finite() && *v >= 0.0)
+        .ok_or_else(|| {
+            Error::Usage(format!(
+                "{flag}: expected a number of 0 or more, got `{text}`"
+            ))
+        })
+}
+
+fn rates(args: &ReportArgs) -> Result<Rates, Error> {
+    let mut r = Rates::default();
+    for spec in &args.rate {
+        let (kind, usd) = spec.split_once('=').ok_or_else(|| {
+            Error::Usage(format!(
+                "--rate `{spec}`: expected KIND=USD, such as linux=0.008"
+            ))
+        })?;
+        let usd = positive("--rate", usd)?;
+        match kind.trim() {
+            "linux" => r.linux = usd,
+            "windows" => r.windows = usd,
+            "macos" => r.macos = usd,
+            other => {
+                return Err(Error::Usage(format!(
+                    "--rate `{spec}`: unknown runner kind `{other}` (linux, windows or macos)"
+                )));
+            }
+        }
+    }
+    Ok(r)
+}
+
+/// `--sla`: a budget for every suite, and per-suite ones.
+fn slas(args: &ReportArgs) -> Result<(Option<f64>, BTreeMap<String, f64>), Error> {
+    let mut all = None;
+    let mut per = BTreeMap::new();
+    for spec in &args.sla {
+        match spec.rsplit_once('=') {
+            Some((suite, secs)) => {
+                per.insert(suite.to_owned(), positive("--sla", secs)?);
+            }
+            None => all = Some(positive("--sla", spec)?),
+        }
+    }
+    Ok((all, per))
+}
+
+/// This run's times, one observation per suite, into `--timings-out`.
+fn update_history(
+    path: &Path,
+    runs: &[SuiteRun],
+    reports: &[JunitReport],
+    include_failed: bool,
+    reporter: &mut Reporter,
+) -> Result<(), Error> {
+    let (old, mut store) = store_to_update(path, None, false, reporter)?;
+    let by_path: BTreeMap<&PathBuf, &JunitReport> = reports.iter().map(|r| (&r.path, r)).collect();
+    for run in runs {
+        let opts = ReadOptions {
+            by: run.plan.granularity,
+            include_failed,
+            ..ReadOptions::default()
+        };
+        let mut durations: BTreeMap<ItemId, Millis> = BTreeMap::new();
+        let mut at = None;
+        for p in run.shards.iter().flat_map(|s| &s.reports) {
+            let Some(r) = by_path.get(p) else { continue };
+            let mut warnings = Vec::new();
+            for (id, ms) in junit_items(&r.path, &r.summary, opts, &mut warnings) {
+                let slot = durations.entry(id).or_default();
+                *slot = (*slot).max(ms);
+            }
+            at = match (at, r.summary.timestamp) {
+                (Some(a), Some(b)) => Some(std::cmp::min(a, b)),
+                (a, b) => a.or(b),
+            };
+        }
+        if durations.is_empty() {
+            continue;
+        }
+        store.merge(&Observed {
+            source: format!("report of suite {}", run.plan.name),
+            kind: "junit".to_owned(),
+            runner_class: run.plan.runner_class.clone(),
+            at,
+            durations,
+            ..Observed::default()
+        });
+    }
+    if save_store(path, old.as_ref(), &store, false, reporter)? {
+        reporter.info(format!(
+            "{}: this run's times added; {} items, {} samples in all",
+            path.display(),
+            store.item_count(),
+            store.sample_count()
+        ));
+    }
+    Ok(())
+}
+
+fn write_summary(path: &Path, markdown: &str) -> Result<(), Error> {
+    let is_step_summary =
+        std::env::var_os("GITHUB_STEP_SUMMARY").is_some_and(|p| Path::new(&p) == path);
+    if is_step_summary {
+        crate::github::actions::append_summary(path, markdown)
+            .map_err(|e| Error::io("append to", path, e))
+    } else {
+        write_atomic(path, fit_summary(markdown, 0).as_bytes())
+    }
+}
+
+pub fn run(args: &ReportArgs, out: &mut dyn Write, reporter: &mut Reporter) -> Result<(), Error> {
+    let plan = read_plan(&args.plan)?;
+    let rates = rates(args)?;
+    let (sla_all, sla_per) = slas(args)?;
+    if let Some(t) = args.target_seconds {
+        positive("--target-seconds", &t.to_string())?;
+    }
+    let reports = read_reports(args)?;
+    let mut warnings = Vec::new();
+    let runs = collect(&plan, &reports, &mut warnings);
+    for w in warnings {
+        reporter.warn(w);
+    }
+    let goals = |suite: &str| {
+        let planned = plan.suites.iter().find(|s| s.name == suite);
+        Goals {
+            target_seconds: args.target_seconds.or_else(|| match planned?.choice.mode {
+                ChoiceMode::Target { target_ms } => Some(target_ms.0 as f64 / 1000.0),
+                _ => None,
+            }),
+            sla_seconds: sla_per.get(suite).copied().or(sla_all),
+            max_shards: planned.map_or(256, |p| p.curve.len().max(p.shards.len())),
+        }
+    };
+    let report = build(&runs, &rates, &goals);
+    let stdout_err = |e| Error::io("write", "standard output", e);
+    out.write_all(summary_text(&report).as_bytes())
+        .map_err(stdout_err)?;
+    if in_actions() {
+        for a in &report.advice {
+            let level = match (a.kind, a.severity) {
+                (_, Severity::Violation) => Level::Error,
+                ("sla" | "bottleneck" | "missing-shards", _) => Level::Warning,
+                _ => continue,
+            };
+            let line = annotation(level, None, &format!("{}: {}", a.suite, a.message));
+            writeln!(out, "{line}").map_err(stdout_err)?;
+        }
+    }
+    if let Some(path) = &args.summary {
+        write_summary(path, &summary_markdown(&report))?;
+    }
+    if let Some(path) = &args.json {
+        let json = serde_json::to_string_pretty(&report)
+            .map_err(|e| Error::Internal(format!("the report cannot be written as JSON: {e}")))?;
+        write_atomic(path, format!("{json}\n").as_bytes())?;
+    }
+    if let Some(path) = &args.timings_out {
+        update_history(path, &runs, &reports, args.include_failed, reporter)?;
+    }
+    let missing: Vec<String> = report
+        .suites
+        .iter()
+        .filter(|m| !m.missing_shards.is_empty())
+        .map(|m| {
+            let list: Vec<String> = m.missing_shards.iter().map(u32::to_string).collect();
+            format!("suite {}: shard(s) {}", m.suite, list.join(", "))
+        })
+        .collect();
+    if !missing.is_empty() {
+        let msg = format!("no report from {}", missing.join("; "));
+        if args.require_all {
+            return Err(Error::Incomplete(format!("{msg} (--require-all)")));
+        }
+        reporter.warn(format!("{msg}; the report covers the shards that sent one"));
+    }
+    Ok(())
+}

@@ -1,0 +1,248 @@
+//! The report as people read it: a job summary in Markdown (headline first, a table per suite, a
+//! gantt of the shards as they ran beside the plan, the advice) and a few lines of text.
+
+use std::fmt::Write as _;
+
+use crate::render::{Bar, gantt_chart};
+use crate::timings::Millis;
+
+use super::Report;
+use super::advice::Severity;
+use super::measures::SuiteMeasures;
+
+fn dur(s: f64) -> String {
+    Millis((s * 1000.0).round().max(0.0) as u64).to_string()
+}
+
+fn pct(x: Option<f64>) -> String {
+    x.map_or_else(|| "–".to_owned(), |v| format!("{:.0}%", v * 100.0))
+}
+
+fn times(x: Option<f64>) -> String {
+    x.map_or_else(|| "–".to_owned(), |v| format!("{v:.2}×"))
+}
+
+fn signed_pct(x: Option<f64>) -> String {
+    x.map_or_else(|| "–".to_owned(), |v| format!("{:+.0}%", v * 100.0))
+}
+
+/// Table cells hold test names: no pipes or line breaks.
+fn cell(s: &str) -> String {
+    s.replace('|', "\\|").replace(['\n', '\r'], " ")
+}
+
+/// Shards in the gantt: beyond this, the table still lists every shard.
+const GANTT_SHARDS: usize = 64;
+
+/// The shards as they ran beside the plan, in milliseconds from the first start. Without job
+/// timings the predicted bars are the predicted work alone, as the actual ones are.
+fn gantt(m: &SuiteMeasures) -> String {
+    let ms = |s: f64| (s * 1000.0).round().max(0.0) as u64;
+    let shown: Vec<_> = m
+        .per_shard
+        .iter()
+        .filter(|s| s.reported)
+        .take(GANTT_SHARDS)
+        .collect();
+    let actual: Vec<Bar> = shown
+        .iter()
+        .map(|s| {
+            let load = s.overhead_seconds.unwrap_or(0.0) + s.busy_seconds;
+            let start = s.start_seconds.unwrap_or(0.0);
+            Bar {
+                label: format!("shard {}", s.shard),
+                start: ms(start),
+                end: ms(s.end_seconds.unwrap_or(start + load)),
+                crit: load >= m.critical_path_seconds - 0.0005,
+            }
+        })
+        .collect();
+    let overhead = if m.overhead_known {
+        (m.predicted_wall_seconds - m.predicted_makespan_seconds).max(0.0)
+    } else {
+        0.0
+    };
+    let predicted: Vec<Bar> = shown
+        .iter()
+        .map(|s| Bar {
+            label: format!("shard {}", s.shard),
+            start: 0,
+            end: ms(overhead + s.predicted_seconds),
+            crit: false,
+        })
+        .collect();
+    gantt_chart(
+        &[
+            ("Actual".to_owned(), actual),
+            ("Predicted".to_owned(), predicted),
+        ],
+        true,
+    )
+}
+
+/// One suite's part of the summary: its numbers, its shards, its gantt, its items far off.
+fn suite_section(s: &mut String, m: &SuiteMeasures) {
+    let _ = writeln!(s, "### Suite `{}`\n", cell(&m.suite));
+    let _ = writeln!(
+        s,
+        "| wall | sequential | speedup | efficiency | utilization | imbalance | start-up share | predicted | runner-minutes |"
+    );
+    let _ = writeln!(s, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    let _ = writeln!(
+        s,
+        "| {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
+        dur(m.wall_seconds),
+        dur(m.sequential_seconds),
+        times(m.speedup),
+        pct(m.efficiency),
+        pct(m.utilization),
+        times(m.imbalance),
+        if m.overhead_known {
+            pct(m.overhead_share)
+        } else {
+            "unknown".into()
+        },
+        dur(if m.overhead_known {
+            m.predicted_wall_seconds
+        } else {
+            m.predicted_makespan_seconds
+        }),
+        m.runner_minutes
+    );
+    let _ = writeln!(
+        s,
+        "Lower bound {}, critical path {} (the busiest shard); its work ran {} against the {} predicted.\n",
+        dur(m.lower_bound_seconds),
+        dur(m.critical_path_seconds),
+        signed_pct(m.prediction_error),
+        dur(m.predicted_makespan_seconds)
+    );
+    if !m.overhead_known {
+        s.push_str("_Start-up overhead is unknown from JUnit alone: it is counted as zero, so the speedup is that of the test time alone._\n\n");
+    }
+    if !m.missing_shards.is_empty() {
+        let list: Vec<String> = m.missing_shards.iter().map(u32::to_string).collect();
+        let _ = writeln!(
+            s,
+            "**Missing:** no report from shard{} {}.\n",
+            if list.len() == 1 { "" } else { "s" },
+            list.join(", ")
+        );
+    }
+    let _ = writeln!(
+        s,
+        "| shard | items | predicted | actual | error | start-up | heaviest |"
+    );
+    let _ = writeln!(s, "|---:|---:|---:|---:|---:|---:|---|");
+    for sh in &m.per_shard {
+        if !sh.reported {
+            let _ = writeln!(
+                s,
+                "| {} | – | {} | missing | – | – | |",
+                sh.shard,
+                dur(sh.predicted_seconds)
+            );
+            continue;
+        }
+        let heavy: Vec<String> = sh
+            .heaviest
+            .iter()
+            .map(|i| format!("`{}` {}", cell(&i.id.0), dur(i.seconds)))
+            .collect();
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} | {} | {} | {} |",
+            sh.shard,
+            sh.items,
+            dur(sh.predicted_seconds),
+            dur(sh.busy_seconds),
+            signed_pct(sh.prediction_error),
+            sh.overhead_seconds.map_or_else(|| "–".into(), dur),
+            heavy.join(", ")
+        );
+    }
+    s.push('\n');
+    let _ = writeln!(s, "```mermaid\n{}```\n", gantt(m));
+    if !m.items_off.is_empty() {
+        s.push_str("<details><summary>Items far from their estimate</summary>\n\n| item | shard | estimate | actual |\n|---|---:|---:|---:|\n");
+        for i in &m.items_off {
+            let _ = writeln!(
+                s,
+                "| `{}` | {} | {} | {} |",
+                cell(&i.id.0),
+                i.shard,
+                dur(i.estimate_seconds),
+                dur(i.actual_seconds)
+            );
+        }
+        s.push_str("\n</details>\n\n");
+    }
+}
+
+pub fn summary_markdown(r: &Report) -> String {
+    let mut s = String::from("## Test shards: what parallelism bought\n\n");
+    let run = &r.run;
+    let _ = writeln!(
+        s,
+        "**{} wall** for {} of work on {} shard{}: **{} speedup**, {} runner-minutes (about ${:.2}).\n",
+        dur(run.wall_seconds),
+        dur(run.sequential_seconds),
+        run.shards_reported,
+        if run.shards_reported == 1 { "" } else { "s" },
+        times(run.speedup),
+        run.runner_minutes,
+        run.cost_usd
+    );
+    for m in &r.suites {
+        suite_section(&mut s, m);
+    }
+    if !r.advice.is_empty() {
+        s.push_str("### Advice\n\n");
+        for a in &r.advice {
+            let mark = match a.severity {
+                Severity::Info => "",
+                Severity::Warning => "⚠️ ",
+                Severity::Violation => "❌ ",
+            };
+            let _ = writeln!(
+                s,
+                "- {mark}**{}** ({}): {}",
+                a.kind,
+                cell(&a.suite),
+                a.message
+            );
+        }
+        s.push('\n');
+    }
+    s
+}
+
+/// A few lines for the terminal.
+pub fn summary_text(r: &Report) -> String {
+    let mut s = String::new();
+    for m in &r.suites {
+        let _ = writeln!(
+            s,
+            "suite {}: wall {}, sequential {}, speedup {}, efficiency {}, utilization {}, imbalance {}, start-up share {}; {} of {} shards reported; {} runner-minutes",
+            m.suite,
+            dur(m.wall_seconds),
+            dur(m.sequential_seconds),
+            times(m.speedup),
+            pct(m.efficiency),
+            pct(m.utilization),
+            times(m.imbalance),
+            if m.overhead_known {
+                pct(m.overhead_share)
+            } else {
+                "unknown".into()
+            },
+            m.shards_reported,
+            m.shards,
+            m.runner_minutes
+        );
+    }
+    for a in &r.advice {
+        let _ = writeln!(s, "  {} ({}): {}", a.kind, a.suite, a.message);
+    }
+    s
+}

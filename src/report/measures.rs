@@ -1,0 +1,371 @@
+//! The measures, as DESIGN names them, per suite and per run. For n shards with start-up o_i, busy
+//! time b_i and work W = Σ b_i:
+//!
+//! - wall: the last shard's end − the first shard's start (else the busiest shard's o + b)
+//! - sequential = o + W (one runner, one start-up); speedup = sequential / wall
+//! - efficiency = speedup / n; utilization = Σ b_i / (n · wall)
+//! - imbalance = max b / mean b; overhead share = Σ o / Σ (o + b)
+//! - lower bound = min o + max(longest item, W / n)
+//! - prediction error = (actual − predicted) / predicted
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::plan::billed_minutes;
+use crate::timings::{ItemId, Millis, median};
+
+use super::run::{ShardRun, SuiteRun};
+
+/// Per-minute prices by runner kind, in dollars.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Rates {
+    pub linux: f64,
+    pub windows: f64,
+    pub macos: f64,
+}
+
+impl Default for Rates {
+    fn default() -> Self {
+        Rates {
+            linux: 0.008,
+            windows: 0.016,
+            macos: 0.08,
+        }
+    }
+}
+
+impl Rates {
+    /// The rate of a runner class or `runs-on` label.
+    pub fn of(&self, label: &str) -> (&'static str, f64) {
+        let l = label.to_lowercase();
+        if l.contains("macos") || l.contains("mac-") {
+            ("macos", self.macos)
+        } else if l.contains("windows") {
+            ("windows", self.windows)
+        } else {
+            ("linux", self.linux)
+        }
+    }
+}
+
+fn secs(ms: Millis) -> f64 {
+    ms.0 as f64 / 1000.0
+}
+
+fn round(x: f64, digits: i32) -> f64 {
+    let p = 10f64.powi(digits);
+    (x * p).round() / p
+}
+
+fn ratio(a: f64, b: f64) -> Option<f64> {
+    (b > 0.0).then(|| round(a / b, 4))
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ShardMeasures {
+    pub shard: u32,
+    pub reported: bool,
+    pub items: usize,
+    pub predicted_seconds: f64,
+    pub busy_seconds: f64,
+    /// None when job timings are not known.
+    pub overhead_seconds: Option<f64>,
+    pub queue_seconds: Option<f64>,
+    /// From the first shard's start, when the reports carry timestamps.
+    pub start_seconds: Option<f64>,
+    pub end_seconds: Option<f64>,
+    pub prediction_error: Option<f64>,
+    pub failed_tests: usize,
+    /// The three longest items.
+    pub heaviest: Vec<ItemTime>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ItemTime {
+    pub id: ItemId,
+    pub seconds: f64,
+}
+
+/// An item that ran far from its estimate.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ItemOff {
+    pub id: ItemId,
+    pub shard: u32,
+    pub estimate_seconds: f64,
+    pub actual_seconds: f64,
+    pub ratio: f64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SuiteMeasures {
+    pub suite: String,
+    pub shards: usize,
+    pub shards_reported: usize,
+    pub missing_shards: Vec<u32>,
+    pub wall_seconds: f64,
+    /// `junit-timestamps`, `job-timings` or `busiest-shard`.
+    pub wall_source: &'static str,
+    pub sequential_seconds: f64,
+    pub work_seconds: f64,
+    pub speedup: Option<f64>,
+    pub efficiency: Option<f64>,
+    pub utilization: Option<f64>,
+    pub imbalance: Option<f64>,
+    pub overhead_share: Option<f64>,
+    /// False when job timings were not given: start-up counted as zero.
+    pub overhead_known: bool,
+    pub lower_bound_seconds: f64,
+    /// The busiest shard's start-up + work: the phase's critical path.
+    pub critical_path_seconds: f64,
+    pub predicted_wall_seconds: f64,
+    pub predicted_makespan_seconds: f64,
+    /// (busiest shard's actual work − the plan's predicted makespan) / predicted.
+    pub prediction_error: Option<f64>,
+    pub runner_minutes: u64,
+    pub runner_kind: &'static str,
+    pub cost_usd: f64,
+    pub unplanned_items: usize,
+    pub unreported_items: usize,
+    pub failed_tests: usize,
+    pub per_shard: Vec<ShardMeasures>,
+    pub items_off: Vec<ItemOff>,
+}
+
+/// How far off an item must run to be listed: twice or half its estimate, and a second apart.
+const OFF_RATIO: f64 = 2.0;
+const OFF_MIN: Millis = Millis(1000);
+const OFF_LISTED: usize = 10;
+
+/// Items that ran far from their estimate, largest difference first.
+fn items_off(run: &SuiteRun) -> Vec<ItemOff> {
+    let estimates: BTreeMap<&ItemId, Millis> = run
+        .plan
+        .shards
+        .iter()
+        .flat_map(|s| s.items.iter().map(|i| (&i.id, i.ms)))
+        .collect();
+    let mut items_off: Vec<ItemOff> = Vec::new();
+    for s in run.shards.iter().filter(|s| s.reported) {
+        for (id, &actual) in &s.items {
+            let Some(&est) = estimates.get(id) else {
+                continue;
+            };
+            let (hi, lo) = (actual.max(est), actual.min(est));
+            if hi - lo >= OFF_MIN && hi.0 as f64 >= OFF_RATIO * lo.0 as f64 {
+                items_off.push(ItemOff {
+                    id: id.clone(),
+                    shard: s.index,
+                    estimate_seconds: secs(est),
+                    actual_seconds: secs(actual),
+                    ratio: round(actual.0 as f64 / est.0.max(1) as f64, 2),
+                });
+            }
+        }
+    }
+    items_off.sort_by(|a, b| {
+        let d = |x: &ItemOff| (x.actual_seconds - x.estimate_seconds).abs();
+        d(b).total_cmp(&d(a)).then_with(|| a.id.cmp(&b.id))
+    });
+    items_off.truncate(OFF_LISTED);
+    items_off
+}
+
+fn per_shard(run: &SuiteRun, origin: Option<chrono::DateTime<chrono::Utc>>) -> Vec<ShardMeasures> {
+    run.shards
+        .iter()
+        .map(|s| {
+            let mut heaviest: Vec<(&ItemId, &Millis)> = s.items.iter().collect();
+            heaviest.sort_by(|a, b| b.1.cmp(a.1).then_with(|| a.0.cmp(b.0)));
+            let offset = |t: Option<chrono::DateTime<chrono::Utc>>| {
+                Some(round((t? - origin?).num_milliseconds() as f64 / 1000.0, 3))
+            };
+            ShardMeasures {
+                shard: s.index,
+                reported: s.reported,
+                items: s.items.len(),
+                predicted_seconds: secs(s.predicted),
+                busy_seconds: secs(s.busy()),
+                overhead_seconds: s.overhead.map(secs),
+                queue_seconds: s.queue.map(secs),
+                start_seconds: offset(s.start),
+                end_seconds: offset(s.end),
+                prediction_error: (s.reported && s.predicted.0 > 0).then(|| {
+                    round(
+                        (s.busy().0 as f64 - s.predicted.0 as f64) / s.predicted.0 as f64,
+                        4,
+                    )
+                }),
+                failed_tests: s.failed_tests,
+                heaviest: heaviest
+                    .into_iter()
+                    .take(3)
+                    .map(|(id, ms)| ItemTime {
+                        id: id.clone(),
+                        seconds: secs(*ms),
+                    })
+                    .collect(),
+            }
+        })
+        .collect()
+}
+
+/// The phase's wall time and where it came from: the shards' timeline when every shard has one,
+/// else the busiest shard.
+fn wall_time(
+    reported: &[&ShardRun],
+    timeline: bool,
+    origin: Option<chrono::DateTime<chrono::Utc>>,
+    overhead_known: bool,
+    critical: Millis,
+) -> (Millis, &'static str) {
+    match (timeline, origin) {
+        (true, Some(first)) => {
+            let last = reported.iter().filter_map(|s| s.end).max().unwrap_or(first);
+            let span = Millis(u64::try_from((last - first).num_milliseconds()).unwrap_or(0));
+            let source = if overhead_known {
+                "job-timings"
+            } else {
+                "junit-timestamps"
+            };
+            (span.max(Millis(1)), source)
+        }
+        _ => (critical, "busiest-shard"),
+    }
+}
+
+/// Billed runner-minutes: each shard's job rounded up to the minute (its start-up counted when
+/// known).
+fn billed(reported: &[&ShardRun], overhead_known: bool) -> u64 {
+    if reported.is_empty() {
+        return 0;
+    }
+    if overhead_known {
+        reported
+            .iter()
+            .map(|s| {
+                (s.busy() + s.overhead.unwrap_or_default())
+                    .0
+                    .div_ceil(60_000)
+                    .max(1)
+            })
+            .sum()
+    } else {
+        let loads: Vec<Millis> = reported.iter().map(|s| s.busy()).collect();
+        billed_minutes(&loads, Millis::ZERO)
+    }
+}
+
+pub fn measure(run: &SuiteRun, rates: &Rates) -> SuiteMeasures {
+    let reported: Vec<_> = run.shards.iter().filter(|s| s.reported).collect();
+    let n = reported.len();
+    let busy: Vec<Millis> = reported.iter().map(|s| s.busy()).collect();
+    let work: Millis = busy.iter().copied().sum();
+    let overhead_known = n > 0 && reported.iter().all(|s| s.overhead.is_some());
+    let overheads: Vec<Millis> = reported
+        .iter()
+        .map(|s| s.overhead.unwrap_or_default())
+        .collect();
+    let origin = reported.iter().filter_map(|s| s.start).min();
+    let timeline = n > 0
+        && reported
+            .iter()
+            .all(|s| s.start.is_some() && s.end.is_some());
+    let critical = busy
+        .iter()
+        .zip(&overheads)
+        .map(|(b, o)| *b + *o)
+        .max()
+        .unwrap_or_default();
+    let (wall, wall_source) = wall_time(&reported, timeline, origin, overhead_known, critical);
+    let o = if overhead_known {
+        median(overheads.clone()).unwrap_or_default()
+    } else {
+        Millis::ZERO
+    };
+    let sequential = o + work;
+    let wall_s = secs(wall);
+    let speedup = ratio(secs(sequential), wall_s);
+    let utilization = ratio(secs(work), n as f64 * wall_s);
+    let mean_busy = if n == 0 { 0.0 } else { secs(work) / n as f64 };
+    let max_busy = busy.iter().copied().max().unwrap_or_default();
+    let all_items: Vec<Millis> = reported
+        .iter()
+        .flat_map(|s| s.items.values().copied())
+        .collect();
+    let longest = all_items.iter().copied().max().unwrap_or_default();
+    let min_o = overheads.iter().copied().min().unwrap_or_default();
+    let lower_bound = if n == 0 {
+        0.0
+    } else {
+        secs(min_o) + secs(longest).max(secs(work) / n as f64)
+    };
+    let total_o: Millis = overheads.iter().copied().sum();
+    let runner_minutes = billed(&reported, overhead_known);
+    let label = run
+        .plan
+        .run
+        .as_ref()
+        .map_or_else(|| run.plan.runner_class.clone(), |r| r.runs_on.to_string());
+    let (runner_kind, rate) = rates.of(&label);
+    let items_off = items_off(run);
+    let per_shard = per_shard(run, origin);
+    let predicted_makespan = secs(run.plan.predicted_makespan_ms);
+    SuiteMeasures {
+        suite: run.plan.name.clone(),
+        shards: run.shards.iter().filter(|s| s.planned_items > 0).count(),
+        shards_reported: n,
+        missing_shards: run.missing(),
+        wall_seconds: wall_s,
+        wall_source,
+        sequential_seconds: secs(sequential),
+        work_seconds: secs(work),
+        speedup,
+        efficiency: speedup.map(|s| round(s / n.max(1) as f64, 4)),
+        utilization,
+        imbalance: ratio(secs(max_busy), mean_busy),
+        overhead_share: overhead_known
+            .then(|| ratio(secs(total_o), secs(total_o + work)))
+            .flatten(),
+        overhead_known,
+        lower_bound_seconds: round(lower_bound, 3),
+        critical_path_seconds: secs(critical),
+        predicted_wall_seconds: secs(run.plan.predicted_wall_ms),
+        predicted_makespan_seconds: predicted_makespan,
+        prediction_error: ratio(secs(max_busy) - predicted_makespan, predicted_makespan),
+        runner_minutes,
+        runner_kind,
+        cost_usd: round(runner_minutes as f64 * rate, 4),
+        unplanned_items: run.unplanned,
+        unreported_items: run.unreported_items,
+        failed_tests: run.shards.iter().map(|s| s.failed_tests).sum(),
+        per_shard,
+        items_off,
+    }
+}
+
+/// The run as a whole: every suite's shards together.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RunMeasures {
+    pub wall_seconds: f64,
+    pub sequential_seconds: f64,
+    pub speedup: Option<f64>,
+    pub runner_minutes: u64,
+    pub cost_usd: f64,
+    pub shards: usize,
+    pub shards_reported: usize,
+}
+
+pub fn measure_run(suites: &[SuiteMeasures]) -> RunMeasures {
+    let wall = suites.iter().map(|s| s.wall_seconds).fold(0.0, f64::max);
+    let sequential: f64 = suites.iter().map(|s| s.sequential_seconds).sum();
+    RunMeasures {
+        wall_seconds: round(wall, 3),
+        sequential_seconds: round(sequential, 3),
+        speedup: ratio(sequential, wall),
+        runner_minutes: suites.iter().map(|s| s.runner_minutes).sum(),
+        cost_usd: round(suites.iter().map(|s| s.cost_usd).sum(), 4),
+        shards: suites.iter().map(|s| s.shards).sum(),
+        shards_reported: suites.iter().map(|s| s.shards_reported).sum(),
+    }
+}
