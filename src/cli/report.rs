@@ -31,16 +31,19 @@ fn read_reports(args: &ReportArgs) -> Result<Vec<JunitReport>, Error> {
     Ok(reports)
 }
 
+fn non_negative(flag: &str, v: f64, text: &str) -> Result<f64, Error> {
+    if v.is_finite() && v >= 0.0 {
+        Ok(v)
+    } else {
+        Err(Error::Usage(format!(
+            "{flag}: expected a number of 0 or more, got `{text}`"
+        )))
+    }
+}
+
 fn positive(flag: &str, text: &str) -> Result<f64, Error> {
-    text.trim()
-        .parse::<f64>()
-        .ok()
-        .filter(|v| v.is_finite() && *v >= 0.0)
-        .ok_or_else(|| {
-            Error::Usage(format!(
-                "{flag}: expected a number of 0 or more, got `{text}`"
-            ))
-        })
+    let v = text.trim().parse::<f64>().unwrap_or(f64::NAN);
+    non_negative(flag, v, text)
 }
 
 fn rates(args: &ReportArgs) -> Result<Rates, Error> {
@@ -150,7 +153,7 @@ pub fn run(args: &ReportArgs, out: &mut dyn Write, reporter: &mut Reporter) -> R
     let rates = rates(args)?;
     let (sla_all, sla_per) = slas(args)?;
     if let Some(t) = args.target_seconds {
-        positive("--target-seconds", &t.to_string())?;
+        non_negative("--target-seconds", t, &t.to_string())?;
     }
     let reports = read_reports(args)?;
     let mut warnings = Vec::new();

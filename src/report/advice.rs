@@ -123,11 +123,7 @@ pub fn advise(run: &SuiteRun, m: &SuiteMeasures, goals: &Goals) -> Vec<Advice> {
         .flat_map(|s| s.items.values().copied())
         .collect();
     let overhead = if m.overhead_known {
-        Millis(
-            (m.sequential_seconds - m.work_seconds)
-                .mul_add(1000.0, 0.0)
-                .round() as u64,
-        )
+        Millis(((m.sequential_seconds - m.work_seconds) * 1000.0).round() as u64)
     } else {
         run.plan.overhead_ms
     };
@@ -197,7 +193,6 @@ pub fn advise(run: &SuiteRun, m: &SuiteMeasures, goals: &Goals) -> Vec<Advice> {
     );
     let longest = items.iter().copied().max().unwrap_or_default().0 as f64 / 1000.0;
     if n > 1 && min_b > 0.0 && max_b / min_b > SPREAD && longest <= fair_share {
-        let (balanced, _) = what_if(&items, overhead, n);
         say(
             "rebalance",
             Severity::Warning,
@@ -212,7 +207,7 @@ pub fn advise(run: &SuiteRun, m: &SuiteMeasures, goals: &Goals) -> Vec<Advice> {
                 } else {
                     ""
                 },
-                balanced,
+                now_wall,
                 Millis((m.critical_path_seconds * 1000.0) as u64)
             ),
         );

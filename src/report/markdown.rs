@@ -31,6 +31,26 @@ fn cell(s: &str) -> String {
     s.replace('|', "\\|").replace(['\n', '\r'], " ")
 }
 
+/// The headline measures, named as the summary's table and the text line name them.
+fn headline(m: &SuiteMeasures) -> Vec<(&'static str, String)> {
+    vec![
+        ("wall", dur(m.wall_seconds)),
+        ("sequential", dur(m.sequential_seconds)),
+        ("speedup", times(m.speedup)),
+        ("efficiency", pct(m.efficiency)),
+        ("utilization", pct(m.utilization)),
+        ("imbalance", times(m.imbalance)),
+        (
+            "start-up share",
+            if m.overhead_known {
+                pct(m.overhead_share)
+            } else {
+                "unknown".into()
+            },
+        ),
+    ]
+}
+
 /// Shards in the gantt: beyond this, the table still lists every shard.
 const GANTT_SHARDS: usize = 64;
 
@@ -83,32 +103,21 @@ fn gantt(m: &SuiteMeasures) -> String {
 /// One suite's part of the summary: its numbers, its shards, its gantt, its items far off.
 fn suite_section(s: &mut String, m: &SuiteMeasures) {
     let _ = writeln!(s, "### Suite `{}`\n", cell(&m.suite));
-    let _ = writeln!(
-        s,
-        "| wall | sequential | speedup | efficiency | utilization | imbalance | start-up share | predicted | runner-minutes |"
-    );
-    let _ = writeln!(s, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
-    let _ = writeln!(
-        s,
-        "| {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
-        dur(m.wall_seconds),
-        dur(m.sequential_seconds),
-        times(m.speedup),
-        pct(m.efficiency),
-        pct(m.utilization),
-        times(m.imbalance),
-        if m.overhead_known {
-            pct(m.overhead_share)
-        } else {
-            "unknown".into()
-        },
+    let mut cells = headline(m);
+    cells.push((
+        "predicted",
         dur(if m.overhead_known {
             m.predicted_wall_seconds
         } else {
             m.predicted_makespan_seconds
         }),
-        m.runner_minutes
-    );
+    ));
+    cells.push(("runner-minutes", m.runner_minutes.to_string()));
+    let names: Vec<&str> = cells.iter().map(|c| c.0).collect();
+    let values: Vec<&str> = cells.iter().map(|c| c.1.as_str()).collect();
+    let _ = writeln!(s, "| {} |", names.join(" | "));
+    let _ = writeln!(s, "|{}", "---:|".repeat(cells.len()));
+    let _ = writeln!(s, "| {} |\n", values.join(" | "));
     let _ = writeln!(
         s,
         "Lower bound {}, critical path {} (the busiest shard); its work ran {} against the {} predicted.\n",
@@ -221,21 +230,15 @@ pub fn summary_markdown(r: &Report) -> String {
 pub fn summary_text(r: &Report) -> String {
     let mut s = String::new();
     for m in &r.suites {
+        let cells: Vec<String> = headline(m)
+            .into_iter()
+            .map(|(name, value)| format!("{name} {value}"))
+            .collect();
         let _ = writeln!(
             s,
-            "suite {}: wall {}, sequential {}, speedup {}, efficiency {}, utilization {}, imbalance {}, start-up share {}; {} of {} shards reported; {} runner-minutes",
+            "suite {}: {}; {} of {} shards reported; {} runner-minutes",
             m.suite,
-            dur(m.wall_seconds),
-            dur(m.sequential_seconds),
-            times(m.speedup),
-            pct(m.efficiency),
-            pct(m.utilization),
-            times(m.imbalance),
-            if m.overhead_known {
-                pct(m.overhead_share)
-            } else {
-                "unknown".into()
-            },
+            cells.join(", "),
             m.shards_reported,
             m.shards,
             m.runner_minutes

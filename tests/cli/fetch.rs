@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 use wiremock::matchers::{header, method, path, query_param, query_param_is_missing};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
+use super::run as run_planner;
 use super::{fixture, planner, split, tmp, write};
 
 const TOKEN: &str = "ghp_PlannerTestToken0123456789abcdefXYZ";
@@ -360,12 +361,7 @@ fn plan_uses_the_measured_overhead_and_says_so() {
         r#"{"tests/a.py::t1": 200, "tests/a.py::t2": 180, "tests/b.py::t1": 150, "tests/c.py::t1": 90}"#,
     );
     let (tests, store) = (tests.display().to_string(), store.display().to_string());
-    let (code, out, err) = split(
-        &planner()
-            .args(["plan", "--timings", &tests, &store, "--dry-run"])
-            .output()
-            .expect("runs"),
-    );
+    let (code, out, err) = run_planner(&["plan", "--timings", &tests, &store, "--dry-run"]);
     assert_eq!(code, 0, "{err}");
     assert!(
         out.contains(
@@ -374,35 +370,25 @@ fn plan_uses_the_measured_overhead_and_says_so() {
         "{out}"
     );
     // An explicit overhead still wins.
-    let (_, out, _) = split(
-        &planner()
-            .args([
-                "plan",
-                "--timings",
-                &tests,
-                &store,
-                "--dry-run",
-                "--overhead-seconds",
-                "45",
-            ])
-            .output()
-            .expect("runs"),
-    );
+    let (_, out, _) = run_planner(&[
+        "plan",
+        "--timings",
+        &tests,
+        &store,
+        "--dry-run",
+        "--overhead-seconds",
+        "45",
+    ]);
     assert!(out.contains("overhead    45.0s per shard\n"), "{out}");
     // The runner class's own jobs, when it has some.
-    let (_, out, _) = split(
-        &planner()
-            .args([
-                "plan",
-                "--timings",
-                &store,
-                "--dry-run",
-                "--runner-class",
-                "macos-14",
-            ])
-            .output()
-            .expect("runs"),
-    );
+    let (_, out, _) = run_planner(&[
+        "plan",
+        "--timings",
+        &store,
+        "--dry-run",
+        "--runner-class",
+        "macos-14",
+    ]);
     assert!(
         out.contains("(measured: median of 1 job on `macos-14`: queue 10.0s, set-up 10.0s)"),
         "{out}"
@@ -431,12 +417,7 @@ fn a_config_suite_uses_the_overhead_of_its_runs_on_label() {
         ),
     );
     let config = config.display().to_string();
-    let (code, out, err) = split(
-        &planner()
-            .args(["plan", "--config", &config, "--dry-run"])
-            .output()
-            .expect("runs"),
-    );
+    let (code, out, err) = run_planner(&["plan", "--config", &config, "--dry-run"]);
     assert_eq!(code, 0, "{err}");
     assert!(
         out.contains("(measured: median of 1 job on `macos-14`: queue 10.0s, set-up 10.0s)"),

@@ -49,16 +49,7 @@ fn pytest_report(start: u32, cases: &[(&str, f64, bool)]) -> String {
 fn hand_worked_run(dir: &Path) -> (String, [String; 3]) {
     let timings = write(dir, "durations.json", DURATIONS);
     let plan = dir.join("plan.json");
-    let (code, _, err) = run(&[
-        "plan",
-        "--timings",
-        &timings.display().to_string(),
-        "--total",
-        "3",
-        "--out",
-        &plan.display().to_string(),
-    ]);
-    assert_eq!(code, 0, "{err}");
+    plan_three_shards(&timings, &plan);
     // Longest first: a, b, c open the shards; d joins c, e joins b, f joins a.
     let p: Value =
         serde_json::from_str(&std::fs::read_to_string(&plan).expect("plan")).expect("JSON");
@@ -106,6 +97,20 @@ fn hand_worked_run(dir: &Path) -> (String, [String; 3]) {
         .try_into()
         .expect("three reports");
     (plan.display().to_string(), paths)
+}
+
+/// `planner plan --timings TIMINGS --total 3 --out PLAN`, which must succeed.
+fn plan_three_shards(timings: &Path, plan: &Path) {
+    let (code, _, err) = run(&[
+        "plan",
+        "--timings",
+        &timings.display().to_string(),
+        "--total",
+        "3",
+        "--out",
+        &plan.display().to_string(),
+    ]);
+    assert_eq!(code, 0, "{err}");
 }
 
 fn read_json(p: &Path) -> Value {
@@ -413,17 +418,9 @@ fn a_real_pytest_run_in_parallel_shards_is_measured_as_its_own_clocks_say() {
         .map(|(n, s)| (format!("tests/test_timed.py::test_timed[{n}]"), json!(s)))
         .collect();
     let timings = write(d, ".test_durations", &Value::Object(durations).to_string());
-    let plan = d.join("plan.json").display().to_string();
-    let (code, _, err) = run(&[
-        "plan",
-        "--timings",
-        &timings.display().to_string(),
-        "--total",
-        "3",
-        "--out",
-        &plan,
-    ]);
-    assert_eq!(code, 0, "{err}");
+    let plan_path = d.join("plan.json");
+    plan_three_shards(&timings, &plan_path);
+    let plan = plan_path.display().to_string();
 
     // Each shard: `planner shard` prints its tests; pytest runs them, all three at once.
     let junit = d.join("junit");

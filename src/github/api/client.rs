@@ -227,12 +227,6 @@ impl Client {
             .map_or_else(|| "/".to_owned(), |p| p.as_str().to_owned()))
     }
 
-    async fn sleep(&mut self, secs: u64, why: String) {
-        self.stats.waited += Duration::from_secs(secs);
-        self.stats.events.push(why);
-        tokio::time::sleep(Duration::from_secs(secs)).await;
-    }
-
     async fn sleep_for(&mut self, d: Duration, why: String) {
         self.stats.waited += d;
         self.stats.events.push(why);
@@ -257,8 +251,11 @@ impl Client {
                 wait_secs: wait,
             });
         }
-        self.sleep(wait, format!("waited {wait} s for the rate limit to reset"))
-            .await;
+        self.sleep_for(
+            Duration::from_secs(wait),
+            format!("waited {wait} s for the rate limit to reset"),
+        )
+        .await;
         self.rate = None;
         Ok(())
     }
@@ -370,8 +367,11 @@ impl Client {
                             wait_secs: wait,
                         });
                     }
-                    self.sleep(wait, format!("waited {wait} s for a {kind} rate limit"))
-                        .await;
+                    self.sleep_for(
+                        Duration::from_secs(wait),
+                        format!("waited {wait} s for a {kind} rate limit"),
+                    )
+                    .await;
                     self.rate = None;
                 }
                 Attempt::Transient(detail, retry_after) => {
