@@ -56,6 +56,37 @@ pub enum AttemptsArg {
     All,
 }
 
+/// How to reach the GitHub API: shared by every command that reads it.
+#[derive(Debug, Args)]
+pub struct ApiArgs {
+    /// The API's base URL [default: $GITHUB_API_URL, set on every runner and on GitHub
+    /// Enterprise Server].
+    #[arg(
+        long,
+        env = "GITHUB_API_URL",
+        default_value = "https://api.github.com",
+        value_name = "URL"
+    )]
+    pub api_url: String,
+
+    /// The environment variable that holds the token. Without one, requests are anonymous
+    /// (60 an hour, public repositories only).
+    #[arg(long, default_value = "GITHUB_TOKEN", value_name = "NAME")]
+    pub token_env: String,
+
+    /// Seconds to wait for one answer.
+    #[arg(long, default_value_t = 30, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub timeout: u64,
+
+    /// Retries after a 5xx, a dropped connection or a timeout, with doubling waits from 1 s.
+    #[arg(long, default_value_t = 3, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=10))]
+    pub retries: u32,
+
+    /// The longest wait for a rate limit; a longer one stops reading, keeping what was read.
+    #[arg(long, default_value_t = 300, value_name = "SECONDS")]
+    pub max_wait: u64,
+}
+
 #[derive(Debug, Args)]
 pub struct FetchArgs {
     /// The repository [default: $GITHUB_REPOSITORY, set on every runner].
@@ -99,32 +130,8 @@ pub struct FetchArgs {
     #[arg(long, value_name = "PREFIX")]
     pub setup_step: Vec<String>,
 
-    /// The API's base URL [default: $GITHUB_API_URL, set on every runner and on GitHub
-    /// Enterprise Server].
-    #[arg(
-        long,
-        env = "GITHUB_API_URL",
-        default_value = "https://api.github.com",
-        value_name = "URL"
-    )]
-    pub api_url: String,
-
-    /// The environment variable that holds the token. Without one, requests are anonymous
-    /// (60 an hour, public repositories only).
-    #[arg(long, default_value = "GITHUB_TOKEN", value_name = "NAME")]
-    pub token_env: String,
-
-    /// Seconds to wait for one answer.
-    #[arg(long, default_value_t = 30, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=600))]
-    pub timeout: u64,
-
-    /// Retries after a 5xx, a dropped connection or a timeout, with doubling waits from 1 s.
-    #[arg(long, default_value_t = 3, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=10))]
-    pub retries: u32,
-
-    /// The longest wait for a rate limit; a longer one stops the fetch, keeping what it read.
-    #[arg(long, default_value_t = 300, value_name = "SECONDS")]
-    pub max_wait: u64,
+    #[command(flatten)]
+    pub api: ApiArgs,
 
     /// Also write the runs and jobs read, as JSON records.
     #[arg(long, value_name = "FILE")]
@@ -515,4 +522,26 @@ pub struct ReportArgs {
     /// (repeatable).
     #[arg(long, value_name = "KIND=USD")]
     pub rate: Vec<String>,
+
+    /// An earlier report (its --json) to compare with. A missing file is a warning: the first
+    /// run has none.
+    #[arg(long, value_name = "FILE")]
+    pub previous: Option<PathBuf>,
+
+    /// Read this workflow run's jobs from the API: each shard's queue, start-up overhead and
+    /// timeline (usually "$GITHUB_RUN_ID"; needs `actions: read`).
+    #[arg(long, value_name = "ID")]
+    pub run_id: Option<u64>,
+
+    /// The repository of --run-id [default: $GITHUB_REPOSITORY, set on every runner].
+    #[arg(long, env = "GITHUB_REPOSITORY", value_name = "OWNER/NAME")]
+    pub repo: Option<String>,
+
+    /// How the shard jobs are named, beside the rendered `{suite} {shard}/{total}` and GitHub's
+    /// `job (suite, shard, total)` (repeatable): a name with {suite}, {shard} and {total}.
+    #[arg(long, value_name = "TEMPLATE")]
+    pub job_name: Vec<String>,
+
+    #[command(flatten)]
+    pub api: ApiArgs,
 }

@@ -7,7 +7,7 @@ use std::io::Write;
 use std::time::Duration;
 
 use crate::Error;
-use crate::github::actions::{add_mask_commands, append_summary, in_actions};
+use crate::github::actions::{append_summary, in_actions};
 use crate::github::api::{
     ApiError, Attempts, Client, ClientSettings, ClientStats, Fetched, FetchedRun, JobOptions,
     Progress, RunQuery, Tally, fetch, observe_run,
@@ -15,35 +15,20 @@ use crate::github::api::{
 use crate::timings::{MergeOutcome, Store};
 
 use super::Reporter;
+use super::api::{block_on, parse_repo, settings};
 use super::args::{AttemptsArg, FetchArgs};
 use super::files::{save_store, store_to_update, write_atomic};
 
 fn query(args: &FetchArgs) -> Result<RunQuery, Error> {
-    let (owner, repo) = args
-        .repo
-        .split_once('/')
-        .filter(|(o, r)| {
-            let ok = |s: &str| {
-                !s.is_empty()
-                    && s.chars()
-                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-            };
-            ok(o) && ok(r)
-        })
-        .ok_or_else(|| {
-            Error::Usage(format!(
-                "--repo `{}`: expected OWNER/NAME, such as octo-org/hello-world",
-                args.repo
-            ))
-        })?;
+    let (owner, repo) = parse_repo(&args.repo)?;
     if args.workflow.trim().is_empty() {
         return Err(Error::Usage(
             "--workflow: expected a workflow file name (ci.yml) or id".into(),
         ));
     }
     Ok(RunQuery {
-        owner: owner.to_owned(),
-        repo: repo.to_owned(),
+        owner,
+        repo,
         workflow: args.workflow.clone(),
         branch: args.branch.clone(),
         event: args.event.clone(),
@@ -55,13 +40,6 @@ fn query(args: &FetchArgs) -> Result<RunQuery, Error> {
             AttemptsArg::All => Attempts::All,
         },
     })
-}
-
-/// The token from the named variable; empty counts as none.
-fn token(args: &FetchArgs) -> Option<String> {
-    std::env::var(&args.token_env)
-        .ok()
-        .filter(|t| !t.trim().is_empty())
 }
 
 fn progress_bar(reporter: &Reporter) -> indicatif::ProgressBar {
@@ -96,17 +74,13 @@ fn read_runs(
     store: &Store,
     reporter: &mut Reporter,
 ) -> Result<(Fetched, ClientStats), Error> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Error::Internal(format!("cannot start the async runtime: {e}")))?;
     let bar = progress_bar(reporter);
-    let (fetched, stats) = runtime.block_on(async {
+    let (fetched, stats) = block_on(async {
         let mut client = Client::new(settings).map_err(|e| Error::Usage(e.to_string()))?;
         let known = |id, attempt| store.has_run(id, attempt);
         let fetched = fetch(&mut client, query, &known, &mut |p| on_progress(&bar, p)).await;
         Ok::<_, Error>((fetched, client.stats))
-    })?;
+    })??;
     bar.finish_and_clear();
     for event in &stats.events {
         reporter.info(event);
@@ -116,30 +90,9 @@ fn read_runs(
 
 pub fn run(args: &FetchArgs, out: &mut dyn Write, reporter: &mut Reporter) -> Result<(), Error> {
     let query = query(args)?;
-    let token = token(args);
-    if let Some(t) = &token {
-        reporter.hide(t);
-        if in_actions() {
-            // The runner hides secrets it knows; a token from elsewhere is made one.
-            out.write_all(add_mask_commands(t).as_bytes())
-                .map_err(|e| Error::io("write", "standard output", e))?;
-        }
-    } else {
-        reporter.warn(format!(
-            "${} is not set: requests are anonymous, limited to 60 an hour and to public repositories",
-            args.token_env
-        ));
-    }
+    let settings = settings(&args.api, out, reporter)?;
     let (old, mut store) = store_to_update(&args.out, args.keep, args.force, reporter)?;
 
-    let settings = ClientSettings {
-        api_url: args.api_url.clone(),
-        token,
-        timeout: Duration::from_secs(args.timeout),
-        retries: args.retries,
-        backoff: Duration::from_secs(1),
-        max_wait: Duration::from_secs(args.max_wait),
-    };
     let (fetched, stats) = read_runs(settings, &query, &store, reporter)?;
     let repo = format!("{}/{}", query.owner, query.repo);
     let opts = JobOptions {

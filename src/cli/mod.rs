@@ -1,6 +1,7 @@
 //! The commands: clap's raw arguments, resolved into settings, dispatched to one file per command.
 
 mod analyze;
+mod api;
 mod args;
 mod fetch;
 mod files;

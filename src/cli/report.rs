@@ -7,14 +7,17 @@ use std::path::{Path, PathBuf};
 
 use crate::Error;
 use crate::github::actions::{Level, annotation, fit_summary, in_actions};
+use crate::github::api::{Attempts, Client, fetch_jobs, jobs_path};
 use crate::plan::ChoiceMode;
 use crate::report::{
-    Goals, JunitReport, Rates, Severity, SuiteRun, build, collect, summary_markdown, summary_text,
+    DEFAULT_JOB_NAME, Earlier, Goals, JunitReport, Rates, Report, Severity, SuiteRun, attach_jobs,
+    build, check_template, collect, read_earlier, summary_markdown, summary_text,
 };
 use crate::timings::formats::{ReadOptions, expand_input, junit_items, read_junit};
 use crate::timings::{ItemId, Millis, Observed};
 
 use super::Reporter;
+use super::api::{block_on, parse_repo, settings};
 use super::args::ReportArgs;
 use super::files::{read_plan, save_store, store_to_update, write_atomic};
 
@@ -137,6 +140,99 @@ fn update_history(
     Ok(())
 }
 
+/// The earlier report of `--previous`. A missing file is a warning: the first run has none.
+fn read_previous(args: &ReportArgs, reporter: &mut Reporter) -> Result<Option<Earlier>, Error> {
+    let Some(path) = &args.previous else {
+        return Ok(None);
+    };
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            reporter.warn(format!(
+                "{}: no earlier report there yet; no trend this time",
+                path.display()
+            ));
+            return Ok(None);
+        }
+        Err(e) => return Err(Error::io("read", path, e)),
+    };
+    read_earlier(&bytes)
+        .map(Some)
+        .map_err(|message| Error::InvalidInput {
+            path: path.clone(),
+            message,
+        })
+}
+
+/// The run's jobs from the API, attached to the shards they ran. A failure is a warning and a
+/// note: the report goes on from the JUnit alone.
+fn read_jobs(
+    args: &ReportArgs,
+    runs: &mut [SuiteRun],
+    out: &mut dyn Write,
+    reporter: &mut Reporter,
+) -> Result<Vec<String>, Error> {
+    let Some(run_id) = args.run_id else {
+        return Ok(Vec::new());
+    };
+    let repo = args.repo.as_deref().ok_or_else(|| {
+        Error::Usage(
+            "--run-id: the repository is needed too (--repo OWNER/NAME, or $GITHUB_REPOSITORY)"
+                .into(),
+        )
+    })?;
+    let (owner, name) = parse_repo(repo)?;
+    let mut templates = vec![DEFAULT_JOB_NAME.to_owned()];
+    for t in &args.job_name {
+        check_template(t).map_err(Error::Usage)?;
+        templates.push(t.clone());
+    }
+    let settings = settings(&args.api, out, reporter)?;
+    let first = jobs_path(&owner, &name, run_id, Attempts::Latest);
+    let read = block_on(async {
+        let mut client = Client::new(settings).map_err(|e| Error::Usage(e.to_string()))?;
+        Ok::<_, Error>(fetch_jobs(&mut client, first).await)
+    })??;
+    let jobs = match read {
+        Ok(jobs) => jobs,
+        Err(e) => {
+            let msg = reporter.redact(&format!(
+                "the jobs of run {run_id} could not be read ({e}); start-up overhead is unknown"
+            ));
+            reporter.warn(msg.clone());
+            return Ok(vec![msg]);
+        }
+    };
+    let found = attach_jobs(runs, &jobs, &templates);
+    reporter.info(format!(
+        "run {run_id}: {} jobs, {} of them shards, {} with times",
+        found.jobs, found.matched, found.timed
+    ));
+    if found.matched == 0 {
+        let msg = format!(
+            "none of run {run_id}'s {} jobs is named like a shard of this plan (`{DEFAULT_JOB_NAME}`, or an unnamed matrix job); say how they are named with --job-name",
+            found.jobs
+        );
+        reporter.warn(msg.clone());
+        return Ok(vec![msg]);
+    }
+    Ok(Vec::new())
+}
+
+/// Annotations for violations, SLA warnings, bottlenecks and missing shards.
+fn annotate(report: &Report, out: &mut dyn Write) -> Result<(), Error> {
+    for a in &report.advice {
+        let level = match (a.kind, a.severity) {
+            (_, Severity::Violation) => Level::Error,
+            ("sla" | "bottleneck" | "missing-shards" | "trend", _) => Level::Warning,
+            _ => continue,
+        };
+        let line = annotation(level, None, &format!("{}: {}", a.suite, a.message));
+        writeln!(out, "{line}").map_err(|e| Error::io("write", "standard output", e))?;
+    }
+    Ok(())
+}
+
 fn write_summary(path: &Path, markdown: &str) -> Result<(), Error> {
     let is_step_summary =
         std::env::var_os("GITHUB_STEP_SUMMARY").is_some_and(|p| Path::new(&p) == path);
@@ -155,12 +251,14 @@ pub fn run(args: &ReportArgs, out: &mut dyn Write, reporter: &mut Reporter) -> R
     if let Some(t) = args.target_seconds {
         non_negative("--target-seconds", t, &t.to_string())?;
     }
+    let earlier = read_previous(args, reporter)?;
     let reports = read_reports(args)?;
     let mut warnings = Vec::new();
-    let runs = collect(&plan, &reports, &mut warnings);
+    let mut runs = collect(&plan, &reports, &mut warnings);
     for w in warnings {
         reporter.warn(w);
     }
+    let notes = read_jobs(args, &mut runs, out, reporter)?;
     let goals = |suite: &str| {
         let planned = plan.suites.iter().find(|s| s.name == suite);
         Goals {
@@ -172,20 +270,13 @@ pub fn run(args: &ReportArgs, out: &mut dyn Write, reporter: &mut Reporter) -> R
             max_shards: planned.map_or(256, |p| p.curve.len().max(p.shards.len())),
         }
     };
-    let report = build(&runs, &rates, &goals);
-    let stdout_err = |e| Error::io("write", "standard output", e);
+    let mut report = build(&runs, &rates, &goals, earlier.as_ref());
+    report.run_id = args.run_id;
+    report.notes.extend(notes);
     out.write_all(summary_text(&report).as_bytes())
-        .map_err(stdout_err)?;
+        .map_err(|e| Error::io("write", "standard output", e))?;
     if in_actions() {
-        for a in &report.advice {
-            let level = match (a.kind, a.severity) {
-                (_, Severity::Violation) => Level::Error,
-                ("sla" | "bottleneck" | "missing-shards", _) => Level::Warning,
-                _ => continue,
-            };
-            let line = annotation(level, None, &format!("{}: {}", a.suite, a.message));
-            writeln!(out, "{line}").map_err(stdout_err)?;
-        }
+        annotate(&report, out)?;
     }
     if let Some(path) = &args.summary {
         write_summary(path, &summary_markdown(&report))?;

@@ -6,9 +6,9 @@ use std::fmt::Write as _;
 use crate::render::{Bar, gantt_chart};
 use crate::timings::Millis;
 
-use super::Report;
 use super::advice::Severity;
 use super::measures::SuiteMeasures;
+use super::{Report, Trend};
 
 fn dur(s: f64) -> String {
     Millis((s * 1000.0).round().max(0.0) as u64).to_string()
@@ -22,8 +22,12 @@ fn times(x: Option<f64>) -> String {
     x.map_or_else(|| "–".to_owned(), |v| format!("{v:.2}×"))
 }
 
+/// A signed percentage; a change that rounds to nothing is `+0%`, never `-0%`.
 fn signed_pct(x: Option<f64>) -> String {
-    x.map_or_else(|| "–".to_owned(), |v| format!("{:+.0}%", v * 100.0))
+    x.map_or_else(
+        || "–".to_owned(),
+        |v| format!("{:+.0}%", (v * 100.0).round() + 0.0),
+    )
 }
 
 /// Table cells hold test names: no pipes or line breaks.
@@ -100,6 +104,48 @@ fn gantt(m: &SuiteMeasures) -> String {
     )
 }
 
+/// A row per shard: its items, predicted and actual work, start-up, heaviest items; its number
+/// links to its job when the run's jobs were read.
+fn shard_table(s: &mut String, m: &SuiteMeasures) {
+    let _ = writeln!(
+        s,
+        "| shard | items | predicted | actual | error | start-up | heaviest |"
+    );
+    let _ = writeln!(s, "|---:|---:|---:|---:|---:|---:|---|");
+    for sh in &m.per_shard {
+        let shard = match &sh.job_url {
+            Some(url) if url.starts_with("https://") => {
+                format!("[{}]({})", sh.shard, url.replace(['(', ')', ' '], ""))
+            }
+            _ => sh.shard.to_string(),
+        };
+        if !sh.reported {
+            let _ = writeln!(
+                s,
+                "| {shard} | – | {} | missing | – | – | |",
+                dur(sh.predicted_seconds)
+            );
+            continue;
+        }
+        let heavy: Vec<String> = sh
+            .heaviest
+            .iter()
+            .map(|i| format!("`{}` {}", cell(&i.id.0), dur(i.seconds)))
+            .collect();
+        let _ = writeln!(
+            s,
+            "| {shard} | {} | {} | {} | {} | {} | {} |",
+            sh.items,
+            dur(sh.predicted_seconds),
+            dur(sh.busy_seconds),
+            signed_pct(sh.prediction_error),
+            sh.overhead_seconds.map_or_else(|| "–".into(), dur),
+            heavy.join(", ")
+        );
+    }
+    s.push('\n');
+}
+
 /// One suite's part of the summary: its numbers, its shards, its gantt, its items far off.
 fn suite_section(s: &mut String, m: &SuiteMeasures) {
     let _ = writeln!(s, "### Suite `{}`\n", cell(&m.suite));
@@ -126,11 +172,29 @@ fn suite_section(s: &mut String, m: &SuiteMeasures) {
         signed_pct(m.prediction_error),
         dur(m.predicted_makespan_seconds)
     );
-    if !m.overhead_known {
-        s.push_str("_Start-up overhead is unknown from JUnit alone: it is counted as zero, so the speedup is that of the test time alone._\n\n");
+    if let Some(q) = m.queue_seconds {
+        let _ = writeln!(
+            s,
+            "The longest wait for a runner was {} (queue time, not in the wall time).\n",
+            dur(q)
+        );
     }
     if !m.missing_shards.is_empty() {
-        let list: Vec<String> = m.missing_shards.iter().map(u32::to_string).collect();
+        let list: Vec<String> = m
+            .missing_shards
+            .iter()
+            .map(|k| {
+                let job = m
+                    .per_shard
+                    .iter()
+                    .find(|s| s.shard == *k)
+                    .and_then(|s| s.job.as_deref());
+                match job {
+                    Some(outcome) => format!("{k} (job {outcome})"),
+                    None => k.to_string(),
+                }
+            })
+            .collect();
         let _ = writeln!(
             s,
             "**Missing:** no report from shard{} {}.\n",
@@ -138,39 +202,7 @@ fn suite_section(s: &mut String, m: &SuiteMeasures) {
             list.join(", ")
         );
     }
-    let _ = writeln!(
-        s,
-        "| shard | items | predicted | actual | error | start-up | heaviest |"
-    );
-    let _ = writeln!(s, "|---:|---:|---:|---:|---:|---:|---|");
-    for sh in &m.per_shard {
-        if !sh.reported {
-            let _ = writeln!(
-                s,
-                "| {} | – | {} | missing | – | – | |",
-                sh.shard,
-                dur(sh.predicted_seconds)
-            );
-            continue;
-        }
-        let heavy: Vec<String> = sh
-            .heaviest
-            .iter()
-            .map(|i| format!("`{}` {}", cell(&i.id.0), dur(i.seconds)))
-            .collect();
-        let _ = writeln!(
-            s,
-            "| {} | {} | {} | {} | {} | {} | {} |",
-            sh.shard,
-            sh.items,
-            dur(sh.predicted_seconds),
-            dur(sh.busy_seconds),
-            signed_pct(sh.prediction_error),
-            sh.overhead_seconds.map_or_else(|| "–".into(), dur),
-            heavy.join(", ")
-        );
-    }
-    s.push('\n');
+    shard_table(s, m);
     let _ = writeln!(s, "```mermaid\n{}```\n", gantt(m));
     if !m.items_off.is_empty() {
         s.push_str("<details><summary>Items far from their estimate</summary>\n\n| item | shard | estimate | actual |\n|---|---:|---:|---:|\n");
@@ -188,6 +220,56 @@ fn suite_section(s: &mut String, m: &SuiteMeasures) {
     }
 }
 
+/// A measure's value as the summary shows it.
+fn value(measure: &str, v: f64) -> String {
+    match measure {
+        "speedup" | "imbalance" => times(Some(v)),
+        "utilization" => pct(Some(v)),
+        "runner_minutes" => format!("{v:.0}"),
+        "cost_usd" => format!("${v:.2}"),
+        _ => dur(v),
+    }
+}
+
+/// The run's measures then and now (and each suite's, when there are several).
+fn trend_section(s: &mut String, t: &Trend, per_suite: bool) {
+    let since = t
+        .previous_run_id
+        .map_or_else(String::new, |id| format!(" (run {id})"));
+    let _ = writeln!(
+        s,
+        "### Since the previous report{since}
+"
+    );
+    let _ = writeln!(
+        s,
+        "| | measure | previous | now | change |\n|---|---|---:|---:|---:|"
+    );
+    // One suite: its rows say all the run's do, and more.
+    let has_suites = t.changes.iter().any(|c| c.suite.is_some());
+    for c in &t.changes {
+        if c.suite.is_none() && has_suites && !per_suite {
+            continue;
+        }
+        let scope = c
+            .suite
+            .as_deref()
+            .map_or_else(|| "run".to_owned(), |n| format!("`{}`", cell(n)));
+        let _ = writeln!(
+            s,
+            "| {scope} | {} | {} | {} | {} |",
+            match c.measure {
+                "cost_usd" => "cost".to_owned(),
+                m => m.trim_end_matches("_seconds").replace('_', "-"),
+            },
+            value(c.measure, c.previous),
+            value(c.measure, c.current),
+            signed_pct(c.change)
+        );
+    }
+    s.push('\n');
+}
+
 pub fn summary_markdown(r: &Report) -> String {
     let mut s = String::from("## Test shards: what parallelism bought\n\n");
     let run = &r.run;
@@ -202,6 +284,12 @@ pub fn summary_markdown(r: &Report) -> String {
         run.runner_minutes,
         run.cost_usd
     );
+    for note in &r.notes {
+        let _ = writeln!(s, "_{}_\n", note.replace('_', "\\_"));
+    }
+    if let Some(t) = &r.trend {
+        trend_section(&mut s, t, r.suites.len() > 1);
+    }
     for m in &r.suites {
         suite_section(&mut s, m);
     }

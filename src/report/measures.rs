@@ -77,6 +77,11 @@ pub struct ShardMeasures {
     pub end_seconds: Option<f64>,
     pub prediction_error: Option<f64>,
     pub failed_tests: usize,
+    /// Its job's conclusion (or status), when the run's jobs were read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub job: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub job_url: Option<String>,
     /// The three longest items.
     pub heaviest: Vec<ItemTime>,
 }
@@ -115,6 +120,9 @@ pub struct SuiteMeasures {
     pub overhead_share: Option<f64>,
     /// False when job timings were not given: start-up counted as zero.
     pub overhead_known: bool,
+    /// The longest a shard's job waited for a runner (created → started), when job timings are
+    /// known. Not part of the wall time.
+    pub queue_seconds: Option<f64>,
     pub lower_bound_seconds: f64,
     /// The busiest shard's start-up + work: the phase's critical path.
     pub critical_path_seconds: f64,
@@ -197,6 +205,8 @@ fn per_shard(run: &SuiteRun, origin: Option<chrono::DateTime<chrono::Utc>>) -> V
                     )
                 }),
                 failed_tests: s.failed_tests,
+                job: s.job.as_ref().map(|j| j.outcome().to_owned()),
+                job_url: s.job.as_ref().and_then(|j| j.url.clone()),
                 heaviest: heaviest
                     .into_iter()
                     .take(3)
@@ -328,6 +338,7 @@ pub fn measure(run: &SuiteRun, rates: &Rates) -> SuiteMeasures {
             .then(|| ratio(secs(total_o), secs(total_o + work)))
             .flatten(),
         overhead_known,
+        queue_seconds: reported.iter().filter_map(|s| s.queue).max().map(secs),
         lower_bound_seconds: round(lower_bound, 3),
         critical_path_seconds: secs(critical),
         predicted_wall_seconds: secs(run.plan.predicted_wall_ms),

@@ -2,16 +2,20 @@
 //! bottlenecks and advice; a job summary, JSON, and this run's times for the history.
 
 mod advice;
+mod jobs;
 mod markdown;
 mod measures;
 mod run;
+mod trend;
 
 pub use advice::{Advice, Goals, Severity, advise};
+pub use jobs::{DEFAULT_JOB_NAME, JobsMatched, ShardJob, attach_jobs, check_template};
 pub use markdown::{summary_markdown, summary_text};
 pub use measures::{
     ItemOff, ItemTime, Rates, RunMeasures, ShardMeasures, SuiteMeasures, measure, measure_run,
 };
 pub use run::{Report as JunitReport, ShardRun, SuiteRun, collect};
+pub use trend::{Change, Earlier, Trend, read_earlier};
 
 use serde::Serialize;
 
@@ -23,28 +27,45 @@ pub const REPORT_VERSION: u32 = 1;
 pub struct Report {
     pub format: &'static str,
     pub version: u32,
+    /// The workflow run, when its jobs were read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub run_id: Option<u64>,
     pub run: RunMeasures,
     pub suites: Vec<SuiteMeasures>,
     pub advice: Vec<Advice>,
     pub notes: Vec<String>,
+    /// Since `--previous`, when one was given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trend: Option<Trend>,
 }
 
-/// Measures and advice for every suite of a run.
-pub fn build(runs: &[SuiteRun], rates: &Rates, goals: &dyn Fn(&str) -> Goals) -> Report {
+/// Measures and advice for every suite of a run, and the trend since an earlier report.
+pub fn build(
+    runs: &[SuiteRun],
+    rates: &Rates,
+    goals: &dyn Fn(&str) -> Goals,
+    earlier: Option<&Earlier>,
+) -> Report {
     let suites: Vec<SuiteMeasures> = runs.iter().map(|r| measure(r, rates)).collect();
-    let advice = runs
+    let mut advice: Vec<Advice> = runs
         .iter()
         .zip(&suites)
         .flat_map(|(r, m)| advise(r, m, &goals(&m.suite)))
         .collect();
+    if let Some(e) = earlier {
+        advice.extend(trend::trend_advice(e, &suites));
+    }
     let mut notes = Vec::new();
     if suites.iter().any(|m| !m.overhead_known) {
-        notes.push("start-up overhead is unknown from JUnit alone: counted as zero".to_owned());
+        notes.push("Start-up overhead is unknown from JUnit alone: it is counted as zero, so the speedup is that of the test time alone (--run-id reads it from the run's jobs).".to_owned());
     }
+    let run = measure_run(&suites);
     Report {
         format: REPORT_FORMAT,
         version: REPORT_VERSION,
-        run: measure_run(&suites),
+        run_id: None,
+        trend: earlier.map(|e| trend::trend(e, &run, &suites)),
+        run,
         suites,
         advice,
         notes,

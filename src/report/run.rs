@@ -8,6 +8,7 @@ use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
 
+use super::jobs::ShardJob;
 use crate::plan::{Plan, SuitePlan};
 use crate::timings::formats::{JunitSummary, Outcome, ReadOptions, junit_items};
 use crate::timings::{ItemId, Millis};
@@ -22,14 +23,16 @@ pub struct ShardRun {
     pub planned_items: usize,
     /// Items and their actual times (failed tests included: they took the time).
     pub items: BTreeMap<ItemId, Millis>,
-    /// When its reports (or its job) started and ended.
+    /// When its reports started and ended, or its job when job timings are known.
     pub start: Option<DateTime<Utc>>,
     pub end: Option<DateTime<Utc>>,
     /// Start-up overhead and queue, when job timings are known.
     pub overhead: Option<Millis>,
     pub queue: Option<Millis>,
-    /// A report (or a job) was seen for it.
+    /// A report was seen for it.
     pub reported: bool,
+    /// Its job, when the run's jobs were read from the API.
+    pub job: Option<ShardJob>,
     pub failed_tests: usize,
     pub reports: Vec<PathBuf>,
 }

@@ -7,72 +7,13 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::{Value, json};
 use wiremock::matchers::{header, method, path, query_param, query_param_is_missing};
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use wiremock::{Mock, ResponseTemplate};
 
+use super::mock_api::{Api, TOKEN, at, closed_port, jobs_page, ok, record};
 use super::run as run_planner;
-use super::{fixture, planner, split, tmp, write};
+use super::{planner, split, tmp, write};
 
-const TOKEN: &str = "ghp_PlannerTestToken0123456789abcdefXYZ";
 const RUNS: &str = "/repos/octo-org/octo-repo/actions/workflows/ci.yml/runs";
-
-/// A mock API: the server runs on its own thread; the runtime only starts and configures it.
-struct Api {
-    rt: tokio::runtime::Runtime,
-    server: MockServer,
-}
-
-impl Api {
-    fn start() -> Self {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("a runtime");
-        let server = rt.block_on(MockServer::start());
-        Api { rt, server }
-    }
-
-    fn mount(&self, mock: Mock) {
-        self.rt.block_on(mock.mount(&self.server));
-    }
-
-    /// Answers every GET of `p` with `response`.
-    fn serve(&self, p: impl AsRef<str>, response: ResponseTemplate) {
-        self.mount(
-            Mock::given(method("GET"))
-                .and(path(p.as_ref()))
-                .respond_with(response),
-        );
-    }
-
-    fn uri(&self) -> String {
-        self.server.uri()
-    }
-
-    /// How many requests reached `p`.
-    fn hits(&self, p: &str) -> usize {
-        self.rt
-            .block_on(self.server.received_requests())
-            .unwrap_or_default()
-            .iter()
-            .filter(|r| r.url.path() == p)
-            .count()
-    }
-}
-
-fn record(name: &str) -> Value {
-    let text = std::fs::read_to_string(fixture(&format!("github/{name}"))).expect("fixture");
-    serde_json::from_str(&text).expect("fixture JSON")
-}
-
-fn at(day: u32, secs: i64) -> String {
-    let base = chrono::NaiveDate::from_ymd_opt(2026, 11, day)
-        .and_then(|d| d.and_hms_opt(10, 0, 0))
-        .expect("a date")
-        .and_utc();
-    (base + chrono::Duration::seconds(secs))
-        .format("%Y-%m-%dT%H:%M:%SZ")
-        .to_string()
-}
 
 fn run(id: u64, attempt: u32, day: u32) -> Value {
     let mut r = record("run.json");
@@ -118,14 +59,6 @@ fn job(run_id: u64, day: u32, attempt: u32, name: &str, conclusion: &str, secs: 
 
 fn runs_page(runs: &[Value]) -> Value {
     json!({ "total_count": 3, "workflow_runs": runs })
-}
-
-fn jobs_page(jobs: &[Value]) -> Value {
-    json!({ "total_count": jobs.len(), "jobs": jobs })
-}
-
-fn ok(body: &Value) -> ResponseTemplate {
-    ResponseTemplate::new(200).set_body_json(body)
 }
 
 fn jobs_path(run_id: u64) -> String {
@@ -578,14 +511,6 @@ fn bad_answers_are_errors_that_name_the_request_and_keep_the_store() {
         err.contains("--repo `not a repo`: expected OWNER/NAME"),
         "{err}"
     );
-}
-
-/// A port nothing listens on.
-fn closed_port() -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
-    let addr = listener.local_addr().expect("an address");
-    drop(listener);
-    format!("http://{addr}")
 }
 
 #[test]

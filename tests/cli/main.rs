@@ -9,10 +9,12 @@ mod analyze;
 mod errors;
 mod fetch;
 mod merge;
+mod mock_api;
 mod plan_shard;
 mod readers;
 mod render;
 mod report;
+mod report_api;
 
 use std::path::{Path, PathBuf};
 use std::process::Output;

@@ -18,7 +18,7 @@ const DURATIONS: &str = r#"{
 
 /// A report in pytest's shape: one `<testsuite>` with its `timestamp` (seconds after 10:00:00) and
 /// `time` (the tests' times + 1 s of collection), one `<testcase>` per test.
-fn pytest_report(start: u32, cases: &[(&str, f64, bool)]) -> String {
+pub fn pytest_report(start: u32, cases: &[(&str, f64, bool)]) -> String {
     let total: f64 = cases.iter().map(|c| c.1).sum::<f64>() + 1.0;
     let failures = cases.iter().filter(|c| c.2).count();
     let mut xml = format!(
@@ -46,7 +46,7 @@ fn pytest_report(start: u32, cases: &[(&str, f64, bool)]) -> String {
 /// shard 1 ran as planned (a 60 + f 10, f failed), from 0 s to 71 s;
 /// shard 2 ran everything twice as long (b 100 + e 40), from 5 s to 146 s;
 /// shard 3 ran everything in half the time (c 20 + d 15), from 2 s to 38 s.
-fn hand_worked_run(dir: &Path) -> (String, [String; 3]) {
+pub fn hand_worked_run(dir: &Path) -> (String, [String; 3]) {
     let timings = write(dir, "durations.json", DURATIONS);
     let plan = dir.join("plan.json");
     plan_three_shards(&timings, &plan);
@@ -113,7 +113,7 @@ fn plan_three_shards(timings: &Path, plan: &Path) {
     assert_eq!(code, 0, "{err}");
 }
 
-fn read_json(p: &Path) -> Value {
+pub fn read_json(p: &Path) -> Value {
     serde_json::from_str(&std::fs::read_to_string(p).expect("written")).expect("JSON")
 }
 
@@ -521,4 +521,105 @@ fn a_real_pytest_run_in_parallel_shards_is_measured_as_its_own_clocks_say() {
     );
     assert_eq!(s["shards_reported"], json!(3));
     assert!(busy > 13.4, "the tests slept 13.5 s in all: {busy}");
+}
+
+#[test]
+fn a_summary_of_256_shards_stays_under_a_mebibyte_and_its_gantt_readable() {
+    let dir = tmp();
+    let d = dir.path();
+    // 2,560 tests with long parametrized ids, 1 to 40 s each.
+    let id = |i: usize| {
+        format!(
+            "tests/integration/test_long_module_name_{:02}.py::TestAVeryDescriptiveClassName::test_case[{}-{}]",
+            i % 40,
+            "param".repeat(8),
+            i
+        )
+    };
+    let durations: serde_json::Map<String, Value> = (0..2560)
+        .map(|i| (id(i), json!(1 + (i * 7919) % 40)))
+        .collect();
+    let timings = write(d, "durations.json", &Value::Object(durations).to_string());
+    let plan = d.join("plan.json");
+    let (code, _, err) = run(&[
+        "plan",
+        "--timings",
+        &timings.display().to_string(),
+        "--total",
+        "256",
+        "--out",
+        &plan.display().to_string(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    // Each shard's report: its tests at 1.5× their estimate, a failure in every tenth shard.
+    let junit = d.join("junit");
+    std::fs::create_dir_all(&junit).expect("dir");
+    let p = read_json(&plan);
+    for (k, shard) in p["suites"][0]["shards"]
+        .as_array()
+        .expect("shards")
+        .iter()
+        .enumerate()
+    {
+        let cases: Vec<(String, f64, bool)> = shard["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .enumerate()
+            .map(|(j, i)| {
+                let id = i["id"].as_str().expect("id");
+                let name = id.rsplit("::").next().expect("name").to_owned();
+                let secs = i["ms"].as_f64().expect("ms") * 1.5 / 1000.0;
+                (name, secs, j == 0 && k % 10 == 0)
+            })
+            .collect();
+        let borrowed: Vec<(&str, f64, bool)> =
+            cases.iter().map(|(n, s, f)| (n.as_str(), *s, *f)).collect();
+        // The report names its class as pytest does, so the ids come out whole.
+        let xml = pytest_report(u32::try_from(k % 60).expect("small"), &borrowed)
+            .replace("classname=\"tests.test_app\"", "classname=\"CLASS\"");
+        let xml = shard["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .fold(xml, |xml, i| {
+                let id = i["id"].as_str().expect("id");
+                let (file, rest) = id.split_once("::").expect("file");
+                let class = rest.split("::").next().expect("class");
+                let module = file.trim_end_matches(".py").replace('/', ".");
+                xml.replacen(
+                    "classname=\"CLASS\"",
+                    &format!("classname=\"{module}.{class}\""),
+                    1,
+                )
+            });
+        write(&junit, &format!("shard-{}.xml", k + 1), &xml);
+    }
+    let summary = d.join("summary.md");
+    let json = d.join("report.json");
+    let (code, _, err) = run(&[
+        "report",
+        "--plan",
+        &plan.display().to_string(),
+        "--junit",
+        &junit.display().to_string(),
+        "--summary",
+        &summary.display().to_string(),
+        "--json",
+        &json.display().to_string(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let r = read_json(&json);
+    assert_eq!(r["suites"][0]["shards_reported"], json!(256));
+    assert_eq!(r["suites"][0]["unplanned_items"], json!(0));
+    let text = std::fs::read_to_string(&summary).expect("summary");
+    assert!(text.len() < 1024 * 1024, "{} bytes", text.len());
+    // Every shard has its row; the gantt shows the first 64, actual beside predicted.
+    assert_eq!(
+        text.matches("\n| 256 | ").count(),
+        1,
+        "the last shard's row"
+    );
+    let charts = mermaid_charts(&summary);
+    assert_eq!(charts[0].as_array().expect("tasks").len(), 128);
 }

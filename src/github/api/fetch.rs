@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use chrono::NaiveDate;
 
 use super::client::{ApiError, Client};
-use super::records::{FetchedRun, JobsPage, RunRecord, RunsPage};
+use super::records::{FetchedRun, JobRecord, JobsPage, RunRecord, RunsPage};
 
 /// Which attempts of a re-run workflow to read.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -84,15 +84,36 @@ impl RunQuery {
 
     /// The first page of a run's jobs.
     pub fn jobs_path(&self, run_id: u64) -> String {
-        let filter = match self.attempts {
-            Attempts::Latest => "latest",
-            Attempts::All => "all",
-        };
-        format!(
-            "{}/actions/runs/{run_id}/jobs?per_page=100&filter={filter}",
-            self.repo_path()
-        )
+        jobs_path(&self.owner, &self.repo, run_id, self.attempts)
     }
+}
+
+/// The first page of a run's jobs: `GET /repos/{owner}/{repo}/actions/runs/{run_id}/jobs`.
+pub fn jobs_path(owner: &str, repo: &str, run_id: u64, attempts: Attempts) -> String {
+    let filter = match attempts {
+        Attempts::Latest => "latest",
+        Attempts::All => "all",
+    };
+    format!(
+        "/repos/{}/{}/actions/runs/{run_id}/jobs?per_page=100&filter={filter}",
+        encode(owner),
+        encode(repo)
+    )
+}
+
+/// Every page of a run's jobs, from the first page's path.
+pub async fn fetch_jobs(client: &mut Client, first: String) -> Result<Vec<JobRecord>, ApiError> {
+    let mut jobs = Vec::new();
+    let mut next = Some(first);
+    while let Some(path) = next.take() {
+        let (page, more) = client.get_json::<JobsPage>(&path, "a page of jobs").await?;
+        let empty = page.jobs.is_empty();
+        jobs.extend(page.jobs);
+        if !empty {
+            next = more;
+        }
+    }
+    Ok(jobs)
 }
 
 /// What a fetch read.
@@ -158,25 +179,9 @@ pub async fn fetch(
             progress(Progress::RunDone);
             continue;
         }
-        let mut jobs = Vec::new();
-        let mut next = Some(query.jobs_path(run.id));
-        while let Some(path) = next.take() {
-            match client.get_json::<JobsPage>(&path, "a page of jobs").await {
-                Ok((page, more)) => {
-                    let empty = page.jobs.is_empty();
-                    jobs.extend(page.jobs);
-                    if !empty {
-                        next = more;
-                    }
-                }
-                Err(e) => {
-                    out.stopped = Some(e);
-                    break;
-                }
-            }
-        }
-        if out.stopped.is_none() {
-            out.runs.push(FetchedRun { run, jobs });
+        match fetch_jobs(client, query.jobs_path(run.id)).await {
+            Ok(jobs) => out.runs.push(FetchedRun { run, jobs }),
+            Err(e) => out.stopped = Some(e),
         }
         progress(Progress::RunDone);
     }

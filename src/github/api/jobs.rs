@@ -265,6 +265,7 @@ mod tests {
             runner_name: Some("GitHub Actions 2".into()),
             runner_group_name: Some("GitHub Actions".into()),
             steps,
+            ..JobRecord::default()
         }
     }
 

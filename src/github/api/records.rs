@@ -56,7 +56,7 @@ impl RunRecord {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct JobRecord {
     pub id: u64,
     #[serde(default)]
@@ -78,6 +78,9 @@ pub struct JobRecord {
     pub started_at: Option<DateTime<Utc>>,
     #[serde(default)]
     pub completed_at: Option<DateTime<Utc>>,
+    /// The job's page, for links from a summary.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub html_url: Option<String>,
     #[serde(default, deserialize_with = "null_as_empty")]
     pub labels: Vec<String>,
     #[serde(default)]

@@ -1,0 +1,72 @@
+//! What every command that reads the GitHub API shares: the repository argument, the token (never
+//! shown: hidden from every message and masked on a runner), the client's settings, and a runtime
+//! to wait on requests.
+
+use std::io::Write;
+use std::time::Duration;
+
+use crate::Error;
+use crate::github::actions::{add_mask_commands, in_actions};
+use crate::github::api::ClientSettings;
+
+use super::Reporter;
+use super::args::ApiArgs;
+
+/// `OWNER/NAME` → (owner, name).
+pub fn parse_repo(repo: &str) -> Result<(String, String), Error> {
+    let ok = |s: &str| {
+        !s.is_empty()
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    };
+    repo.split_once('/')
+        .filter(|(o, r)| ok(o) && ok(r))
+        .map(|(o, r)| (o.to_owned(), r.to_owned()))
+        .ok_or_else(|| {
+            Error::Usage(format!(
+                "--repo `{repo}`: expected OWNER/NAME, such as octo-org/hello-world"
+            ))
+        })
+}
+
+/// The client's settings. The token comes from the named variable (empty counts as none); it is
+/// hidden from every message, and on a runner masked in the log first.
+pub fn settings(
+    args: &ApiArgs,
+    out: &mut dyn Write,
+    reporter: &mut Reporter,
+) -> Result<ClientSettings, Error> {
+    let token = std::env::var(&args.token_env)
+        .ok()
+        .filter(|t| !t.trim().is_empty());
+    if let Some(t) = &token {
+        reporter.hide(t);
+        if in_actions() {
+            // The runner hides secrets it knows; a token from elsewhere is made one.
+            out.write_all(add_mask_commands(t).as_bytes())
+                .map_err(|e| Error::io("write", "standard output", e))?;
+        }
+    } else {
+        reporter.warn(format!(
+            "${} is not set: requests are anonymous, limited to 60 an hour and to public repositories",
+            args.token_env
+        ));
+    }
+    Ok(ClientSettings {
+        api_url: args.api_url.clone(),
+        token,
+        timeout: Duration::from_secs(args.timeout),
+        retries: args.retries,
+        backoff: Duration::from_secs(1),
+        max_wait: Duration::from_secs(args.max_wait),
+    })
+}
+
+/// Runs requests to completion on one thread.
+pub fn block_on<T>(work: impl Future<Output = T>) -> Result<T, Error> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Internal(format!("cannot start the async runtime: {e}")))?;
+    Ok(runtime.block_on(work))
+}
