@@ -523,6 +523,11 @@ pub struct ReportArgs {
     #[arg(long, value_name = "KIND=USD")]
     pub rate: Vec<String>,
 
+    /// Append the headline measures to $GITHUB_OUTPUT: `wall-seconds`, `speedup`, `efficiency`,
+    /// `utilization`, `runner-minutes`, `missing-shards` (and `report`, `summary`: the paths).
+    #[arg(long)]
+    pub github_output: bool,
+
     /// An earlier report (its --json) to compare with. A missing file is a warning: the first
     /// run has none.
     #[arg(long, value_name = "FILE")]

@@ -11,7 +11,7 @@ use crate::timings::{ItemId, Store};
 use super::Reporter;
 
 /// Writes `contents` to a temporary file beside `path`, syncs it, then renames it over `path`:
-/// a reader sees the old file or the new one, never half of one.
+/// a reader sees the old file or the new one, never half of one. A missing folder is made.
 pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), Error> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_owned(),
@@ -22,6 +22,8 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), Error> {
         .map_or_else(|| "out".into(), |n| n.to_string_lossy().into_owned());
     let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
     let result = (|| {
+        // A first write into `.planner/` makes the folder.
+        std::fs::create_dir_all(&dir)?;
         let mut f = std::fs::File::create(&tmp)?;
         f.write_all(contents)?;
         f.sync_all()?;

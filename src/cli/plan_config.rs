@@ -181,5 +181,17 @@ pub fn run(
             suite.predicted_wall_ms
         ));
     }
+    // Every suite's matrix by name, for `fromJSON(needs.plan.outputs.matrices)['unit']`.
+    let matrices: serde_json::Map<String, serde_json::Value> = suites
+        .iter()
+        .map(|suite| {
+            let m = serde_json::to_value(crate::render::matrix(suite)).unwrap_or_default();
+            (suite.name.clone(), m)
+        })
+        .collect();
+    outputs.push((
+        "matrices".to_owned(),
+        serde_json::Value::Object(matrices).to_string(),
+    ));
     write_outputs(&Plan::new(suites), args, outputs)
 }

@@ -233,6 +233,45 @@ fn annotate(report: &Report, out: &mut dyn Write) -> Result<(), Error> {
     Ok(())
 }
 
+/// The run's headline measures as step outputs, for a later step or job to gate on.
+fn github_outputs(args: &ReportArgs, report: &Report) -> Result<(), Error> {
+    let path = std::env::var_os("GITHUB_OUTPUT").ok_or_else(|| {
+        Error::Usage(
+            "--github-output: $GITHUB_OUTPUT is not set (it is on every Actions runner)".into(),
+        )
+    })?;
+    let opt = |x: Option<f64>| x.map_or_else(String::new, |v| v.to_string());
+    let run = &report.run;
+    let missing: Vec<String> = report
+        .suites
+        .iter()
+        .flat_map(|m| {
+            m.missing_shards
+                .iter()
+                .map(move |k| format!("{} {k}", m.suite))
+        })
+        .collect();
+    let mut outputs = vec![
+        ("wall-seconds".to_owned(), run.wall_seconds.to_string()),
+        (
+            "sequential-seconds".to_owned(),
+            run.sequential_seconds.to_string(),
+        ),
+        ("speedup".to_owned(), opt(run.speedup)),
+        ("efficiency".to_owned(), opt(run.efficiency)),
+        ("utilization".to_owned(), opt(run.utilization)),
+        ("runner-minutes".to_owned(), run.runner_minutes.to_string()),
+        ("missing-shards".to_owned(), missing.join(", ")),
+    ];
+    for (name, p) in [("report", &args.json), ("summary", &args.summary)] {
+        if let Some(p) = p {
+            outputs.push((name.to_owned(), p.display().to_string()));
+        }
+    }
+    crate::github::actions::append_outputs(Path::new(&path), &outputs)
+        .map_err(|e| Error::io("append to", &path, e))
+}
+
 fn write_summary(path: &Path, markdown: &str) -> Result<(), Error> {
     let is_step_summary =
         std::env::var_os("GITHUB_STEP_SUMMARY").is_some_and(|p| Path::new(&p) == path);
@@ -288,6 +327,9 @@ pub fn run(args: &ReportArgs, out: &mut dyn Write, reporter: &mut Reporter) -> R
     }
     if let Some(path) = &args.timings_out {
         update_history(path, &runs, &reports, args.include_failed, reporter)?;
+    }
+    if args.github_output {
+        github_outputs(args, &report)?;
     }
     let missing: Vec<String> = report
         .suites

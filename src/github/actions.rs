@@ -92,11 +92,7 @@ pub fn random_delimiter() -> String {
             .map_or(0, |d| d.as_nanos());
         bytes = (t ^ u128::from(std::process::id())).to_le_bytes();
     }
-    let mut s = String::from("ghadelimiter_");
-    for b in bytes {
-        let _ = write!(s, "{b:02x}");
-    }
-    s
+    format!("ghadelimiter_{}", crate::timings::hex(&bytes))
 }
 
 /// The lines to append to `$GITHUB_OUTPUT` for `name` = `value`.

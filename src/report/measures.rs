@@ -361,6 +361,10 @@ pub struct RunMeasures {
     pub wall_seconds: f64,
     pub sequential_seconds: f64,
     pub speedup: Option<f64>,
+    /// Speedup ÷ the shards that reported.
+    pub efficiency: Option<f64>,
+    /// All suites' busy time ÷ (shards that reported × the run's wall time).
+    pub utilization: Option<f64>,
     pub runner_minutes: u64,
     pub cost_usd: f64,
     pub shards: usize,
@@ -370,10 +374,15 @@ pub struct RunMeasures {
 pub fn measure_run(suites: &[SuiteMeasures]) -> RunMeasures {
     let wall = suites.iter().map(|s| s.wall_seconds).fold(0.0, f64::max);
     let sequential: f64 = suites.iter().map(|s| s.sequential_seconds).sum();
+    let work: f64 = suites.iter().map(|s| s.work_seconds).sum();
+    let reported: usize = suites.iter().map(|s| s.shards_reported).sum();
+    let speedup = ratio(sequential, wall);
     RunMeasures {
         wall_seconds: round(wall, 3),
         sequential_seconds: round(sequential, 3),
-        speedup: ratio(sequential, wall),
+        speedup,
+        efficiency: speedup.and_then(|s| ratio(s, reported as f64)),
+        utilization: ratio(work, reported as f64 * wall),
         runner_minutes: suites.iter().map(|s| s.runner_minutes).sum(),
         cost_usd: round(suites.iter().map(|s| s.cost_usd).sum(), 4),
         shards: suites.iter().map(|s| s.shards).sum(),

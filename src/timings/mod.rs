@@ -14,5 +14,5 @@ pub use overhead::{KEEP_STARTUPS, MeasuredOverhead, StartUp};
 pub(crate) use store::hex_digest;
 pub use store::{
     DEFAULT_KEEP, MergeOutcome, Observation, Observed, RunRef, STORE_FORMAT, STORE_VERSION, Sample,
-    Store,
+    Store, hex,
 };

@@ -124,8 +124,13 @@ impl Observed {
 }
 
 pub(crate) fn hex_digest(h: Sha256) -> String {
-    let mut s = String::from("sha256:");
-    for b in h.finalize() {
+    format!("sha256:{}", hex(&h.finalize()))
+}
+
+/// Bytes as lower-case hexadecimal.
+pub fn hex(bytes: &[u8]) -> String {
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
         let _ = write!(s, "{b:02x}");
     }
     s

@@ -69,6 +69,29 @@ pub fn run_with_github_output(output_file: &Path, args: &[&str]) -> (i32, String
     )
 }
 
+/// The outputs in a `$GITHUB_OUTPUT` file, read as the runner reads them: `name=value` lines and
+/// `name<<DELIMITER` blocks. A later value of a name replaces an earlier one.
+pub fn read_github_output(path: &Path) -> std::collections::BTreeMap<String, String> {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let mut out = std::collections::BTreeMap::new();
+    let mut lines = text.lines();
+    while let Some(line) = lines.next() {
+        if let Some((name, delim)) = line.split_once("<<") {
+            let mut value = Vec::new();
+            for l in lines.by_ref() {
+                if l == delim {
+                    break;
+                }
+                value.push(l);
+            }
+            out.insert(name.to_owned(), value.join("\n"));
+        } else if let Some((name, value)) = line.split_once('=') {
+            out.insert(name.to_owned(), value.to_owned());
+        }
+    }
+    out
+}
+
 pub fn split(o: &Output) -> (i32, String, String) {
     (
         o.status.code().unwrap_or(-1),

@@ -289,6 +289,50 @@ fn every_measure_matches_the_hand_worked_values() {
 }
 
 #[test]
+fn github_output_gets_the_headline_measures() {
+    let dir = tmp();
+    let d = dir.path();
+    let (plan, reports) = hand_worked_run(d);
+    let output = d.join("output");
+    let json = d.join("r.json").display().to_string();
+    let mut args = vec![
+        "report",
+        "--plan",
+        &plan,
+        "--json",
+        &json,
+        "--github-output",
+    ];
+    args.extend(["--junit", &reports[0], &reports[1]]);
+    let (code, _, err) = super::run_with_github_output(&output, &args);
+    assert_eq!(code, 0, "{err}");
+    let got = super::read_github_output(&output);
+    // Shards 1 and 2: W = 70 + 140 s over 0 → 146 s; speedup 210 / 146, ÷ 2 for efficiency.
+    let want: Vec<(&str, &str)> = vec![
+        ("efficiency", "0.7192"),
+        ("missing-shards", "default 3"),
+        ("report", json.as_str()),
+        ("runner-minutes", "5"),
+        ("sequential-seconds", "210"),
+        ("speedup", "1.4384"),
+        ("utilization", "0.7192"), // 210 / (2 × 146)
+        ("wall-seconds", "146"),
+    ];
+    let got: Vec<(&str, &str)> = got.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    assert_eq!(got, want);
+    let (code, _, err) = run(&[
+        "report",
+        "--plan",
+        &plan,
+        "--junit",
+        &reports[0],
+        "--github-output",
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("$GITHUB_OUTPUT is not set"), "{err}");
+}
+
+#[test]
 fn a_missing_shard_is_named_and_fails_only_when_all_are_required() {
     let dir = tmp();
     let d = dir.path();
