@@ -4,6 +4,7 @@
     reason = "a test: a failed expect is a failed test"
 )]
 
+mod action;
 mod adapters;
 mod analyze;
 mod errors;

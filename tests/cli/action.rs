@@ -1,0 +1,497 @@
+//! The composite action run locally the way a runner runs it: each step of `action.yml` in turn,
+//! its `env:` expressions evaluated (`inputs.*`, `steps.*.outputs.*`, `github.*`), its script run
+//! by `bash --noprofile --norc -eo pipefail`, with `GITHUB_OUTPUT`, `GITHUB_STEP_SUMMARY`,
+//! `GITHUB_PATH`, `GITHUB_ACTION_PATH`, `RUNNER_OS`, `RUNNER_ARCH`, `RUNNER_TEMP` and
+//! `RUNNER_TOOL_CACHE` set. A local "release" of the binary built for these tests stands in for the
+//! download (`release-url: file://…`), with its archive and SHA256SUMS as the release workflow
+//! makes them, so the download, the checksum and the cache are the real code paths. The
+//! `actions/cache` step is the one step not run.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::{Value, json};
+use serde_yaml::Value as Yaml;
+
+use super::report::{hand_worked_run, read_json};
+use super::{read_github_output, split, tmp, write};
+
+const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+fn action() -> Yaml {
+    let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("action.yml"))
+        .expect("action.yml");
+    serde_yaml::from_str(&text).expect("action.yml is YAML")
+}
+
+/// The runner's names for this machine's architecture.
+fn runner_arch() -> &'static str {
+    match std::env::consts::ARCH {
+        "aarch64" => "ARM64",
+        _ => "X64",
+    }
+}
+
+fn target() -> String {
+    let arch = match runner_arch() {
+        "ARM64" => "aarch64",
+        _ => "x86_64",
+    };
+    format!("{arch}-unknown-linux-musl")
+}
+
+/// A release of the planner built for the tests, laid out as the release workflow lays it out:
+/// `vVERSION/planner-vVERSION-TARGET.tar.gz` (a folder of that name holding `planner`) and
+/// `vVERSION/SHA256SUMS`.
+fn local_release(root: &Path) -> PathBuf {
+    let name = format!("planner-v{VERSION}-{}", target());
+    let stage = root.join("stage").join(&name);
+    std::fs::create_dir_all(&stage).expect("stage");
+    std::fs::copy(env!("CARGO_BIN_EXE_planner"), stage.join("planner")).expect("copy");
+    let release = root.join("release");
+    let dir = release.join(format!("v{VERSION}"));
+    std::fs::create_dir_all(&dir).expect("release dir");
+    let archive = dir.join(format!("{name}.tar.gz"));
+    let status = Command::new("tar")
+        .arg("-czf")
+        .arg(&archive)
+        .arg("-C")
+        .arg(root.join("stage"))
+        .arg(&name)
+        .status()
+        .expect("tar runs");
+    assert!(status.success());
+    let digest = {
+        use sha2::Digest;
+        let bytes = std::fs::read(&archive).expect("archive");
+        gha_planner::timings::hex(&sha2::Sha256::digest(&bytes))
+    };
+    write(&dir, "SHA256SUMS", &format!("{digest}  {name}.tar.gz\n"));
+    release
+}
+
+/// One run of the action: its exit, the log of every step, its outputs, the steps' summaries.
+#[derive(Debug)]
+struct ActionRun {
+    ok: bool,
+    log: String,
+    outputs: BTreeMap<String, String>,
+    summary: String,
+    skipped: Vec<String>,
+}
+
+/// A runner: a workspace, a temp folder, a tool cache that lasts across runs of the action.
+struct Runner {
+    _dir: tempfile::TempDir,
+    root: PathBuf,
+    workspace: PathBuf,
+    tool_cache: PathBuf,
+}
+
+/// Evaluates the expressions the action uses: `a.b.c`, `x || y`, `x == 'lit'`.
+fn eval(expr: &str, ctx: &BTreeMap<String, String>) -> String {
+    let expr = expr.trim();
+    if let Some((lhs, rhs)) = expr.split_once("==") {
+        let lit = rhs.trim().trim_matches('\'');
+        return (eval(lhs, ctx) == lit).to_string();
+    }
+    for alt in expr.split("||") {
+        let key = alt.trim();
+        let value = ctx
+            .get(key)
+            .cloned()
+            .or_else(|| key.starts_with("steps.").then(String::new))
+            .unwrap_or_else(|| panic!("the test runner does not know `{key}`"));
+        if !value.is_empty() {
+            return value;
+        }
+    }
+    String::new()
+}
+
+/// `text` with every `${{ … }}` replaced by its value, as the runner substitutes it.
+fn substitute(text: &str, ctx: &BTreeMap<String, String>) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(at) = rest.find("${{") {
+        out.push_str(&rest[..at]);
+        let end = rest[at..].find("}}").expect("a closed expression") + at;
+        out.push_str(&eval(&rest[at + 3..end], ctx));
+        rest = &rest[end + 2..];
+    }
+    out.push_str(rest);
+    out
+}
+
+impl Runner {
+    fn new() -> Self {
+        let dir = tmp();
+        let root = dir.path().to_owned();
+        let workspace = root.join("workspace");
+        let tool_cache = root.join("tool-cache");
+        for d in [&workspace, &tool_cache, &root.join("temp")] {
+            std::fs::create_dir_all(d).expect("dir");
+        }
+        Runner {
+            _dir: dir,
+            root,
+            workspace,
+            tool_cache,
+        }
+    }
+
+    #[expect(
+        clippy::too_many_lines,
+        reason = "one step after another, as the runner does them"
+    )]
+    fn run(&self, inputs: &[(&str, &str)]) -> ActionRun {
+        let action = action();
+        let mut ctx: BTreeMap<String, String> = BTreeMap::new();
+        ctx.insert("github.token".into(), "ghs_test-token".into());
+        ctx.insert("github.action_repository".into(), String::new());
+        for (name, spec) in action["inputs"].as_mapping().expect("inputs") {
+            let name = name.as_str().expect("name");
+            let default = spec["default"].as_str().unwrap_or_default();
+            let value = substitute(default, &ctx);
+            ctx.insert(format!("inputs.{name}"), value);
+        }
+        for (name, value) in inputs {
+            assert!(
+                ctx.contains_key(&format!("inputs.{name}")),
+                "action.yml has no input `{name}`"
+            );
+            ctx.insert(format!("inputs.{name}"), (*value).to_owned());
+        }
+        let mut path_extra: Vec<String> = Vec::new();
+        let mut run = ActionRun {
+            ok: true,
+            log: String::new(),
+            outputs: BTreeMap::new(),
+            summary: String::new(),
+            skipped: Vec::new(),
+        };
+        let steps = action["runs"]["steps"].as_sequence().expect("steps");
+        for (n, step) in steps.iter().enumerate() {
+            let name = step["name"].as_str().expect("every step is named");
+            if let Some(cond) = step["if"].as_str() {
+                if eval(cond, &ctx) != "true" {
+                    continue;
+                }
+            }
+            if let Some(uses) = step["uses"].as_str() {
+                run.skipped.push(uses.to_owned());
+                continue;
+            }
+            assert_eq!(step["shell"].as_str(), Some("bash"), "{name}: shell: bash");
+            let script = step["run"].as_str().expect("a run step");
+            assert!(
+                !script.contains("${{"),
+                "{name}: inputs reach the script only through env:"
+            );
+            let script_path = self.root.join(format!("temp/step-{n}.sh"));
+            std::fs::write(&script_path, script).expect("script");
+            let files = self.root.join(format!("files-{n}"));
+            std::fs::create_dir_all(&files).expect("dir");
+            let (output, summary, gh_path) = (
+                files.join("output"),
+                files.join("summary"),
+                files.join("path"),
+            );
+            for f in [&output, &summary, &gh_path] {
+                std::fs::write(f, "").expect("file");
+            }
+            let mut cmd = Command::new("bash");
+            cmd.args(["--noprofile", "--norc", "-eo", "pipefail"])
+                .arg(&script_path)
+                .current_dir(&self.workspace)
+                .env_clear()
+                .env("HOME", std::env::var_os("HOME").unwrap_or_default())
+                .env(
+                    "PATH",
+                    path_extra
+                        .iter()
+                        .rev()
+                        .cloned()
+                        .chain(std::env::var("PATH").ok())
+                        .collect::<Vec<_>>()
+                        .join(":"),
+                )
+                .env("GITHUB_ACTIONS", "true")
+                .env("GITHUB_OUTPUT", &output)
+                .env("GITHUB_STEP_SUMMARY", &summary)
+                .env("GITHUB_PATH", &gh_path)
+                .env("GITHUB_ACTION_PATH", env!("CARGO_MANIFEST_DIR"))
+                .env("GITHUB_WORKSPACE", &self.workspace)
+                .env("RUNNER_OS", "Linux")
+                .env("RUNNER_ARCH", runner_arch())
+                .env("RUNNER_TEMP", self.root.join("temp"))
+                .env("RUNNER_TOOL_CACHE", &self.tool_cache);
+            if let Some(env) = step["env"].as_mapping() {
+                for (k, v) in env {
+                    let v = v.as_str().expect("env values are strings");
+                    cmd.env(k.as_str().expect("name"), substitute(v, &ctx));
+                }
+            }
+            let (code, out, err) = split(&cmd.output().expect("bash runs"));
+            let _ = write!(run.log, "## {name}\n{out}{err}");
+            run.summary
+                .push_str(&std::fs::read_to_string(&summary).unwrap_or_default());
+            if let Some(id) = step["id"].as_str() {
+                for (k, v) in read_github_output(&output) {
+                    ctx.insert(format!("steps.{id}.outputs.{k}"), v);
+                }
+            }
+            path_extra.extend(
+                std::fs::read_to_string(&gh_path)
+                    .unwrap_or_default()
+                    .lines()
+                    .map(str::to_owned),
+            );
+            if code != 0 {
+                run.ok = false;
+                return run;
+            }
+        }
+        for (name, spec) in action["outputs"].as_mapping().expect("outputs") {
+            let value = substitute(spec["value"].as_str().expect("value"), &ctx);
+            if !value.is_empty() {
+                run.outputs
+                    .insert(name.as_str().expect("name").to_owned(), value);
+            }
+        }
+        run
+    }
+
+    fn installed(&self) -> PathBuf {
+        self.tool_cache
+            .join(format!("gha-planner/{VERSION}/{}/bin/planner", target()))
+    }
+}
+
+fn release_url(release: &Path) -> String {
+    format!("file://{}", release.display())
+}
+
+/// The planner run directly, for what the action must agree with.
+fn direct(args: &[&str], cwd: &Path) -> String {
+    let (code, out, err) = split(
+        &super::planner()
+            .current_dir(cwd)
+            .env_remove("GITHUB_ACTIONS")
+            .args(args)
+            .output()
+            .expect("runs"),
+    );
+    assert_eq!(code, 0, "{err}");
+    out
+}
+
+#[test]
+fn the_action_pins_the_version_it_is_released_with_and_checks_its_schema() {
+    let a = action();
+    assert_eq!(a["inputs"]["version"]["default"].as_str(), Some(VERSION));
+    let (ok, out) = super::check_jsonschema(
+        &["--builtin-schema", "vendor.github-actions"],
+        &[&Path::new(env!("CARGO_MANIFEST_DIR")).join("action.yml")],
+    );
+    assert!(ok, "{out}");
+}
+
+#[test]
+#[expect(
+    clippy::too_many_lines,
+    reason = "plan, shard, report through the action, each checked against the planner itself"
+)]
+fn plan_shard_and_report_through_the_action_as_a_runner_runs_it() {
+    let runner = Runner::new();
+    let release = local_release(&runner.root);
+    let url = release_url(&release);
+    let ws = runner.workspace.clone();
+    let (plan_file, reports) = hand_worked_run(&ws);
+    let timings = ws.join("durations.json");
+    assert!(timings.exists());
+
+    // plan: the released binary fetched, checked and installed into the tool cache.
+    let plan = runner.run(&[
+        ("command", "plan"),
+        ("timings", "durations.json\nnot-yet.json"),
+        ("total", "3"),
+        ("plan", "action-plan.json"),
+        ("release-url", &url),
+    ]);
+    assert!(plan.ok, "{}", plan.log);
+    assert_eq!(plan.skipped, ["actions/cache@v4"]);
+    assert!(runner.installed().exists(), "{}", plan.log);
+    let want_matrix = direct(
+        &[
+            "plan",
+            "--timings",
+            "durations.json",
+            "--total",
+            "3",
+            "--out",
+            "direct-plan.json",
+        ],
+        &ws,
+    );
+    assert_eq!(plan.outputs["matrix"], want_matrix.trim());
+    assert_eq!(plan.outputs["total"], "3");
+    assert_eq!(plan.outputs["skip"], "false");
+    assert_eq!(plan.outputs["plan"], "action-plan.json");
+    assert_eq!(plan.outputs["planner-version"], VERSION);
+    assert!(
+        plan.log.contains("not-yet.json"),
+        "a missing timing file is a warning: {}",
+        plan.log
+    );
+    assert_eq!(
+        std::fs::read(ws.join("action-plan.json")).expect("plan"),
+        std::fs::read(ws.join("direct-plan.json")).expect("plan")
+    );
+
+    // shard: the release is gone, so the binary must come from the tool cache.
+    std::fs::remove_dir_all(&release).expect("remove");
+    let shard = runner.run(&[
+        ("command", "shard"),
+        ("plan", "action-plan.json"),
+        ("index", "2"),
+        ("total", "3"),
+        ("format", "pytest"),
+        ("release-url", &url),
+    ]);
+    assert!(shard.ok, "{}", shard.log);
+    assert!(
+        shard
+            .log
+            .contains(&format!("planner {VERSION} from the cache")),
+        "{}",
+        shard.log
+    );
+    let want = direct(
+        &[
+            "shard",
+            "--plan",
+            "action-plan.json",
+            "--index",
+            "2",
+            "--total",
+            "3",
+            "--format",
+            "pytest",
+        ],
+        &ws,
+    );
+    assert_eq!(shard.outputs["items"], want.trim_end());
+    assert_eq!(shard.outputs["count"], "2");
+    assert_eq!(
+        std::fs::read_to_string(&shard.outputs["items-file"]).expect("items file"),
+        want
+    );
+
+    // report: the measures as outputs, the summary in the step summary.
+    let junit = reports.join("\n");
+    let report = runner.run(&[
+        ("command", "report"),
+        ("plan", &plan_file),
+        ("junit", &junit),
+        ("previous", "no-report-yet.json"),
+        ("timings-out", ".planner/history.json"),
+        ("release-url", &url),
+    ]);
+    assert!(report.ok, "{}", report.log);
+    assert_eq!(report.outputs["speedup"], "1.6781");
+    assert_eq!(report.outputs["wall-seconds"], "146");
+    assert!(!report.outputs.contains_key("missing-shards"));
+    assert!(
+        report
+            .summary
+            .starts_with("## Test shards: what parallelism bought"),
+        "{}",
+        report.summary
+    );
+    assert_eq!(
+        std::fs::read_to_string(&report.outputs["summary"]).expect("summary"),
+        report.summary
+    );
+    let r = read_json(Path::new(&report.outputs["report"]));
+    assert_eq!(r["suites"][0]["wall_seconds"], json!(146.0));
+    assert_eq!(r["run_id"], Value::Null, "no run id outside Actions");
+    assert!(ws.join(".planner/history.json").exists());
+
+    // analyze: the Markdown report of a real workflow, in the step summary.
+    std::fs::copy(
+        super::fixture("workflows/tokio-rs_tokio__ci.yml"),
+        ws.join("ci.yml"),
+    )
+    .expect("copy");
+    let analyze = runner.run(&[
+        ("command", "analyze"),
+        ("workflow", "ci.yml"),
+        ("release-url", &url),
+    ]);
+    assert!(analyze.ok, "{}", analyze.log);
+    assert!(
+        analyze.summary.contains("critical path"),
+        "{}",
+        analyze.summary
+    );
+}
+
+#[test]
+fn wrong_inputs_and_a_bad_checksum_stop_with_an_error_annotation() {
+    let runner = Runner::new();
+    let release = local_release(&runner.root);
+    let url = release_url(&release);
+    let error = |inputs: &[(&str, &str)]| {
+        let run = runner.run(inputs);
+        assert!(!run.ok, "{}", run.log);
+        run.log
+            .lines()
+            .find(|l| l.starts_with("::error title=gha-planner::"))
+            .unwrap_or_else(|| panic!("no ::error:: in {}", run.log))
+            .to_owned()
+    };
+    assert!(
+        error(&[("command", "deploy")]).contains(
+            "input 'command' is 'deploy': expected install, plan, shard, report or analyze"
+        )
+    );
+    assert!(
+        error(&[("command", "shard"), ("total", "3")])
+            .contains("command 'shard' needs input 'index'")
+    );
+    assert!(
+        error(&[("command", "shard"), ("index", "4"), ("total", "3")])
+            .contains("input 'index' is 4, over input 'total' (3)")
+    );
+    assert!(error(&[("command", "report")]).contains("command 'report' needs input 'junit'"));
+    // A value with a line break cannot end the workflow command it is shown in.
+    let e = error(&[
+        ("command", "plan"),
+        ("timings", "t.json"),
+        ("total", "2\n::add-mask::x"),
+    ]);
+    assert!(e.contains("'2%0A::add-mask::x'"), "{e}");
+    assert!(
+        error(&[("command", "install"), ("version", "latest")])
+            .contains("input 'version' is 'latest'")
+    );
+
+    // The archive does not match its checksum: nothing is installed, nothing falls back.
+    let sums = release.join(format!("v{VERSION}/SHA256SUMS"));
+    let text = std::fs::read_to_string(&sums).expect("sums");
+    std::fs::write(&sums, format!("{}{}", "0".repeat(64), &text[64..])).expect("write");
+    let e = error(&[("command", "install"), ("release-url", &url)]);
+    assert!(e.contains("but SHA256SUMS says 0000"), "{e}");
+    assert!(!runner.installed().exists());
+
+    // The release is missing and install: release allows nothing else.
+    let e = error(&[
+        ("command", "install"),
+        ("install", "release"),
+        ("release-url", "file:///nowhere"),
+    ]);
+    assert!(e.contains("the release binary could not be fetched"), "{e}");
+}
