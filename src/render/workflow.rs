@@ -28,10 +28,12 @@ struct SuiteContext {
     setup: String,
 }
 
-/// The step that installs the planner in a job, pinned to this version.
+/// The step that installs the planner in a job: this repository's action at this version, which
+/// puts the released binary (checksum verified, cached) on PATH.
 fn install_step() -> String {
+    let repository = env!("CARGO_PKG_REPOSITORY").trim_start_matches("https://github.com/");
     format!(
-        "      - name: Install planner\n        shell: bash\n        run: cargo install --locked gha-planner --version {}",
+        "      - name: Install planner\n        uses: {repository}@v{}\n        with:\n          command: install",
         env!("CARGO_PKG_VERSION")
     )
 }

@@ -16,6 +16,7 @@ mod readers;
 mod render;
 mod report;
 mod report_api;
+mod workflows;
 
 use std::path::{Path, PathBuf};
 use std::process::Output;

@@ -99,6 +99,24 @@ fn every_yaml_the_repository_ships_passes_actionlint_and_the_schema() {
             );
         }
     }
+    shipped.sort();
+    let names: Vec<String> = shipped
+        .iter()
+        .map(|p| p.file_name().expect("name").to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "ci.yml",
+            "release.yml",
+            "go.yml",
+            "jest.yml",
+            "nextest.yml",
+            "playwright.yml",
+            "pytest.yml",
+            "rspec.yml"
+        ]
+    );
     for p in &shipped {
         assert_valid_workflow(p);
     }
