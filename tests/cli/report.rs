@@ -17,17 +17,26 @@ const DURATIONS: &str = r#"{
 }"#;
 
 /// A report in pytest's shape: one `<testsuite>` with its `timestamp` (seconds after 10:00:00) and
-/// `time` (the tests' times + 1 s of collection), one `<testcase>` per test.
+/// `time` (the tests' times + 1 s of collection), one `<testcase>` per test of `tests/test_app.py`.
 pub fn pytest_report(start: u32, cases: &[(&str, f64, bool)]) -> String {
-    let total: f64 = cases.iter().map(|c| c.1).sum::<f64>() + 1.0;
-    let failures = cases.iter().filter(|c| c.2).count();
+    let cases: Vec<(&str, &str, f64, bool)> = cases
+        .iter()
+        .map(|&(name, secs, failed)| ("tests.test_app", name, secs, failed))
+        .collect();
+    pytest_report_of(start, &cases)
+}
+
+/// The same, each test with its own class: (classname, name, seconds, failed).
+fn pytest_report_of(start: u32, cases: &[(&str, &str, f64, bool)]) -> String {
+    let total: f64 = cases.iter().map(|c| c.2).sum::<f64>() + 1.0;
+    let failures = cases.iter().filter(|c| c.3).count();
     let mut xml = format!(
         "<?xml version=\"1.0\" encoding=\"utf-8\"?><testsuites name=\"pytest tests\"><testsuite name=\"pytest\" errors=\"0\" failures=\"{failures}\" skipped=\"0\" tests=\"{}\" time=\"{total:.3}\" timestamp=\"2026-11-24T10:{:02}:{:02}.000000+00:00\" hostname=\"runner\">",
         cases.len(),
         start / 60,
         start % 60
     );
-    for (name, secs, failed) in cases {
+    for (class, name, secs, failed) in cases {
         let body = if *failed {
             "<failure message=\"assert 1 == 2\">assert 1 == 2</failure></testcase>"
         } else {
@@ -35,7 +44,7 @@ pub fn pytest_report(start: u32, cases: &[(&str, f64, bool)]) -> String {
         };
         let _ = write!(
             xml,
-            "<testcase classname=\"tests.test_app\" name=\"{name}\" time=\"{secs:.3}\">{body}"
+            "<testcase classname=\"{class}\" name=\"{name}\" time=\"{secs:.3}\">{body}"
         );
     }
     xml.push_str("</testsuite></testsuites>");
@@ -49,7 +58,7 @@ pub fn pytest_report(start: u32, cases: &[(&str, f64, bool)]) -> String {
 pub fn hand_worked_run(dir: &Path) -> (String, [String; 3]) {
     let timings = write(dir, "durations.json", DURATIONS);
     let plan = dir.join("plan.json");
-    plan_three_shards(&timings, &plan);
+    plan_shards(&timings, 3, &plan);
     // Longest first: a, b, c open the shards; d joins c, e joins b, f joins a.
     let p: Value =
         serde_json::from_str(&std::fs::read_to_string(&plan).expect("plan")).expect("JSON");
@@ -99,14 +108,14 @@ pub fn hand_worked_run(dir: &Path) -> (String, [String; 3]) {
     (plan.display().to_string(), paths)
 }
 
-/// `planner plan --timings TIMINGS --total 3 --out PLAN`, which must succeed.
-fn plan_three_shards(timings: &Path, plan: &Path) {
+/// `planner plan --timings TIMINGS --total N --out PLAN`, which must succeed.
+fn plan_shards(timings: &Path, n: u32, plan: &Path) {
     let (code, _, err) = run(&[
         "plan",
         "--timings",
         &timings.display().to_string(),
         "--total",
-        "3",
+        &n.to_string(),
         "--out",
         &plan.display().to_string(),
     ]);
@@ -463,7 +472,7 @@ fn a_real_pytest_run_in_parallel_shards_is_measured_as_its_own_clocks_say() {
         .collect();
     let timings = write(d, ".test_durations", &Value::Object(durations).to_string());
     let plan_path = d.join("plan.json");
-    plan_three_shards(&timings, &plan_path);
+    plan_shards(&timings, 3, &plan_path);
     let plan = plan_path.display().to_string();
 
     // Each shard: `planner shard` prints its tests; pytest runs them, all three at once.
@@ -585,16 +594,7 @@ fn a_summary_of_256_shards_stays_under_a_mebibyte_and_its_gantt_readable() {
         .collect();
     let timings = write(d, "durations.json", &Value::Object(durations).to_string());
     let plan = d.join("plan.json");
-    let (code, _, err) = run(&[
-        "plan",
-        "--timings",
-        &timings.display().to_string(),
-        "--total",
-        "256",
-        "--out",
-        &plan.display().to_string(),
-    ]);
-    assert_eq!(code, 0, "{err}");
+    plan_shards(&timings, 256, &plan);
     // Each shard's report: its tests at 1.5× their estimate, a failure in every tenth shard.
     let junit = d.join("junit");
     std::fs::create_dir_all(&junit).expect("dir");
@@ -605,38 +605,31 @@ fn a_summary_of_256_shards_stays_under_a_mebibyte_and_its_gantt_readable() {
         .iter()
         .enumerate()
     {
-        let cases: Vec<(String, f64, bool)> = shard["items"]
+        // Each test under its class, as pytest names it, so that the ids come out whole.
+        let cases: Vec<(String, String, f64, bool)> = shard["items"]
             .as_array()
             .expect("items")
             .iter()
             .enumerate()
             .map(|(j, i)| {
                 let id = i["id"].as_str().expect("id");
-                let name = id.rsplit("::").next().expect("name").to_owned();
+                let (file, rest) = id.split_once("::").expect("file");
+                let (class, name) = rest.split_once("::").expect("class");
+                let module = file.trim_end_matches(".py").replace('/', ".");
                 let secs = i["ms"].as_f64().expect("ms") * 1.5 / 1000.0;
-                (name, secs, j == 0 && k % 10 == 0)
+                (
+                    format!("{module}.{class}"),
+                    name.to_owned(),
+                    secs,
+                    j == 0 && k % 10 == 0,
+                )
             })
             .collect();
-        let borrowed: Vec<(&str, f64, bool)> =
-            cases.iter().map(|(n, s, f)| (n.as_str(), *s, *f)).collect();
-        // The report names its class as pytest does, so the ids come out whole.
-        let xml = pytest_report(u32::try_from(k % 60).expect("small"), &borrowed)
-            .replace("classname=\"tests.test_app\"", "classname=\"CLASS\"");
-        let xml = shard["items"]
-            .as_array()
-            .expect("items")
+        let borrowed: Vec<(&str, &str, f64, bool)> = cases
             .iter()
-            .fold(xml, |xml, i| {
-                let id = i["id"].as_str().expect("id");
-                let (file, rest) = id.split_once("::").expect("file");
-                let class = rest.split("::").next().expect("class");
-                let module = file.trim_end_matches(".py").replace('/', ".");
-                xml.replacen(
-                    "classname=\"CLASS\"",
-                    &format!("classname=\"{module}.{class}\""),
-                    1,
-                )
-            });
+            .map(|(c, n, s, f)| (c.as_str(), n.as_str(), *s, *f))
+            .collect();
+        let xml = pytest_report_of(u32::try_from(k % 60).expect("small"), &borrowed);
         write(&junit, &format!("shard-{}.xml", k + 1), &xml);
     }
     let summary = d.join("summary.md");
