@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use crate::Error;
 use crate::plan::{PLAN_FORMAT, PLAN_VERSION, Plan};
+use crate::timings::formats::strip_position;
 use crate::timings::{ItemId, Store};
 
 use super::Reporter;
@@ -36,6 +37,17 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), Error> {
     Ok(())
 }
 
+/// `--github-output`: appends `outputs` to the file `$GITHUB_OUTPUT` names.
+pub fn append_github_output(outputs: &[(String, String)]) -> Result<(), Error> {
+    let path = std::env::var_os("GITHUB_OUTPUT").ok_or_else(|| {
+        Error::Usage(
+            "--github-output: $GITHUB_OUTPUT is not set (it is on every Actions runner)".into(),
+        )
+    })?;
+    crate::github::actions::append_outputs(Path::new(&path), outputs)
+        .map_err(|e| Error::io("append to", &path, e))
+}
+
 /// The store at `path` to add to: `None` if there is none yet. An unreadable one is an error,
 /// and the file is left as it is, unless `force` (then it is a warning and replaced).
 pub fn open_store(
@@ -61,7 +73,7 @@ pub fn open_store(
                     "line {} column {}: the existing store cannot be read, so it is left as it is ({}); pass --force to replace it",
                     e.line(),
                     e.column(),
-                    e.to_string().split(" at line ").next().unwrap_or_default()
+                    strip_position(&e.to_string())
                 ),
             }),
         },
@@ -123,7 +135,7 @@ pub fn read_plan(path: &Path) -> Result<Plan, Error> {
             "line {} column {}: not a plan this planner reads: {}",
             e.line(),
             e.column(),
-            e.to_string().split(" at line ").next().unwrap_or_default()
+            strip_position(&e.to_string())
         ),
     })?;
     if plan.format != PLAN_FORMAT || plan.version > PLAN_VERSION {

@@ -4,14 +4,13 @@
 use std::io::Write;
 
 use crate::Error;
-use crate::github::actions::append_outputs;
 use crate::plan::{ChoiceMode, Plan, SuiteSettings, plan_suite};
 use crate::render::{matrix_json, preview};
 use crate::timings::Millis;
 
 use super::Reporter;
 use super::args::PlanArgs;
-use super::files::write_atomic;
+use super::files::{append_github_output, write_atomic};
 use super::history::{Loaded, load};
 use super::settings::{read_options, seconds};
 
@@ -89,13 +88,7 @@ pub fn write_outputs(
         outputs.push(("plan".to_owned(), path.display().to_string()));
     }
     if args.github_output {
-        let path = std::env::var_os("GITHUB_OUTPUT").ok_or_else(|| {
-            Error::Usage(
-                "--github-output: $GITHUB_OUTPUT is not set (it is on every Actions runner)".into(),
-            )
-        })?;
-        append_outputs(std::path::Path::new(&path), &outputs)
-            .map_err(|e| Error::io("append to", &path, e))?;
+        append_github_output(&outputs)?;
     }
     Ok(())
 }

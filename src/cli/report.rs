@@ -19,7 +19,7 @@ use crate::timings::{ItemId, Millis, Observed};
 use super::Reporter;
 use super::api::{block_on, parse_repo, settings};
 use super::args::ReportArgs;
-use super::files::{read_plan, save_store, store_to_update, write_atomic};
+use super::files::{append_github_output, read_plan, save_store, store_to_update, write_atomic};
 
 fn read_reports(args: &ReportArgs) -> Result<Vec<JunitReport>, Error> {
     let mut reports = Vec::new();
@@ -235,11 +235,6 @@ fn annotate(report: &Report, out: &mut dyn Write) -> Result<(), Error> {
 
 /// The run's headline measures as step outputs, for a later step or job to gate on.
 fn github_outputs(args: &ReportArgs, report: &Report) -> Result<(), Error> {
-    let path = std::env::var_os("GITHUB_OUTPUT").ok_or_else(|| {
-        Error::Usage(
-            "--github-output: $GITHUB_OUTPUT is not set (it is on every Actions runner)".into(),
-        )
-    })?;
     let opt = |x: Option<f64>| x.map_or_else(String::new, |v| v.to_string());
     let run = &report.run;
     let missing: Vec<String> = report
@@ -268,8 +263,7 @@ fn github_outputs(args: &ReportArgs, report: &Report) -> Result<(), Error> {
             outputs.push((name.to_owned(), p.display().to_string()));
         }
     }
-    crate::github::actions::append_outputs(Path::new(&path), &outputs)
-        .map_err(|e| Error::io("append to", &path, e))
+    append_github_output(&outputs)
 }
 
 fn write_summary(path: &Path, markdown: &str) -> Result<(), Error> {

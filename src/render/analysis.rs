@@ -6,7 +6,7 @@ use crate::timings::Millis;
 use crate::workflow::Analysis;
 
 fn dur(seconds: f64) -> Millis {
-    Millis((seconds * 1000.0).round().max(0.0) as u64)
+    Millis::from_secs_lossy(seconds)
 }
 
 fn slack(seconds: f64) -> String {

@@ -7,7 +7,7 @@ use serde::Serialize;
 use crate::plan::{billed_minutes, partition};
 use crate::timings::Millis;
 
-use super::measures::SuiteMeasures;
+use super::measures::{SuiteMeasures, fmt_s};
 use super::run::SuiteRun;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -42,10 +42,6 @@ const SLA_WARNING: f64 = 0.8;
 fn what_if(items: &[Millis], overhead: Millis, m: usize) -> (Millis, u64) {
     let a = partition(items, m.max(1));
     (overhead + a.makespan(), billed_minutes(&a.loads, overhead))
-}
-
-fn fmt_s(s: f64) -> String {
-    Millis((s * 1000.0).round().max(0.0) as u64).to_string()
 }
 
 /// Settings that come from outside the run.

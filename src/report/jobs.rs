@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 
-use crate::github::api::JobRecord;
+use crate::github::api::{JobRecord, span};
 use crate::timings::Millis;
 
 use super::run::SuiteRun;
@@ -104,15 +104,11 @@ pub struct ShardJob {
 
 impl ShardJob {
     fn of(job: &JobRecord) -> Self {
-        let queue = match (job.created_at, job.started_at) {
-            (Some(c), Some(s)) => u64::try_from((s - c).num_milliseconds()).ok().map(Millis),
-            _ => None,
-        };
         ShardJob {
             status: job.status.clone(),
             conclusion: job.conclusion.clone(),
             url: job.html_url.clone(),
-            queue,
+            queue: span(job.created_at, job.started_at),
             started: job.started_at,
             completed: job.completed_at,
         }
@@ -120,8 +116,7 @@ impl ShardJob {
 
     /// Started → completed, when both are known and in order.
     pub fn duration(&self) -> Option<Millis> {
-        let ms = (self.completed? - self.started?).num_milliseconds();
-        u64::try_from(ms).ok().map(Millis)
+        span(self.started, self.completed)
     }
 
     /// What became of it, in a word: its conclusion, else its status.

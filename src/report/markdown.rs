@@ -10,9 +10,7 @@ use super::advice::Severity;
 use super::measures::SuiteMeasures;
 use super::{Report, Trend};
 
-fn dur(s: f64) -> String {
-    Millis((s * 1000.0).round().max(0.0) as u64).to_string()
-}
+use super::measures::fmt_s as dur;
 
 fn pct(x: Option<f64>) -> String {
     x.map_or_else(|| "–".to_owned(), |v| format!("{:.0}%", v * 100.0))
@@ -61,7 +59,7 @@ const GANTT_SHARDS: usize = 64;
 /// The shards as they ran beside the plan, in milliseconds from the first start. Without job
 /// timings the predicted bars are the predicted work alone, as the actual ones are.
 fn gantt(m: &SuiteMeasures) -> String {
-    let ms = |s: f64| (s * 1000.0).round().max(0.0) as u64;
+    let ms = |s: f64| Millis::from_secs_lossy(s).0;
     let shown: Vec<_> = m
         .per_shard
         .iter()

@@ -53,12 +53,17 @@ fn secs(ms: Millis) -> f64 {
     ms.0 as f64 / 1000.0
 }
 
+/// Seconds as the summary and the advice write them (`2m 26s`).
+pub(super) fn fmt_s(s: f64) -> String {
+    Millis::from_secs_lossy(s).to_string()
+}
+
 fn round(x: f64, digits: i32) -> f64 {
     let p = 10f64.powi(digits);
     (x * p).round() / p
 }
 
-fn ratio(a: f64, b: f64) -> Option<f64> {
+pub(super) fn ratio(a: f64, b: f64) -> Option<f64> {
     (b > 0.0).then(|| round(a / b, 4))
 }
 

@@ -5,7 +5,8 @@ use serde::{Deserialize, Serialize};
 
 use super::REPORT_FORMAT;
 use super::advice::{Advice, Severity};
-use super::measures::{RunMeasures, SuiteMeasures};
+use super::measures::{RunMeasures, SuiteMeasures, fmt_s, ratio};
+use crate::timings::formats::strip_position;
 
 /// The measures an earlier report is read for. Any report of this format has them; fields added
 /// later are optional, so that an older report still reads.
@@ -46,7 +47,7 @@ pub fn read_earlier(bytes: &[u8]) -> Result<Earlier, String> {
             "line {} column {}: not a report this planner wrote: {}",
             e.line(),
             e.column(),
-            e.to_string().split(" at line ").next().unwrap_or_default()
+            strip_position(&e.to_string())
         )
     })?;
     if e.format != REPORT_FORMAT || e.version > super::REPORT_VERSION {
@@ -98,8 +99,7 @@ fn change(
         measure,
         previous,
         current,
-        change: (previous > 0.0)
-            .then(|| ((current - previous) / previous * 10_000.0).round() / 10_000.0),
+        change: ratio(current - previous, previous),
     })
 }
 
@@ -175,10 +175,6 @@ pub fn trend(earlier: &Earlier, run: &RunMeasures, suites: &[SuiteMeasures]) -> 
         previous_run_id: earlier.run_id,
         changes: out,
     }
-}
-
-fn fmt_s(s: f64) -> String {
-    crate::timings::Millis((s * 1000.0).round().max(0.0) as u64).to_string()
 }
 
 /// A warning for each suite whose wall time grew, saying which measure moved with it.

@@ -42,6 +42,12 @@ impl Millis {
         Self::from_scaled(seconds, 1000.0, seconds)
     }
 
+    /// Seconds the planner computed (a measure, a difference), to the nearest millisecond; a
+    /// negative or NaN value is zero. Not for input: that is `from_secs_f64`, which validates.
+    pub fn from_secs_lossy(seconds: f64) -> Self {
+        Millis((seconds * 1000.0).round().max(0.0) as u64)
+    }
+
     /// Converts a value in milliseconds, validating it the same way.
     pub fn from_millis_f64(millis: f64) -> Result<Self, DurationError> {
         Self::from_scaled(millis, 1.0, millis / 1000.0)

@@ -80,7 +80,8 @@ impl std::ops::AddAssign for Tally {
     }
 }
 
-fn span(start: Option<DateTime<Utc>>, end: Option<DateTime<Utc>>) -> Option<Millis> {
+/// Start → end, when both are known and in order.
+pub fn span(start: Option<DateTime<Utc>>, end: Option<DateTime<Utc>>) -> Option<Millis> {
     let ms = (end? - start?).num_milliseconds();
     u64::try_from(ms).ok().map(Millis)
 }

@@ -221,7 +221,8 @@ fn list(keys: &[&str]) -> String {
 }
 
 /// serde_json appends " at line L column C"; the error carries those separately.
-fn strip_position(msg: &str) -> String {
+/// A serde message without its trailing ` at line L column C` (said apart, in its own words).
+pub fn strip_position(msg: &str) -> String {
     match msg.rfind(" at line ") {
         Some(i) => msg[..i].to_owned(),
         None => msg.to_owned(),

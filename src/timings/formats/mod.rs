@@ -7,7 +7,7 @@ mod inputs;
 mod junit;
 
 pub use error::{IngestError, line_of};
-pub use flat::read_flat_map;
+pub use flat::{read_flat_map, strip_position};
 pub use inputs::{
     FormatChoice, Granularity, Ingested, ReadOptions, Unit, expand_input, junit_items, read_input,
 };
