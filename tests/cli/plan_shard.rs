@@ -326,30 +326,23 @@ fn shard_formats_json_and_shell_quote_what_needs_it() {
         "t.json",
         r#"{"tests/a.py::t[x y]": 1, "tests/a.py::it's": 2}"#,
     );
-    let (code, out, _) = run(&[
-        "shard",
-        "--index",
-        "1",
-        "--total",
-        "1",
-        "--format",
-        "shell",
-        "--timings",
-        timings.to_str().unwrap(),
-    ]);
+    let shard_as = |format: &str| {
+        run(&[
+            "shard",
+            "--index",
+            "1",
+            "--total",
+            "1",
+            "--format",
+            format,
+            "--timings",
+            timings.to_str().unwrap(),
+        ])
+    };
+    let (code, out, _) = shard_as("shell");
     assert_eq!(code, 0);
     assert_eq!(out, "'tests/a.py::it'\\''s' 'tests/a.py::t[x y]'\n");
-    let (code, out, _) = run(&[
-        "shard",
-        "--index",
-        "1",
-        "--total",
-        "1",
-        "--format",
-        "json",
-        "--timings",
-        timings.to_str().unwrap(),
-    ]);
+    let (code, out, _) = shard_as("json");
     assert_eq!(code, 0);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["estimate_ms"], 3000);
