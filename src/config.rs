@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::render::Runner;
+use crate::runner::Runner;
 use crate::timings::formats::Granularity;
 
 pub const CONFIG_VERSION: u32 = 1;

@@ -11,6 +11,7 @@ pub mod github;
 pub mod plan;
 pub mod render;
 pub mod report;
+pub mod runner;
 pub mod timings;
 pub mod workflow;
 

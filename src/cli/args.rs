@@ -365,8 +365,8 @@ pub enum ShardFormat {
 
 impl ShardFormat {
     /// The test runner this format speaks for, if it is one.
-    pub fn runner(self) -> Option<crate::render::Runner> {
-        use crate::render::Runner;
+    pub fn runner(self) -> Option<crate::runner::Runner> {
+        use crate::runner::Runner;
         Some(match self {
             ShardFormat::Lines | ShardFormat::Json | ShardFormat::Shell => return None,
             ShardFormat::Pytest => Runner::Pytest,

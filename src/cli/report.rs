@@ -7,11 +7,13 @@ use std::path::{Path, PathBuf};
 
 use crate::Error;
 use crate::github::actions::{Level, annotation, fit_summary, in_actions};
+use crate::github::api::JobRecord;
 use crate::github::api::{Attempts, Client, fetch_jobs, jobs_path};
 use crate::plan::ChoiceMode;
+use crate::render::{summary_markdown, summary_text};
 use crate::report::{
-    DEFAULT_JOB_NAME, Earlier, Goals, JunitReport, Rates, Report, Severity, SuiteRun, attach_jobs,
-    build, check_template, collect, read_earlier, summary_markdown, summary_text,
+    DEFAULT_JOB_NAME, Earlier, Goals, JunitReport, Rates, Report, RunJob, Severity, SuiteRun,
+    attach_jobs, build, check_template, collect, read_earlier,
 };
 use crate::timings::formats::{ReadOptions, expand_input, junit_items, read_junit};
 use crate::timings::{ItemId, Millis, Observed};
@@ -203,6 +205,7 @@ fn read_jobs(
             return Ok(vec![msg]);
         }
     };
+    let jobs: Vec<RunJob> = jobs.iter().map(run_job).collect();
     let found = attach_jobs(runs, &jobs, &templates);
     reporter.info(format!(
         "run {run_id}: {} jobs, {} of them shards, {} with times",
@@ -217,6 +220,21 @@ fn read_jobs(
         return Ok(vec![msg]);
     }
     Ok(Vec::new())
+}
+
+/// What the report reads of a job the API returned.
+fn run_job(job: &JobRecord) -> RunJob {
+    RunJob {
+        id: job.id,
+        attempt: job.run_attempt,
+        name: job.name.clone(),
+        status: job.status.clone(),
+        conclusion: job.conclusion.clone(),
+        url: job.html_url.clone(),
+        created: job.created_at,
+        started: job.started_at,
+        completed: job.completed_at,
+    }
 }
 
 /// Annotations for violations, SLA warnings, bottlenecks and missing shards.

@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use crate::Error;
 use crate::plan::{RunSpec, ShardIndex, assign};
-use crate::render::{Runner, runner_args};
+use crate::runner::{Runner, runner_args, shell_quote};
 use crate::timings::{ItemId, Millis};
 
 use super::Reporter;
@@ -22,18 +22,6 @@ struct ShardJson<'a> {
     total: u32,
     estimate_ms: Millis,
     items: Vec<&'a ItemId>,
-}
-
-/// POSIX shell quoting: bare when safe, else single quotes with `'\''` for a quote.
-pub fn shell_quote(s: &str) -> String {
-    let safe = !s.is_empty()
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-_./:=@%+,".contains(&b));
-    if safe {
-        s.to_owned()
-    } else {
-        format!("'{}'", s.replace('\'', "'\\''"))
-    }
 }
 
 /// What a runner's format prints: one argument per line, or for `go test` one shell-quoted
@@ -254,17 +242,4 @@ pub fn run(args: &ShardArgs, out: &mut dyn Write, reporter: &mut Reporter) -> Re
         }
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::shell_quote;
-
-    #[test]
-    fn quotes_only_what_needs_it() {
-        assert_eq!(shell_quote("tests/a.py::test_x"), "tests/a.py::test_x");
-        assert_eq!(shell_quote("t[a b]"), "'t[a b]'");
-        assert_eq!(shell_quote("it's $(x)"), "'it'\\''s $(x)'");
-        assert_eq!(shell_quote(""), "''");
-    }
 }

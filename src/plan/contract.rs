@@ -62,7 +62,7 @@ pub struct SuitePlan {
 /// are appended to, where, and the JUnit it writes.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RunSpec {
-    pub runner: crate::render::Runner,
+    pub runner: crate::runner::Runner,
     pub command: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub working_directory: Option<String>,

@@ -3,11 +3,11 @@
 mod analysis;
 mod matrix;
 mod preview;
-mod runner_args;
+mod summary;
 mod workflow;
 
 pub use analysis::{Bar, analysis_markdown, analysis_text, gantt, gantt_chart, gantt_label};
 pub use matrix::{Matrix, MatrixEntry, matrix, matrix_json};
 pub use preview::{preview, thousands};
-pub use runner_args::{AdapterError, Runner, runner_args};
+pub use summary::{summary_markdown, summary_text};
 pub use workflow::{DEFAULT_TEMPLATE, RenderError, render_workflow};

@@ -8,12 +8,8 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Utc};
-
-use crate::github::api::{JobRecord, span};
-use crate::timings::Millis;
-
 use super::run::SuiteRun;
+use super::shard_job::{RunJob, ShardJob};
 
 /// The name the rendered workflow gives a shard job.
 pub const DEFAULT_JOB_NAME: &str = "{suite} {shard}/{total}";
@@ -91,40 +87,6 @@ impl Names {
     }
 }
 
-/// A shard's job as the API tells it.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct ShardJob {
-    pub status: String,
-    pub conclusion: Option<String>,
-    pub url: Option<String>,
-    pub queue: Option<Millis>,
-    pub started: Option<DateTime<Utc>>,
-    pub completed: Option<DateTime<Utc>>,
-}
-
-impl ShardJob {
-    fn of(job: &JobRecord) -> Self {
-        ShardJob {
-            status: job.status.clone(),
-            conclusion: job.conclusion.clone(),
-            url: job.html_url.clone(),
-            queue: span(job.created_at, job.started_at),
-            started: job.started_at,
-            completed: job.completed_at,
-        }
-    }
-
-    /// Started → completed, when both are known and in order.
-    pub fn duration(&self) -> Option<Millis> {
-        span(self.started, self.completed)
-    }
-
-    /// What became of it, in a word: its conclusion, else its status.
-    pub fn outcome(&self) -> &str {
-        self.conclusion.as_deref().unwrap_or(&self.status)
-    }
-}
-
 /// What matching found.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct JobsMatched {
@@ -138,7 +100,7 @@ pub struct JobsMatched {
 /// Attaches each shard's job: a shard with a report takes its timeline from the job (started →
 /// completed) and its start-up overhead as the job's time less its busy time; every shard keeps
 /// its job's conclusion and page. Of two jobs for one shard (re-runs), the later one counts.
-pub fn attach_jobs(runs: &mut [SuiteRun], jobs: &[JobRecord], templates: &[String]) -> JobsMatched {
+pub fn attach_jobs(runs: &mut [SuiteRun], jobs: &[RunJob], templates: &[String]) -> JobsMatched {
     let suites: Vec<(&str, usize)> = runs
         .iter()
         .map(|r| (r.plan.name.as_str(), r.shards.len()))
@@ -148,15 +110,14 @@ pub fn attach_jobs(runs: &mut [SuiteRun], jobs: &[JobRecord], templates: &[Strin
         jobs: jobs.len(),
         ..JobsMatched::default()
     };
-    let mut chosen: BTreeMap<(usize, usize), &JobRecord> = BTreeMap::new();
+    let mut chosen: BTreeMap<(usize, usize), &RunJob> = BTreeMap::new();
     for job in jobs {
         let Some(at) = names.shard(&job.name) else {
             continue;
         };
         out.matched += 1;
-        let later = |old: &JobRecord| {
-            (job.run_attempt, job.started_at, job.id) > (old.run_attempt, old.started_at, old.id)
-        };
+        let later =
+            |old: &RunJob| (job.attempt, job.started, job.id) > (old.attempt, old.started, old.id);
         if chosen.get(&at).is_none_or(|old| later(old)) {
             chosen.insert(at, job);
         }
@@ -224,32 +185,5 @@ mod tests {
         assert!(check_template("Tests {shard}").is_ok());
         let e = check_template("Tests {total}").expect_err("no {shard}");
         assert!(e.contains("expected a name with {shard}"), "{e}");
-    }
-
-    #[test]
-    fn a_job_knows_its_queue_duration_and_outcome() {
-        let t = |s: &str| Some(s.parse::<DateTime<Utc>>().expect("a time"));
-        let job = JobRecord {
-            name: "unit / fast 1/2".into(),
-            status: "completed".into(),
-            conclusion: Some("failure".into()),
-            created_at: t("2026-11-24T10:00:00Z"),
-            started_at: t("2026-11-24T10:00:12Z"),
-            completed_at: t("2026-11-24T10:03:00Z"),
-            ..JobRecord::default()
-        };
-        let sj = ShardJob::of(&job);
-        assert_eq!(sj.queue, Some(Millis(12_000)));
-        assert_eq!(sj.duration(), Some(Millis(168_000)));
-        assert_eq!(sj.outcome(), "failure");
-        let waiting = ShardJob::of(&JobRecord {
-            status: "queued".into(),
-            started_at: None,
-            completed_at: None,
-            conclusion: None,
-            ..job
-        });
-        assert_eq!((waiting.queue, waiting.duration()), (None, None));
-        assert_eq!(waiting.outcome(), "queued");
     }
 }

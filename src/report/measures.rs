@@ -49,12 +49,8 @@ impl Rates {
     }
 }
 
-fn secs(ms: Millis) -> f64 {
-    ms.0 as f64 / 1000.0
-}
-
 /// Seconds as the summary and the advice write them (`2m 26s`).
-pub(super) fn fmt_s(s: f64) -> String {
+pub fn fmt_s(s: f64) -> String {
     Millis::from_secs_lossy(s).to_string()
 }
 
@@ -169,8 +165,8 @@ fn items_off(run: &SuiteRun) -> Vec<ItemOff> {
                 items_off.push(ItemOff {
                     id: id.clone(),
                     shard: s.index,
-                    estimate_seconds: secs(est),
-                    actual_seconds: secs(actual),
+                    estimate_seconds: est.as_secs_f64(),
+                    actual_seconds: actual.as_secs_f64(),
                     ratio: round(actual.0 as f64 / est.0.max(1) as f64, 2),
                 });
             }
@@ -197,10 +193,10 @@ fn per_shard(run: &SuiteRun, origin: Option<chrono::DateTime<chrono::Utc>>) -> V
                 shard: s.index,
                 reported: s.reported,
                 items: s.items.len(),
-                predicted_seconds: secs(s.predicted),
-                busy_seconds: secs(s.busy()),
-                overhead_seconds: s.overhead.map(secs),
-                queue_seconds: s.queue.map(secs),
+                predicted_seconds: s.predicted.as_secs_f64(),
+                busy_seconds: s.busy().as_secs_f64(),
+                overhead_seconds: s.overhead.map(Millis::as_secs_f64),
+                queue_seconds: s.queue.map(Millis::as_secs_f64),
                 start_seconds: offset(s.start),
                 end_seconds: offset(s.end),
                 prediction_error: (s.reported && s.predicted.0 > 0).then(|| {
@@ -217,7 +213,7 @@ fn per_shard(run: &SuiteRun, origin: Option<chrono::DateTime<chrono::Utc>>) -> V
                     .take(3)
                     .map(|(id, ms)| ItemTime {
                         id: id.clone(),
-                        seconds: secs(*ms),
+                        seconds: ms.as_secs_f64(),
                     })
                     .collect(),
             }
@@ -237,7 +233,7 @@ fn wall_time(
     match (timeline, origin) {
         (true, Some(first)) => {
             let last = reported.iter().filter_map(|s| s.end).max().unwrap_or(first);
-            let span = Millis(u64::try_from((last - first).num_milliseconds()).unwrap_or(0));
+            let span = Millis::between(Some(first), Some(last)).unwrap_or_default();
             let source = if overhead_known {
                 "job-timings"
             } else {
@@ -299,10 +295,14 @@ pub fn measure(run: &SuiteRun, rates: &Rates) -> SuiteMeasures {
         Millis::ZERO
     };
     let sequential = o + work;
-    let wall_s = secs(wall);
-    let speedup = ratio(secs(sequential), wall_s);
-    let utilization = ratio(secs(work), n as f64 * wall_s);
-    let mean_busy = if n == 0 { 0.0 } else { secs(work) / n as f64 };
+    let wall_s = wall.as_secs_f64();
+    let speedup = ratio(sequential.as_secs_f64(), wall_s);
+    let utilization = ratio(work.as_secs_f64(), n as f64 * wall_s);
+    let mean_busy = if n == 0 {
+        0.0
+    } else {
+        work.as_secs_f64() / n as f64
+    };
     let max_busy = busy.iter().copied().max().unwrap_or_default();
     let all_items: Vec<Millis> = reported
         .iter()
@@ -313,7 +313,7 @@ pub fn measure(run: &SuiteRun, rates: &Rates) -> SuiteMeasures {
     let lower_bound = if n == 0 {
         0.0
     } else {
-        secs(min_o) + secs(longest).max(secs(work) / n as f64)
+        min_o.as_secs_f64() + longest.as_secs_f64().max(work.as_secs_f64() / n as f64)
     };
     let total_o: Millis = overheads.iter().copied().sum();
     let runner_minutes = billed(&reported, overhead_known);
@@ -325,7 +325,7 @@ pub fn measure(run: &SuiteRun, rates: &Rates) -> SuiteMeasures {
     let (runner_kind, rate) = rates.of(&label);
     let items_off = items_off(run);
     let per_shard = per_shard(run, origin);
-    let predicted_makespan = secs(run.plan.predicted_makespan_ms);
+    let predicted_makespan = run.plan.predicted_makespan_ms.as_secs_f64();
     SuiteMeasures {
         suite: run.plan.name.clone(),
         shards: run.shards.iter().filter(|s| s.planned_items > 0).count(),
@@ -333,22 +333,29 @@ pub fn measure(run: &SuiteRun, rates: &Rates) -> SuiteMeasures {
         missing_shards: run.missing(),
         wall_seconds: wall_s,
         wall_source,
-        sequential_seconds: secs(sequential),
-        work_seconds: secs(work),
+        sequential_seconds: sequential.as_secs_f64(),
+        work_seconds: work.as_secs_f64(),
         speedup,
         efficiency: speedup.map(|s| round(s / n.max(1) as f64, 4)),
         utilization,
-        imbalance: ratio(secs(max_busy), mean_busy),
+        imbalance: ratio(max_busy.as_secs_f64(), mean_busy),
         overhead_share: overhead_known
-            .then(|| ratio(secs(total_o), secs(total_o + work)))
+            .then(|| ratio(total_o.as_secs_f64(), (total_o + work).as_secs_f64()))
             .flatten(),
         overhead_known,
-        queue_seconds: reported.iter().filter_map(|s| s.queue).max().map(secs),
+        queue_seconds: reported
+            .iter()
+            .filter_map(|s| s.queue)
+            .max()
+            .map(Millis::as_secs_f64),
         lower_bound_seconds: round(lower_bound, 3),
-        critical_path_seconds: secs(critical),
-        predicted_wall_seconds: secs(run.plan.predicted_wall_ms),
+        critical_path_seconds: critical.as_secs_f64(),
+        predicted_wall_seconds: run.plan.predicted_wall_ms.as_secs_f64(),
         predicted_makespan_seconds: predicted_makespan,
-        prediction_error: ratio(secs(max_busy) - predicted_makespan, predicted_makespan),
+        prediction_error: ratio(
+            max_busy.as_secs_f64() - predicted_makespan,
+            predicted_makespan,
+        ),
         runner_minutes,
         runner_kind,
         cost_usd: round(runner_minutes as f64 * rate, 4),

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
 
-use super::jobs::ShardJob;
+use super::shard_job::ShardJob;
 use crate::plan::{Plan, SuitePlan};
 use crate::timings::formats::{JunitSummary, Outcome, ReadOptions, junit_items};
 use crate::timings::{ItemId, Millis};

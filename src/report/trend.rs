@@ -3,8 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::REPORT_FORMAT;
 use super::advice::{Advice, Severity};
+use super::format::{REPORT_FORMAT, REPORT_VERSION};
 use super::measures::{RunMeasures, SuiteMeasures, fmt_s, ratio};
 use crate::timings::formats::strip_position;
 
@@ -50,12 +50,10 @@ pub fn read_earlier(bytes: &[u8]) -> Result<Earlier, String> {
             strip_position(&e.to_string())
         )
     })?;
-    if e.format != REPORT_FORMAT || e.version > super::REPORT_VERSION {
+    if e.format != REPORT_FORMAT || e.version > REPORT_VERSION {
         return Err(format!(
             "report format `{}` version {} is not one this planner reads (`{REPORT_FORMAT}` version {})",
-            e.format,
-            e.version,
-            super::REPORT_VERSION
+            e.format, e.version, REPORT_VERSION
         ));
     }
     Ok(e)

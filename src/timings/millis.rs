@@ -74,6 +74,15 @@ impl Millis {
         self.0 as f64 / 1000.0
     }
 
+    /// From `start` to `end`, when both are known and in order.
+    pub fn between(
+        start: Option<chrono::DateTime<chrono::Utc>>,
+        end: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Option<Millis> {
+        let ms = (end? - start?).num_milliseconds();
+        u64::try_from(ms).ok().map(Millis)
+    }
+
     #[must_use]
     pub fn saturating_sub(self, other: Millis) -> Millis {
         Millis(self.0.saturating_sub(other.0))

@@ -106,10 +106,6 @@ pub struct Assumptions {
     pub overhead: Millis,
 }
 
-pub fn secs(m: Millis) -> f64 {
-    m.0 as f64 / 1000.0
-}
-
 pub fn analyze(
     wf: &Workflow,
     g: &JobGraph,
@@ -131,14 +127,14 @@ pub fn analyze(
             name: name(i),
             phase: g.levels[i] + 1,
             pool: g.instances[i].runs_on.pool(),
-            seconds: secs(d[i]),
+            seconds: d[i].as_secs_f64(),
             estimate: durations[i].1,
-            earliest_start: secs(s.earliest_start[i]),
-            earliest_finish: secs(s.earliest_finish[i]),
-            slack_seconds: secs(s.slack[i]),
+            earliest_start: s.earliest_start[i].as_secs_f64(),
+            earliest_finish: s.earliest_finish[i].as_secs_f64(),
+            slack_seconds: s.slack[i].as_secs_f64(),
             critical: critical[i],
-            start: secs(sim[i].0),
-            finish: secs(sim[i].1),
+            start: sim[i].0.as_secs_f64(),
+            finish: sim[i].1.as_secs_f64(),
         })
         .collect();
 
@@ -194,20 +190,24 @@ pub fn analyze(
         workflow: wf.path.display().to_string(),
         name: wf.name.clone(),
         critical_path: s.critical_path.iter().map(|&i| name(i)).collect(),
-        critical_path_seconds: secs(s.critical_length),
+        critical_path_seconds: s.critical_length.as_secs_f64(),
         phases: phases
             .iter()
             .map(|m| m.iter().map(|&i| name(i)).collect())
             .collect(),
         phase_details,
-        total_work_seconds: secs(s.work),
-        bound_seconds: secs(bound),
-        predicted_wall_seconds: secs(wall),
+        total_work_seconds: s.work.as_secs_f64(),
+        bound_seconds: bound.as_secs_f64(),
+        predicted_wall_seconds: wall.as_secs_f64(),
         capacity: assume.capacity.describe(),
         parallelism: Parallelism {
             max: s.max_parallelism(),
             average: (average * 100.0).round() / 100.0,
-            profile: s.profile.iter().map(|&(t, n)| (secs(t), n)).collect(),
+            profile: s
+                .profile
+                .iter()
+                .map(|&(t, n)| (t.as_secs_f64(), n))
+                .collect(),
         },
         jobs,
         bottlenecks,
@@ -235,8 +235,13 @@ fn phases(wf: &Workflow, g: &JobGraph, d: &[Millis]) -> (Vec<Vec<usize>>, Vec<Ph
                     .map(|&i| wf.jobs[g.instances[i].job].id.as_str()),
             ),
             jobs: members.iter().map(|&i| name(i)).collect(),
-            longest_seconds: secs(members.iter().map(|&i| d[i]).max().unwrap_or(Millis(0))),
-            work_seconds: secs(Millis(members.iter().map(|&i| d[i].0).sum())),
+            longest_seconds: members
+                .iter()
+                .map(|&i| d[i])
+                .max()
+                .unwrap_or(Millis(0))
+                .as_secs_f64(),
+            work_seconds: Millis(members.iter().map(|&i| d[i].0).sum()).as_secs_f64(),
         })
         .collect();
     (phases, phase_details)
@@ -253,7 +258,7 @@ fn bottlenecks(g: &JobGraph, d: &[Millis], s: &Schedule, phases: &[Vec<usize>]) 
         if share >= 0.25 && share >= 1.5 * mean_share {
             bottlenecks.push(Bottleneck {
                 job: name(i),
-                seconds: secs(d[i]),
+                seconds: d[i].as_secs_f64(),
                 reason: format!("{:.0}% of the critical path", share * 100.0),
             });
         }
@@ -267,7 +272,7 @@ fn bottlenecks(g: &JobGraph, d: &[Millis], s: &Schedule, phases: &[Vec<usize>]) 
             if d[i].0 as f64 > 1.5 * mean && !bottlenecks.iter().any(|b| b.job == name(i)) {
                 bottlenecks.push(Bottleneck {
                     job: name(i),
-                    seconds: secs(d[i]),
+                    seconds: d[i].as_secs_f64(),
                     reason: format!(
                         "{:.1}× the mean of its phase ({})",
                         d[i].0 as f64 / mean,
@@ -394,7 +399,7 @@ fn advise_sharding(f: &Facts, out: &mut Vec<Advice>) {
                     wall,
                     Millis(o * (k as u64 - 1))
                 ),
-                wall_seconds_delta: Some(secs(w) - secs(wall)),
+                wall_seconds_delta: Some(w.as_secs_f64() - wall.as_secs_f64()),
             });
         }
     }
@@ -497,7 +502,7 @@ fn advise_needs(f: &Facts, out: &mut Vec<Advice>) {
                         wf.jobs[need].id,
                         wf.jobs[job].id,
                     ),
-                    wall_seconds_delta: Some(secs(w) - secs(wall)),
+                    wall_seconds_delta: Some(w.as_secs_f64() - wall.as_secs_f64()),
                 });
             }
         }

@@ -4,8 +4,6 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Utc};
-
 use crate::timings::{ItemId, Millis, Observed, RunRef};
 
 use super::records::{FetchedRun, JobRecord, StepRecord};
@@ -80,12 +78,6 @@ impl std::ops::AddAssign for Tally {
     }
 }
 
-/// Start → end, when both are known and in order.
-pub fn span(start: Option<DateTime<Utc>>, end: Option<DateTime<Utc>>) -> Option<Millis> {
-    let ms = (end? - start?).num_milliseconds();
-    u64::try_from(ms).ok().map(Millis)
-}
-
 /// The runner class of a job: its labels, as `runs-on` gave them.
 pub fn runner_class(job: &JobRecord) -> String {
     if job.labels.is_empty() {
@@ -104,15 +96,15 @@ fn is_setup(step: &StepRecord, extra: &[String]) -> bool {
 /// A job's start-up: (queue, set-up), where set-up is its time on the runner outside its work
 /// steps. None when the steps are missing or untimed, or none of them is work.
 pub fn startup(job: &JobRecord, extra: &[String]) -> Option<(Millis, Millis)> {
-    let duration = span(job.started_at, job.completed_at)?;
-    let queue = span(job.created_at, job.started_at).unwrap_or(Millis::ZERO);
+    let duration = Millis::between(job.started_at, job.completed_at)?;
+    let queue = Millis::between(job.created_at, job.started_at).unwrap_or(Millis::ZERO);
     if job.steps.is_empty() {
         return None;
     }
     let mut work = Millis::ZERO;
     let mut any_work = false;
     for step in &job.steps {
-        let d = span(step.started_at, step.completed_at)?;
+        let d = Millis::between(step.started_at, step.completed_at)?;
         if !is_setup(step, extra) {
             work += d;
             any_work = true;
@@ -140,7 +132,7 @@ fn timing(job: &JobRecord, opts: &JobOptions, tally: &mut Tally) -> Option<Milli
             return None;
         }
     }
-    let Some(d) = span(job.started_at, job.completed_at) else {
+    let Some(d) = Millis::between(job.started_at, job.completed_at) else {
         tally.no_times += 1;
         return None;
     };
@@ -228,7 +220,7 @@ pub fn observe_run(
 
 #[cfg(test)]
 mod tests {
-    use chrono::TimeZone;
+    use chrono::{DateTime, TimeZone, Utc};
 
     use super::super::records::RunRecord;
     use super::*;

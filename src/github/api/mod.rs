@@ -7,5 +7,5 @@ pub mod records;
 
 pub use client::{ApiError, Client, ClientSettings, ClientStats};
 pub use fetch::{Attempts, Fetched, Progress, RunQuery, fetch, fetch_jobs, jobs_path};
-pub use jobs::{JobOptions, Tally, observe_run, span};
+pub use jobs::{JobOptions, Tally, observe_run};
 pub use records::{FetchedRun, JobRecord, JobsPage, RunRecord, RunsPage, StepRecord};

@@ -1,4 +1,4 @@
-//! What each test runner needs to run exactly a shard's items, and nothing else.
+//! How each test runner is given exactly a shard's items, and nothing else.
 //!
 //! Each adapter turns item ids (as the planner reads them from that runner's JUnit) into
 //! arguments for the runner's command. An invocation is a list of arguments; most runners take
@@ -6,57 +6,8 @@
 
 use std::collections::BTreeMap;
 
+use super::Runner;
 use crate::timings::ItemId;
-
-#[derive(
-    Clone,
-    Copy,
-    Debug,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    serde::Serialize,
-    serde::Deserialize,
-    schemars::JsonSchema,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum Runner {
-    Pytest,
-    Nextest,
-    Jest,
-    Vitest,
-    Playwright,
-    Go,
-    Rspec,
-}
-
-impl Runner {
-    pub fn name(self) -> &'static str {
-        match self {
-            Runner::Pytest => "pytest",
-            Runner::Nextest => "nextest",
-            Runner::Jest => "jest",
-            Runner::Vitest => "vitest",
-            Runner::Playwright => "playwright",
-            Runner::Go => "go",
-            Runner::Rspec => "rspec",
-        }
-    }
-
-    /// The command a suite of this runner uses unless the config says otherwise.
-    pub fn default_command(self) -> &'static str {
-        match self {
-            Runner::Pytest => "python -m pytest",
-            Runner::Nextest => "cargo nextest run --no-tests=pass",
-            Runner::Jest => "npx jest",
-            Runner::Vitest => "npx vitest run",
-            Runner::Playwright => "npx playwright test",
-            Runner::Go => "go test",
-            Runner::Rspec => "bundle exec rspec",
-        }
-    }
-}
 
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 pub enum AdapterError {

@@ -3,14 +3,10 @@
 
 use std::fmt::Write as _;
 
-use crate::render::{Bar, gantt_chart};
+use super::analysis::{Bar, gantt_chart};
+use crate::report::fmt_s as dur;
+use crate::report::{Report, Severity, SuiteMeasures, Trend};
 use crate::timings::Millis;
-
-use super::advice::Severity;
-use super::measures::SuiteMeasures;
-use super::{Report, Trend};
-
-use super::measures::fmt_s as dur;
 
 fn pct(x: Option<f64>) -> String {
     x.map_or_else(|| "–".to_owned(), |v| format!("{:.0}%", v * 100.0))
