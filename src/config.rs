@@ -67,7 +67,7 @@ pub struct Suite {
     pub overhead_seconds: Option<f64>,
     /// The fewest shards predicted to finish within this wall time, in seconds.
     #[serde(default)]
-    #[schemars(range(min = 1.0))]
+    #[schemars(extend("exclusiveMinimum" = 0))]
     pub target_seconds: Option<f64>,
     /// Never more shards than this.
     #[serde(default = "default_max_shards")]
@@ -82,8 +82,10 @@ pub struct Suite {
     pub timings: Vec<String>,
 }
 
+// Read through `ItemsField`, so that the documented mapping form parses (serde_yaml would read an
+// enum's variant from a YAML tag) and each mistake gets its own message.
 /// How the items are listed at planning time.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub enum Items {
     /// A glob of test files, relative to the working directory (`tests/**/test_*.py`).
@@ -92,12 +94,121 @@ pub enum Items {
     Command(String),
 }
 
+/// `items` as written: one of two keys.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ItemsField {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    glob: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    command: Option<String>,
+}
+
+impl<'de> Deserialize<'de> for Items {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error as _;
+        match ItemsField::deserialize(d)? {
+            ItemsField {
+                glob: Some(g),
+                command: None,
+            } => Ok(Items::Glob(g)),
+            ItemsField {
+                glob: None,
+                command: Some(c),
+            } => Ok(Items::Command(c)),
+            ItemsField {
+                glob: None,
+                command: None,
+            } => Err(D::Error::custom(
+                "items: expected `glob` or `command`, such as {glob: \"tests/**/test_*.py\"}",
+            )),
+            ItemsField { .. } => Err(D::Error::custom(
+                "items: expected `glob` or `command`, not both",
+            )),
+        }
+    }
+}
+
+impl Serialize for Items {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let (glob, command) = match self {
+            Items::Glob(g) => (Some(g.clone()), None),
+            Items::Command(c) => (None, Some(c.clone())),
+        };
+        ItemsField { glob, command }.serialize(s)
+    }
+}
+
 /// A label, or a list of labels a runner must all have.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(untagged)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RunsOnConfig {
     One(String),
     All(Vec<String>),
+}
+
+impl RunsOnConfig {
+    pub fn labels(&self) -> &[String] {
+        match self {
+            RunsOnConfig::One(l) => std::slice::from_ref(l),
+            RunsOnConfig::All(l) => l,
+        }
+    }
+
+    /// As written: a string, or a list.
+    pub fn to_json(&self) -> serde_json::Value {
+        match self {
+            RunsOnConfig::One(l) => serde_json::Value::from(l.clone()),
+            RunsOnConfig::All(l) => serde_json::Value::from(l.clone()),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for RunsOnConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Labels;
+        impl<'de> serde::de::Visitor<'de> for Labels {
+            type Value = RunsOnConfig;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a runner label, or a list of labels")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<RunsOnConfig, E> {
+                Ok(RunsOnConfig::One(v.to_owned()))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<RunsOnConfig, A::Error> {
+                let mut labels = Vec::new();
+                while let Some(l) = seq.next_element::<String>()? {
+                    labels.push(l);
+                }
+                Ok(RunsOnConfig::All(labels))
+            }
+        }
+        d.deserialize_any(Labels)
+    }
+}
+
+impl Serialize for RunsOnConfig {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.to_json().serialize(s)
+    }
+}
+
+impl JsonSchema for RunsOnConfig {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "RunsOnConfig".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "A label, or a list of labels a runner must all have.",
+            "anyOf": [
+                {"type": "string"},
+                {"type": "array", "items": {"type": "string"}}
+            ]
+        })
+    }
 }
 
 fn default_branches() -> Vec<String> {
@@ -115,8 +226,12 @@ fn default_timeout() -> u32 {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("{path}: {message}")]
-    Parse { path: PathBuf, message: String },
+    #[error("{path}: not a config this planner reads")]
+    Parse {
+        path: PathBuf,
+        #[source]
+        source: serde_yaml::Error,
+    },
     #[error("{path}: {field}: {message}")]
     Field {
         path: PathBuf,
@@ -127,9 +242,9 @@ pub enum ConfigError {
 
 impl Config {
     pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
-        let config: Config = serde_yaml::from_str(text).map_err(|e| ConfigError::Parse {
+        let config: Config = serde_yaml::from_str(text).map_err(|source| ConfigError::Parse {
             path: path.to_owned(),
-            message: e.to_string(),
+            source,
         })?;
         let field = |field: String, message: &str| ConfigError::Field {
             path: path.to_owned(),
@@ -165,27 +280,10 @@ impl Config {
             if name.trim().is_empty() {
                 return Err(field("suites".into(), "a suite's name is empty"));
             }
-            if !(1..=256).contains(&suite.max_shards) {
-                return Err(field(at("max-shards"), "expected 1 to 256"));
-            }
-            if !(1..=360).contains(&suite.timeout_minutes) {
-                return Err(field(at("timeout-minutes"), "expected 1 to 360"));
-            }
-            for (f, v) in [
-                ("overhead-seconds", suite.overhead_seconds),
-                ("target-seconds", suite.target_seconds),
-            ] {
-                if v.is_some_and(|v| !(v.is_finite() && v >= 0.0)) {
-                    return Err(field(at(f), "expected a number of seconds, 0 or more"));
-                }
-            }
             if suite.setup.iter().any(|s| !s.is_mapping()) {
                 return Err(field(at("setup"), "expected a list of steps (mappings)"));
             }
-            let labels = match &suite.runs_on {
-                RunsOnConfig::One(l) => vec![l.clone()],
-                RunsOnConfig::All(l) => l.clone(),
-            };
+            let labels = suite.runs_on.labels();
             if labels.is_empty() || labels.iter().any(|l| l.trim().is_empty()) {
                 return Err(field(at("runs-on"), "expected a runner label"));
             }
@@ -210,10 +308,7 @@ impl Suite {
     }
 
     pub fn runs_on(&self) -> serde_json::Value {
-        match &self.runs_on {
-            RunsOnConfig::One(l) => serde_json::Value::from(l.clone()),
-            RunsOnConfig::All(l) => serde_json::Value::from(l.clone()),
-        }
+        self.runs_on.to_json()
     }
 
     /// The JUnit the command writes, where the runner has a usual place.
@@ -231,22 +326,50 @@ mod tests {
 
     #[test]
     fn fields_are_checked_by_path() {
-        let err = Config::parse(
-            "version: 1\nsuites:\n  unit: {runner: pytest, max-shards: 0}\n",
-            Path::new("p.yml"),
-        )
-        .unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "p.yml: suites.unit.max-shards: expected 1 to 256"
+        let cause = |text: &str| {
+            let err = Config::parse(text, Path::new("p.yml")).unwrap_err();
+            assert_eq!(err.to_string(), "p.yml: not a config this planner reads");
+            std::error::Error::source(&err)
+                .map(ToString::to_string)
+                .unwrap_or_default()
+        };
+        let e = cause("version: 1\nsuites:\n  unit: {runner: pytst}\n");
+        assert!(
+            e.contains("suites.unit.runner: unknown variant `pytst`"),
+            "{e}"
         );
-        let err = Config::parse(
-            "version: 1\nsuites:\n  unit: {runner: pytst}\n",
+        let e = cause("version: 1\nsuite: {}\n");
+        assert!(e.contains("unknown field `suite`"), "{e}");
+        let e = cause("version: 1\nsuites:\n  unit: {runner: pytest, runs-on: {a: 1}}\n");
+        assert!(
+            e.contains("expected a runner label, or a list of labels"),
+            "{e}"
+        );
+        let e =
+            cause("version: 1\nsuites:\n  unit: {runner: pytest, items: {glob: a, command: b}}\n");
+        assert!(
+            e.contains("suites.unit: items: expected `glob` or `command`, not both"),
+            "{e}"
+        );
+        let e = cause("version: 1\nsuites:\n  unit: {runner: pytest, items: {globs: a}}\n");
+        assert!(e.contains("unknown field `globs`"), "{e}");
+    }
+
+    #[test]
+    fn items_parse_in_the_documented_mapping_form() {
+        let c = Config::parse(
+            "version: 1\nsuites:\n  a: {runner: pytest, items: {glob: \"tests/**/test_*.py\"}}\n  b: {runner: go, items: {command: go list ./...}, runs-on: [self-hosted, linux]}\n",
             Path::new("p.yml"),
         )
-        .unwrap_err();
-        assert!(err.to_string().contains("unknown variant `pytst`"), "{err}");
-        let err = Config::parse("version: 1\nsuite: {}\n", Path::new("p.yml")).unwrap_err();
-        assert!(err.to_string().contains("unknown field `suite`"), "{err}");
+        .unwrap();
+        assert_eq!(
+            c.suites["a"].items,
+            Some(Items::Glob("tests/**/test_*.py".into()))
+        );
+        assert_eq!(
+            c.suites["b"].items,
+            Some(Items::Command("go list ./...".into()))
+        );
+        assert_eq!(c.suites["b"].runs_on.labels(), ["self-hosted", "linux"]);
     }
 }

@@ -6,7 +6,6 @@
 
 pub mod cli;
 pub mod config;
-pub mod error;
 pub mod github;
 pub mod plan;
 pub mod render;
@@ -15,4 +14,4 @@ pub mod runner;
 pub mod timings;
 pub mod workflow;
 
-pub use error::{Error, ExitCode};
+pub use cli::{Error, ExitCode};

@@ -23,11 +23,12 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
+            // The chain is redacted as every warning is: a token never reaches the log.
             let mut err = std::io::stderr().lock();
-            let _ = writeln!(err, "error: {e}");
+            let _ = writeln!(err, "error: {}", reporter.redact(&e.to_string()));
             let mut source = e.source();
             while let Some(s) = source {
-                let _ = writeln!(err, "  caused by: {s}");
+                let _ = writeln!(err, "  caused by: {}", reporter.redact(&s.to_string()));
                 source = s.source();
             }
             ExitCode::from(u8::try_from(e.exit_code().code()).unwrap_or(1))

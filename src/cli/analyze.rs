@@ -3,44 +3,30 @@
 use std::collections::BTreeMap;
 use std::io::Write;
 
-use crate::Error;
+use super::Error;
 use crate::render::{analysis_markdown, analysis_text};
 use crate::timings::{Estimator, ItemId, Sample};
-use crate::workflow::{Assumptions, Capacity, JobGraph, analyze, job_durations, parse_workflow};
+use crate::workflow::{Assumptions, JobGraph, analyze, job_durations, parse_workflow};
 
 use super::Reporter;
-use super::args::{AnalyzeArgs, ReadArgs, ReportFormat};
+use super::args::{AnalyzeArgs, ReportFormat};
 use super::history::{read_history, warn_if_stale};
-use super::settings::{read_options, seconds};
+use super::settings::{AnalyzeSettings, analyze as analyze_settings};
 
 pub fn run(args: &AnalyzeArgs, out: &mut dyn Write, reporter: &mut Reporter) -> Result<(), Error> {
-    let mut capacity = Capacity::default();
-    for spec in &args.capacity {
-        capacity
-            .set(spec)
-            .map_err(|e| Error::Usage(format!("--capacity {e}")))?;
-    }
-    let default = seconds("--default-seconds", args.default_seconds)?;
-    if default.0 == 0 {
-        return Err(Error::Usage(
-            "--default-seconds must be more than zero: no job is ever free".into(),
-        ));
-    }
-    let overhead = seconds("--overhead-seconds", args.overhead_seconds)?;
+    let AnalyzeSettings {
+        capacity,
+        default,
+        overhead,
+        read,
+    } = analyze_settings(args)?;
 
     let text = std::fs::read_to_string(&args.workflow)
         .map_err(|e| Error::io("read", &args.workflow, e))?;
     let workflow = parse_workflow(&text, &args.workflow)?;
     let graph = JobGraph::build(&workflow)?;
 
-    let read = ReadArgs {
-        unit: super::args::UnitArg::Seconds,
-        by: super::args::ByArg::Test,
-        runner_class: "default".to_owned(),
-        include_failed: false,
-    };
-    let opts = read_options(args.input_format, &read);
-    let (store, _) = read_history(&args.timings, opts, "default", args.strict, reporter)?;
+    let (store, _) = read_history(&args.timings, read, "default", args.strict, reporter)?;
     warn_if_stale(&store, reporter);
     let history = all_classes(&store);
     let estimator = Estimator {
@@ -59,8 +45,10 @@ pub fn run(args: &AnalyzeArgs, out: &mut dyn Write, reporter: &mut Reporter) -> 
         ReportFormat::Text => analysis_text(&analysis),
         ReportFormat::Markdown => analysis_markdown(&analysis),
         ReportFormat::Json => {
-            let mut j = serde_json::to_string_pretty(&analysis)
-                .map_err(|e| Error::Internal(format!("analysis as JSON: {e}")))?;
+            let mut j = serde_json::to_string_pretty(&analysis).map_err(|source| Error::Json {
+                what: "the analysis",
+                source,
+            })?;
             j.push('\n');
             j
         }

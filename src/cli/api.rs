@@ -5,15 +5,16 @@
 use std::io::Write;
 use std::time::Duration;
 
-use crate::Error;
+use super::Error;
 use crate::github::actions::{add_mask_commands, in_actions};
 use crate::github::api::ClientSettings;
 
 use super::Reporter;
 use super::args::ApiArgs;
+use super::settings::SettingError;
 
 /// `OWNER/NAME` → (owner, name).
-pub fn parse_repo(repo: &str) -> Result<(String, String), Error> {
+pub fn parse_repo(repo: &str) -> Result<(String, String), SettingError> {
     let ok = |s: &str| {
         !s.is_empty()
             && s.chars()
@@ -23,9 +24,10 @@ pub fn parse_repo(repo: &str) -> Result<(String, String), Error> {
         .filter(|(o, r)| ok(o) && ok(r))
         .map(|(o, r)| (o.to_owned(), r.to_owned()))
         .ok_or_else(|| {
-            Error::Usage(format!(
-                "--repo `{repo}`: expected OWNER/NAME, such as octo-org/hello-world"
-            ))
+            SettingError::flag(
+                "--repo",
+                format!("`{repo}`: expected OWNER/NAME, such as octo-org/hello-world"),
+            )
         })
 }
 
@@ -67,6 +69,6 @@ pub fn block_on<T>(work: impl Future<Output = T>) -> Result<T, Error> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| Error::Internal(format!("cannot start the async runtime: {e}")))?;
+        .map_err(|e| Error::io("start", "the async runtime", e))?;
     Ok(runtime.block_on(work))
 }

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use std::io::Write;
 use std::time::Duration;
 
-use crate::Error;
+use super::Error;
 use crate::github::actions::{append_summary, in_actions};
 use crate::github::api::{
     ApiError, Attempts, Client, ClientSettings, ClientStats, Fetched, FetchedRun, JobOptions,
@@ -18,13 +18,16 @@ use super::Reporter;
 use super::api::{block_on, parse_repo, settings};
 use super::args::{AttemptsArg, FetchArgs};
 use super::files::{save_store, store_to_update, write_atomic};
+use super::settings::SettingError;
 
 fn query(args: &FetchArgs) -> Result<RunQuery, Error> {
     let (owner, repo) = parse_repo(&args.repo)?;
     if args.workflow.trim().is_empty() {
-        return Err(Error::Usage(
-            "--workflow: expected a workflow file name (ci.yml) or id".into(),
-        ));
+        return Err(SettingError::flag(
+            "--workflow",
+            "expected a workflow file name (ci.yml) or id",
+        )
+        .into());
     }
     Ok(RunQuery {
         owner,
@@ -76,7 +79,7 @@ fn read_runs(
 ) -> Result<(Fetched, ClientStats), Error> {
     let bar = progress_bar(reporter);
     let (fetched, stats) = block_on(async {
-        let mut client = Client::new(settings).map_err(|e| Error::Usage(e.to_string()))?;
+        let mut client = Client::new(settings)?;
         let known = |id, attempt| store.has_run(id, attempt);
         let fetched = fetch(&mut client, query, &known, &mut |p| on_progress(&bar, p)).await;
         Ok::<_, Error>((fetched, client.stats))
@@ -111,8 +114,10 @@ pub fn run(args: &FetchArgs, out: &mut dyn Write, reporter: &mut Reporter) -> Re
         }
     }
     if let Some(path) = &args.records {
-        let json = serde_json::to_string_pretty(&runs)
-            .map_err(|e| Error::Internal(format!("the records cannot be written: {e}")))?;
+        let json = serde_json::to_string_pretty(&runs).map_err(|source| Error::Json {
+            what: "the records",
+            source,
+        })?;
         write_atomic(path, format!("{json}\n").as_bytes())?;
     }
     // A fetch that read nothing creates no empty store.
@@ -179,9 +184,7 @@ fn finish(
                 )
             };
             reporter.warn(format!("timings fetch stopped: {e}; {kept}"));
-            Err(Error::Api(reporter.redact(&format!(
-                "timings fetch: the GitHub API could not be used ({kept})"
-            ))))
+            Err(Error::FetchStopped { kept, source: e })
         }
     }
 }

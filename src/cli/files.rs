@@ -4,12 +4,14 @@ use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
-use crate::Error;
+use super::Error;
+use crate::config::Config;
 use crate::plan::{PLAN_FORMAT, PLAN_VERSION, Plan};
 use crate::timings::formats::strip_position;
 use crate::timings::{ItemId, Store};
 
 use super::Reporter;
+use super::settings::SettingError;
 
 /// Writes `contents` to a temporary file beside `path`, syncs it, then renames it over `path`:
 /// a reader sees the old file or the new one, never half of one. A missing folder is made.
@@ -40,8 +42,9 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), Error> {
 /// `--github-output`: appends `outputs` to the file `$GITHUB_OUTPUT` names.
 pub fn append_github_output(outputs: &[(String, String)]) -> Result<(), Error> {
     let path = std::env::var_os("GITHUB_OUTPUT").ok_or_else(|| {
-        Error::Usage(
-            "--github-output: $GITHUB_OUTPUT is not set (it is on every Actions runner)".into(),
+        SettingError::flag(
+            "--github-output",
+            "$GITHUB_OUTPUT is not set (it is on every Actions runner)",
         )
     })?;
     crate::github::actions::append_outputs(Path::new(&path), outputs)
@@ -125,6 +128,19 @@ pub fn save_store(
     }
     write_atomic(path, store.to_json().as_bytes())?;
     Ok(true)
+}
+
+/// The config file, parsed and checked as far as the file alone can be.
+pub fn read_config(path: &Path) -> Result<Config, Error> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io("read", path, e))?;
+    let text = String::from_utf8(bytes).map_err(|e| Error::InvalidInput {
+        path: path.to_owned(),
+        message: format!(
+            "byte {}: not UTF-8; a config is YAML text",
+            e.utf8_error().valid_up_to()
+        ),
+    })?;
+    Ok(Config::parse(&text, path)?)
 }
 
 pub fn read_plan(path: &Path) -> Result<Plan, Error> {

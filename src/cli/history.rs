@@ -4,16 +4,17 @@
 //! estimated (down to an even split by count when nothing is known). `--strict` makes it an error.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 
-use crate::Error;
+use super::Error;
+use crate::config::Items;
 use crate::render::thousands;
 use crate::timings::formats::{IngestError, Ingested, ReadOptions, read_input};
 use crate::timings::{Estimates, ItemId, Observed, Sample, Store};
 
 use super::Reporter;
-use super::args::SourceArgs;
-use super::files::read_items;
-use super::settings::{estimator, read_options};
+use super::files::{parse_items, read_items};
+use super::settings::{HistorySettings, ItemSource, Origin, SettingError};
 
 /// The estimates for a suite's items, and a line saying where the timings came from.
 #[derive(Debug)]
@@ -127,43 +128,87 @@ fn class_history<'s>(
     Some(h)
 }
 
-pub fn load(source: &SourceArgs, reporter: &mut Reporter) -> Result<Loaded, Error> {
-    load_listed(source, None, reporter)
+/// The items a config lists: its glob expanded (sorted), or its command's lines.
+fn list_items(suite: &str, items: &Items, dir: &Path, config: &Path) -> Result<Vec<ItemId>, Error> {
+    match items {
+        Items::Glob(pattern) => {
+            let full = dir.join(pattern).display().to_string();
+            let paths = glob::glob(&full).map_err(|e| {
+                Error::Setting(SettingError::new(
+                    Origin::Config {
+                        path: config.to_owned(),
+                        field: format!("suites.{suite}.items.glob"),
+                    },
+                    format!("`{pattern}`: {e}"),
+                ))
+            })?;
+            let mut items: Vec<String> = paths
+                .filter_map(Result::ok)
+                .filter(|p| p.is_file())
+                .filter_map(|p| {
+                    p.strip_prefix(dir)
+                        .ok()
+                        .map(|r| r.to_string_lossy().replace('\\', "/"))
+                })
+                .collect();
+            items.sort();
+            items.dedup();
+            Ok(items.into_iter().map(ItemId::new).collect())
+        }
+        Items::Command(command) => {
+            let out = std::process::Command::new("sh")
+                .arg("-c")
+                .arg(command)
+                .current_dir(dir)
+                .stderr(std::process::Stdio::inherit())
+                .output()
+                .map_err(|e| Error::io("run the items command of", format!("suite {suite}"), e))?;
+            if !out.status.success() {
+                return Err(Error::ItemsCommand {
+                    suite: suite.to_owned(),
+                    command: command.clone(),
+                    status: out.status,
+                });
+            }
+            let text = String::from_utf8_lossy(&out.stdout);
+            parse_items(Path::new(&format!("items of suite {suite}")), &text)
+        }
+    }
 }
 
-/// As `load`, with the items listed by the caller (a config's glob or command) when given.
-pub fn load_listed(
-    source: &SourceArgs,
-    listed: Option<Vec<ItemId>>,
-    reporter: &mut Reporter,
-) -> Result<Loaded, Error> {
-    let est = estimator(source)?;
-    let opts = read_options(source.input_format, &source.read);
+/// Reads a suite's history and lists its items, then estimates each item.
+pub fn load(source: &HistorySettings, reporter: &mut Reporter) -> Result<Loaded, Error> {
     let (store, used) = read_history(
         &source.timings,
-        opts,
-        &source.read.runner_class,
+        source.read,
+        &source.runner_class,
         source.strict,
         reporter,
     )?;
     let empty = BTreeMap::new();
-    let history = class_history(&store, &source.read.runner_class, reporter).unwrap_or(&empty);
-    let listed_any = listed.is_some();
-    let items = match listed {
-        Some(items) => Some(items),
-        None => source.items.as_deref().map(read_items).transpose()?,
+    let history = class_history(&store, &source.runner_class, reporter).unwrap_or(&empty);
+    let items = match &source.items {
+        ItemSource::Timings => None,
+        ItemSource::File(f) => Some(read_items(f)?),
+        ItemSource::Config {
+            suite,
+            items,
+            dir,
+            config,
+        } => Some(list_items(suite, items, dir, config)?),
     };
-    let estimates = est.estimate(history, items.as_deref());
+    let estimates = source.estimator.estimate(history, items.as_deref());
     if estimates.items.is_empty() && !source.allow_empty {
-        let what = match &source.items {
-            _ if listed_any => "the suite's item list is empty".to_owned(),
-            Some(f) => format!("the item list {f} holds no items"),
-            None if used.is_empty() => "no items: give --items, or --timings with history".into(),
-            None => format!("the timings ({}) hold no items", used.join(", ")),
-        };
-        return Err(Error::Usage(format!(
-            "{what}; a plan of zero shards would pass without running anything (pass --allow-empty to plan a skipped suite)"
-        )));
+        return Err(Error::NoItems {
+            what: match &source.items {
+                ItemSource::Config { .. } => "the suite's item list is empty".to_owned(),
+                ItemSource::File(f) => format!("the item list {f} holds no items"),
+                ItemSource::Timings if used.is_empty() => {
+                    "no items: give --items, or --timings with history".into()
+                }
+                ItemSource::Timings => format!("the timings ({}) hold no items", used.join(", ")),
+            },
+        });
     }
     let unknown = estimates.items.len() - estimates.count(crate::timings::EstimateSource::History);
     if unknown > 0 && !history.is_empty() {

@@ -1,7 +1,7 @@
 //! `planner timings merge`: inputs, oldest first, into a store, written atomically and never
 //! replaced by one that holds less.
 
-use crate::Error;
+use super::Error;
 use crate::timings::formats::{Ingested, read_input};
 use crate::timings::{MergeOutcome, Observed};
 

@@ -3,12 +3,12 @@
 mod analyze;
 mod api;
 mod args;
+mod error;
 mod fetch;
 mod files;
 mod history;
 mod merge;
 mod plan;
-mod plan_config;
 mod render;
 mod report;
 mod reporter;
@@ -16,11 +16,10 @@ mod settings;
 mod shard;
 
 pub use args::{Cli, Command, TimingsCommand};
+pub use error::{Error, ExitCode};
 pub use reporter::Reporter;
 
 use std::io::Write;
-
-use crate::Error;
 
 /// Runs one parsed command line, writing results to `out` and warnings through `reporter`.
 pub fn run(cli: Cli, out: &mut dyn Write, reporter: &mut Reporter) -> Result<(), Error> {

@@ -1,88 +1,41 @@
 //! `planner plan`: estimates → the curve → the chosen shard count → the partition; written as
-//! plan.json and matrix JSON, or previewed with --dry-run.
+//! plan.json and matrix JSON, or previewed with --dry-run. One suite from the flags, or every
+//! suite of a config (`--config`), each with how its shards run and numbered outputs for the
+//! rendered workflow. Both go through the same settings and the same planning.
 
 use std::io::Write;
 
-use crate::Error;
-use crate::plan::{ChoiceMode, Plan, SuiteSettings, plan_suite};
-use crate::render::{matrix_json, preview};
-use crate::timings::Millis;
+use crate::config::Config;
+use crate::plan::{Plan, RunSpec, SuitePlan, plan_suite};
+use crate::render::{matrix, matrix_json, preview};
 
+use super::Error;
 use super::Reporter;
 use super::args::PlanArgs;
-use super::files::{append_github_output, write_atomic};
-use super::history::{Loaded, load};
-use super::settings::{read_options, seconds};
+use super::files::{append_github_output, read_config, write_atomic};
+use super::history::load;
+use super::settings::{SuiteSettingsDraft, suite_from_flags, suites_from_config};
 
-pub const ASSUMED_OVERHEAD: Millis = Millis(30_000);
-
-/// The per-shard overhead: given, else measured from past runs' jobs, else assumed.
-/// (value, source, how it was measured)
-pub fn overhead(
-    given: Option<(Millis, &str)>,
-    loaded: &Loaded,
-    classes: &[&str],
-) -> (Millis, String, Option<String>) {
-    if let Some((ms, source)) = given {
-        return (ms, source.to_owned(), None);
-    }
-    match loaded.measured_overhead(classes) {
-        Some(m) => (m.total, "measured".to_owned(), Some(m.describe())),
-        None => (ASSUMED_OVERHEAD, "assumed".to_owned(), None),
-    }
-}
-
-fn settings(args: &PlanArgs, loaded: &Loaded) -> Result<SuiteSettings, Error> {
-    let given = match args.overhead_seconds {
-        Some(s) => Some((seconds("--overhead-seconds", s)?, "flag")),
-        None => None,
-    };
-    let (overhead, overhead_source, overhead_detail) =
-        overhead(given, loaded, &[args.source.read.runner_class.as_str()]);
-    let max_extra_cost = args.max_extra_cost;
-    if !(max_extra_cost.is_finite() && max_extra_cost >= 0.0) {
-        return Err(Error::Usage(format!(
-            "--max-extra-cost: expected a percentage of 0 or more, got {max_extra_cost}"
-        )));
-    }
-    let mode = match (args.total, args.target_seconds) {
-        (Some(n), _) => ChoiceMode::Fixed {
-            requested: n as usize,
-        },
-        (None, Some(t)) => {
-            let target = seconds("--target-seconds", t)?;
-            if target.0 == 0 {
-                return Err(Error::Usage(
-                    "--target-seconds must be more than zero".into(),
-                ));
-            }
-            ChoiceMode::Target { target_ms: target }
-        }
-        (None, None) => ChoiceMode::Cost {
-            max_extra_cost: max_extra_cost / 100.0,
-        },
-    };
-    Ok(SuiteSettings {
-        name: args.suite.clone(),
-        granularity: read_options(args.source.input_format, &args.source.read).by,
-        runner_class: args.source.read.runner_class.clone(),
-        overhead,
-        overhead_source,
-        overhead_detail,
-        mode,
-        max_shards: args.max_shards as usize,
-        max_extra_cost: max_extra_cost / 100.0,
-    })
+/// Plans one suite: its history read, its overhead given or measured, its shards chosen.
+fn plan_one(
+    draft: &SuiteSettingsDraft,
+    reporter: &mut Reporter,
+) -> Result<(SuitePlan, String), Error> {
+    let loaded = load(&draft.history, reporter)?;
+    let settings = draft.finish(|classes| loaded.measured_overhead(classes));
+    Ok((plan_suite(&loaded.estimates, &settings), loaded.sources))
 }
 
 /// Writes the plan (`--out`) and the outputs, with `plan` (its path), to $GITHUB_OUTPUT.
-pub fn write_outputs(
+fn write_outputs(
     plan: &Plan,
     args: &PlanArgs,
     mut outputs: Vec<(String, String)>,
 ) -> Result<(), Error> {
-    let plan_json = serde_json::to_string_pretty(plan)
-        .map_err(|e| Error::Internal(format!("the plan cannot be written as JSON: {e}")))?;
+    let plan_json = serde_json::to_string_pretty(plan).map_err(|source| Error::Json {
+        what: "the plan",
+        source,
+    })?;
     if let Some(path) = &args.out {
         write_atomic(path, format!("{plan_json}\n").as_bytes())?;
         outputs.push(("plan".to_owned(), path.display().to_string()));
@@ -93,17 +46,21 @@ pub fn write_outputs(
     Ok(())
 }
 
+fn stdout_err(e: std::io::Error) -> Error {
+    Error::io("write", "standard output", e)
+}
+
 pub fn run(args: &PlanArgs, out: &mut dyn Write, reporter: &mut Reporter) -> Result<(), Error> {
-    if let Some(config) = &args.config {
-        return super::plan_config::run(config, args, out, reporter);
+    if let Some(path) = &args.config {
+        let config = read_config(path)?;
+        let drafts = suites_from_config(&config, path, args)?;
+        return run_config(&config, &drafts, args, out, reporter);
     }
-    let loaded = load(&args.source, reporter)?;
-    let suite_settings = settings(args, &loaded)?;
-    let suite = plan_suite(&loaded.estimates, &suite_settings);
-    let stdout_err = |e| Error::io("write", "standard output", e);
+    let draft = suite_from_flags(args)?;
+    let (suite, sources) = plan_one(&draft, reporter)?;
 
     if args.dry_run {
-        write!(out, "{}", preview(&suite, &loaded.sources)).map_err(stdout_err)?;
+        write!(out, "{}", preview(&suite, &sources)).map_err(stdout_err)?;
         if args.out.is_some() || args.github_output {
             reporter.info("dry run: --out and --github-output were not written");
         }
@@ -130,4 +87,63 @@ pub fn run(args: &PlanArgs, out: &mut dyn Write, reporter: &mut Reporter) -> Res
         ));
     }
     Ok(())
+}
+
+/// Every suite of a config into one plan, each with how its shards run.
+fn run_config(
+    config: &Config,
+    drafts: &[SuiteSettingsDraft],
+    args: &PlanArgs,
+    out: &mut dyn Write,
+    reporter: &mut Reporter,
+) -> Result<(), Error> {
+    let mut suites = Vec::new();
+    let mut previews = String::new();
+    for (draft, suite) in drafts.iter().zip(config.suites.values()) {
+        let (mut plan, sources) = plan_one(draft, reporter)?;
+        plan.run = Some(RunSpec {
+            runner: suite.runner,
+            command: suite.command(),
+            working_directory: suite.working_directory.clone(),
+            junit: suite.junit(),
+            runs_on: suite.runs_on(),
+        });
+        if args.dry_run {
+            previews.push_str(&preview(&plan, &sources));
+            previews.push('\n');
+        }
+        suites.push(plan);
+    }
+    if args.dry_run {
+        return out.write_all(previews.as_bytes()).map_err(stdout_err);
+    }
+    let mut outputs: Vec<(String, String)> = Vec::new();
+    for (n, suite) in suites.iter().enumerate() {
+        let n = n + 1;
+        let matrix = matrix_json(suite);
+        writeln!(out, "{matrix}").map_err(stdout_err)?;
+        outputs.push((format!("matrix_{n}"), matrix));
+        outputs.push((format!("total_{n}"), suite.shards.len().to_string()));
+        outputs.push((format!("skip_{n}"), suite.skip.to_string()));
+        reporter.info(format!(
+            "suite {}: {} shards, {}; predicted wall {}",
+            suite.name,
+            suite.shards.len(),
+            suite.choice.reason,
+            suite.predicted_wall_ms
+        ));
+    }
+    // Every suite's matrix by name, for `fromJSON(needs.plan.outputs.matrices)['unit']`.
+    let matrices: serde_json::Map<String, serde_json::Value> = suites
+        .iter()
+        .map(|suite| {
+            let m = serde_json::to_value(matrix(suite)).unwrap_or_default();
+            (suite.name.clone(), m)
+        })
+        .collect();
+    outputs.push((
+        "matrices".to_owned(),
+        serde_json::Value::Object(matrices).to_string(),
+    ));
+    write_outputs(&Plan::new(suites), args, outputs)
 }

@@ -2,15 +2,16 @@
 
 use std::io::Write;
 
-use crate::Error;
+use super::Error;
 use crate::render::render_workflow;
 
 use super::args::RenderArgs;
-use super::files::write_atomic;
-use super::plan_config::read_config;
+use super::files::{read_config, write_atomic};
+use super::settings::check_config;
 
 pub fn run(args: &RenderArgs, out: &mut dyn Write) -> Result<(), Error> {
     let config = read_config(&args.config)?;
+    check_config(&config, &args.config)?;
     let template = args
         .template
         .as_ref()

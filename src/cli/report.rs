@@ -5,15 +5,15 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use crate::Error;
+use super::Error;
 use crate::github::actions::{Level, annotation, fit_summary, in_actions};
 use crate::github::api::JobRecord;
 use crate::github::api::{Attempts, Client, fetch_jobs, jobs_path};
 use crate::plan::ChoiceMode;
 use crate::render::{summary_markdown, summary_text};
 use crate::report::{
-    DEFAULT_JOB_NAME, Earlier, Goals, JunitReport, Rates, Report, RunJob, Severity, SuiteRun,
-    attach_jobs, build, check_template, collect, read_earlier,
+    DEFAULT_JOB_NAME, Earlier, Goals, JunitReport, Report, RunJob, Severity, SuiteRun, attach_jobs,
+    build, check_template, collect, read_earlier,
 };
 use crate::timings::formats::{ReadOptions, expand_input, junit_items, read_junit};
 use crate::timings::{ItemId, Millis, Observed};
@@ -22,6 +22,7 @@ use super::Reporter;
 use super::api::{block_on, parse_repo, settings};
 use super::args::ReportArgs;
 use super::files::{append_github_output, read_plan, save_store, store_to_update, write_atomic};
+use super::settings::{ReportSettings, SettingError, report as report_settings};
 
 fn read_reports(args: &ReportArgs) -> Result<Vec<JunitReport>, Error> {
     let mut reports = Vec::new();
@@ -34,59 +35,6 @@ fn read_reports(args: &ReportArgs) -> Result<Vec<JunitReport>, Error> {
         }
     }
     Ok(reports)
-}
-
-fn non_negative(flag: &str, v: f64, text: &str) -> Result<f64, Error> {
-    if v.is_finite() && v >= 0.0 {
-        Ok(v)
-    } else {
-        Err(Error::Usage(format!(
-            "{flag}: expected a number of 0 or more, got `{text}`"
-        )))
-    }
-}
-
-fn positive(flag: &str, text: &str) -> Result<f64, Error> {
-    let v = text.trim().parse::<f64>().unwrap_or(f64::NAN);
-    non_negative(flag, v, text)
-}
-
-fn rates(args: &ReportArgs) -> Result<Rates, Error> {
-    let mut r = Rates::default();
-    for spec in &args.rate {
-        let (kind, usd) = spec.split_once('=').ok_or_else(|| {
-            Error::Usage(format!(
-                "--rate `{spec}`: expected KIND=USD, such as linux=0.008"
-            ))
-        })?;
-        let usd = positive("--rate", usd)?;
-        match kind.trim() {
-            "linux" => r.linux = usd,
-            "windows" => r.windows = usd,
-            "macos" => r.macos = usd,
-            other => {
-                return Err(Error::Usage(format!(
-                    "--rate `{spec}`: unknown runner kind `{other}` (linux, windows or macos)"
-                )));
-            }
-        }
-    }
-    Ok(r)
-}
-
-/// `--sla`: a budget for every suite, and per-suite ones.
-fn slas(args: &ReportArgs) -> Result<(Option<f64>, BTreeMap<String, f64>), Error> {
-    let mut all = None;
-    let mut per = BTreeMap::new();
-    for spec in &args.sla {
-        match spec.rsplit_once('=') {
-            Some((suite, secs)) => {
-                per.insert(suite.to_owned(), positive("--sla", secs)?);
-            }
-            None => all = Some(positive("--sla", spec)?),
-        }
-    }
-    Ok((all, per))
 }
 
 /// This run's times, one observation per suite, into `--timings-out`.
@@ -178,21 +126,21 @@ fn read_jobs(
         return Ok(Vec::new());
     };
     let repo = args.repo.as_deref().ok_or_else(|| {
-        Error::Usage(
-            "--run-id: the repository is needed too (--repo OWNER/NAME, or $GITHUB_REPOSITORY)"
-                .into(),
+        SettingError::flag(
+            "--run-id",
+            "the repository is needed too (--repo OWNER/NAME, or $GITHUB_REPOSITORY)",
         )
     })?;
     let (owner, name) = parse_repo(repo)?;
     let mut templates = vec![DEFAULT_JOB_NAME.to_owned()];
     for t in &args.job_name {
-        check_template(t).map_err(Error::Usage)?;
+        check_template(t).map_err(|m| SettingError::flag("--job-name", m))?;
         templates.push(t.clone());
     }
     let settings = settings(&args.api, out, reporter)?;
     let first = jobs_path(&owner, &name, run_id, Attempts::Latest);
     let read = block_on(async {
-        let mut client = Client::new(settings).map_err(|e| Error::Usage(e.to_string()))?;
+        let mut client = Client::new(settings)?;
         Ok::<_, Error>(fetch_jobs(&mut client, first).await)
     })??;
     let jobs = match read {
@@ -297,11 +245,12 @@ fn write_summary(path: &Path, markdown: &str) -> Result<(), Error> {
 
 pub fn run(args: &ReportArgs, out: &mut dyn Write, reporter: &mut Reporter) -> Result<(), Error> {
     let plan = read_plan(&args.plan)?;
-    let rates = rates(args)?;
-    let (sla_all, sla_per) = slas(args)?;
-    if let Some(t) = args.target_seconds {
-        non_negative("--target-seconds", t, &t.to_string())?;
-    }
+    let ReportSettings {
+        rates,
+        sla_all,
+        sla_per,
+        target_seconds,
+    } = report_settings(args)?;
     let earlier = read_previous(args, reporter)?;
     let reports = read_reports(args)?;
     let mut warnings = Vec::new();
@@ -313,7 +262,7 @@ pub fn run(args: &ReportArgs, out: &mut dyn Write, reporter: &mut Reporter) -> R
     let goals = |suite: &str| {
         let planned = plan.suites.iter().find(|s| s.name == suite);
         Goals {
-            target_seconds: args.target_seconds.or_else(|| match planned?.choice.mode {
+            target_seconds: target_seconds.or_else(|| match planned?.choice.mode {
                 ChoiceMode::Target { target_ms } => Some(target_ms.0 as f64 / 1000.0),
                 _ => None,
             }),
@@ -333,8 +282,10 @@ pub fn run(args: &ReportArgs, out: &mut dyn Write, reporter: &mut Reporter) -> R
         write_summary(path, &summary_markdown(&report))?;
     }
     if let Some(path) = &args.json {
-        let json = serde_json::to_string_pretty(&report)
-            .map_err(|e| Error::Internal(format!("the report cannot be written as JSON: {e}")))?;
+        let json = serde_json::to_string_pretty(&report).map_err(|source| Error::Json {
+            what: "the report",
+            source,
+        })?;
         write_atomic(path, format!("{json}\n").as_bytes())?;
     }
     if let Some(path) = &args.timings_out {
@@ -353,11 +304,13 @@ pub fn run(args: &ReportArgs, out: &mut dyn Write, reporter: &mut Reporter) -> R
         })
         .collect();
     if !missing.is_empty() {
-        let msg = format!("no report from {}", missing.join("; "));
         if args.require_all {
-            return Err(Error::Incomplete(format!("{msg} (--require-all)")));
+            return Err(Error::Incomplete { missing });
         }
-        reporter.warn(format!("{msg}; the report covers the shards that sent one"));
+        reporter.warn(format!(
+            "no report from {}; the report covers the shards that sent one",
+            missing.join("; ")
+        ));
     }
     Ok(())
 }

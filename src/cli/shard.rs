@@ -5,15 +5,16 @@ use std::io::Write;
 
 use serde::Serialize;
 
-use crate::Error;
+use super::Error;
 use crate::plan::{RunSpec, ShardIndex, assign};
-use crate::runner::{Runner, runner_args, shell_quote};
+use crate::runner::{AdapterError, Runner, runner_args, shell_quote};
 use crate::timings::{ItemId, Millis};
 
 use super::Reporter;
 use super::args::{ShardArgs, ShardFormat};
 use super::files::read_plan;
 use super::history::load;
+use super::settings::{SettingError, history};
 
 #[derive(Serialize)]
 struct ShardJson<'a> {
@@ -26,8 +27,9 @@ struct ShardJson<'a> {
 
 /// What a runner's format prints: one argument per line, or for `go test` one shell-quoted
 /// argument list per line.
-fn runner_text(runner: Runner, items: &[ItemId]) -> Result<String, Error> {
-    let invocations = runner_args(runner, items).map_err(|e| Error::Usage(e.to_string()))?;
+fn runner_text(runner: Runner, items: &[ItemId], shard: ShardIndex) -> Result<String, Error> {
+    let invocations =
+        runner_args(runner, items).map_err(|source| Error::Adapter { shard, source })?;
     let mut buf = String::new();
     for inv in invocations {
         if runner == Runner::Go {
@@ -52,7 +54,10 @@ fn exec(
     junit_to: Option<&std::path::Path>,
     reporter: &mut Reporter,
 ) -> Result<(), Error> {
-    let invocations = runner_args(spec.runner, items).map_err(|e| Error::Usage(e.to_string()))?;
+    let invocations = runner_args(spec.runner, items).map_err(|source| Error::Adapter {
+        shard: index,
+        source,
+    })?;
     if invocations.is_empty() {
         reporter.info(format!("shard {index} has nothing to run"));
         return Ok(());
@@ -79,10 +84,11 @@ fn exec(
         collect_junit(&dir, junit, to, index, reporter)?;
     }
     match failed {
-        Some(status) => Err(Error::TestsFailed(format!(
-            "shard {index}: `{}` failed ({status})",
-            spec.command
-        ))),
+        Some(status) => Err(Error::TestsFailed {
+            shard: index,
+            command: spec.command.clone(),
+            status,
+        }),
         None => Ok(()),
     }
 }
@@ -139,30 +145,40 @@ fn from_plan(
     let plan = read_plan(path)?;
     let Some(suite) = plan.suite(args.suite.as_deref()) else {
         let names: Vec<&str> = plan.suites.iter().map(|s| s.name.as_str()).collect();
-        return Err(Error::Usage(format!(
-            "{}: {} (suites in the plan: {})",
-            path.display(),
-            match &args.suite {
-                Some(s) => format!("no suite `{s}`"),
-                None => "several suites; choose one with --suite".into(),
-            },
-            names.join(", ")
-        )));
+        return Err(SettingError::flag(
+            "--suite",
+            format!(
+                "{}: {} (suites in the plan: {})",
+                path.display(),
+                match &args.suite {
+                    Some(s) => format!("no suite `{s}`"),
+                    None => "several suites; choose one with --suite".into(),
+                },
+                names.join(", ")
+            ),
+        )
+        .into());
     };
     if suite.shards.len() != args.total as usize {
-        return Err(Error::Usage(format!(
-            "{}: suite `{}` was planned with {} shards, but --total is {}; pass the matrix's `total`",
-            path.display(),
-            suite.name,
-            suite.shards.len(),
-            args.total
-        )));
+        return Err(SettingError::flag(
+            "--total",
+            format!(
+                "{}: suite `{}` was planned with {} shards, but --total is {}; pass the matrix's `total`",
+                path.display(),
+                suite.name,
+                suite.shards.len(),
+                args.total
+            ),
+        )
+        .into());
     }
-    let shard = suite.shard(index).ok_or_else(|| {
-        Error::Internal(format!(
-            "shard {index} missing from a plan of {}",
+    let shard = suite.shard(index).ok_or_else(|| Error::InvalidInput {
+        path: path.to_owned(),
+        message: format!(
+            "suite `{}` has no shard {index} among its {} shards",
+            suite.name,
             suite.shards.len()
-        ))
+        ),
     })?;
     Ok((
         suite.name.clone(),
@@ -174,16 +190,20 @@ fn from_plan(
 
 pub fn run(args: &ShardArgs, out: &mut dyn Write, reporter: &mut Reporter) -> Result<(), Error> {
     let Some(index) = ShardIndex::new(args.index, args.total) else {
-        return Err(Error::Usage(format!(
-            "--index {} is out of range for --total {}: shards are numbered 1 to {}",
-            args.index, args.total, args.total
-        )));
+        return Err(SettingError::flag(
+            "--index",
+            format!(
+                "{} is out of range for --total {}: shards are numbered 1 to {}",
+                args.index, args.total, args.total
+            ),
+        )
+        .into());
     };
     let (suite_name, items, estimate, spec): (String, Vec<ItemId>, Millis, Option<RunSpec>) =
         if let Some(path) = &args.plan {
             from_plan(path, args, index)?
         } else {
-            let loaded = load(&args.source, reporter)?;
+            let loaded = load(&history(&args.source)?, reporter)?;
             let (ids, _, a) = assign(&loaded.estimates, args.total as usize);
             let k = index.zero_based();
             let items: Vec<ItemId> = a.items_of(k).map(|i| ids[i].clone()).collect();
@@ -197,14 +217,18 @@ pub fn run(args: &ShardArgs, out: &mut dyn Write, reporter: &mut Reporter) -> Re
     let write_err = |e| Error::io("write", "standard output", e);
     if args.exec {
         let Some(spec) = spec else {
-            return Err(Error::Usage(format!(
-                "--exec: suite `{suite_name}` of the plan does not say how to run it; plan it with `planner plan --config`"
-            )));
+            return Err(SettingError::flag(
+                "--exec",
+                format!(
+                    "suite `{suite_name}` of the plan does not say how to run it; plan it with `planner plan --config`"
+                ),
+            )
+            .into());
         };
         return exec(&spec, &items, index, args.junit_to.as_deref(), reporter);
     }
     if let Some(runner) = args.format.runner() {
-        let text = runner_text(runner, &items)?;
+        let text = runner_text(runner, &items, index)?;
         out.write_all(text.as_bytes()).map_err(write_err)?;
         return Ok(());
     }
@@ -213,10 +237,13 @@ pub fn run(args: &ShardArgs, out: &mut dyn Write, reporter: &mut Reporter) -> Re
             let mut buf = String::new();
             for id in &items {
                 if id.as_str().contains(['\n', '\r']) {
-                    return Err(Error::Usage(format!(
-                        "item {:?} holds a line break and cannot be printed one per line; use --format json",
-                        id.as_str()
-                    )));
+                    return Err(Error::Adapter {
+                        shard: index,
+                        source: AdapterError::LineBreak {
+                            runner: "--format lines (use --format json)",
+                            id: id.to_string(),
+                        },
+                    });
                 }
                 buf.push_str(id.as_str());
                 buf.push('\n');
@@ -231,7 +258,10 @@ pub fn run(args: &ShardArgs, out: &mut dyn Write, reporter: &mut Reporter) -> Re
                 estimate_ms: estimate,
                 items: items.iter().collect(),
             })
-            .map_err(|e| Error::Internal(e.to_string()))?;
+            .map_err(|source| Error::Json {
+                what: "the shard",
+                source,
+            })?;
             writeln!(out, "{json}").map_err(write_err)?;
         }
         _ => {

@@ -38,8 +38,7 @@ pub struct SuitePlan {
     pub total_ms: Millis,
     pub longest_ms: Millis,
     pub overhead_ms: Millis,
-    /// `assumed`, `flag`, `config` or `measured`.
-    pub overhead_source: String,
+    pub overhead_source: OverheadSource,
     /// How a measured overhead was measured.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub overhead_detail: Option<String>,
@@ -70,6 +69,20 @@ pub struct RunSpec {
     pub junit: Option<String>,
     /// The `runs-on` of the shard jobs, carried into the matrix.
     pub runs_on: serde_json::Value,
+}
+
+/// Where a suite's per-shard overhead came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OverheadSource {
+    /// Nothing gave or measured it: 30 s.
+    Assumed,
+    /// `--overhead-seconds`.
+    Flag,
+    /// The config's `overhead-seconds`.
+    Config,
+    /// The start-up of past runs' jobs (`timings fetch`).
+    Measured,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -117,7 +130,7 @@ pub struct SuiteSettings {
     pub granularity: Granularity,
     pub runner_class: String,
     pub overhead: Millis,
-    pub overhead_source: String,
+    pub overhead_source: OverheadSource,
     pub overhead_detail: Option<String>,
     pub mode: ChoiceMode,
     pub max_shards: usize,
@@ -221,7 +234,7 @@ pub fn plan_suite(estimates: &Estimates, s: &SuiteSettings) -> SuitePlan {
         total_ms: total,
         longest_ms: longest,
         overhead_ms: s.overhead,
-        overhead_source: s.overhead_source.clone(),
+        overhead_source: s.overhead_source,
         overhead_detail: s.overhead_detail.clone(),
         estimates: counts(estimates),
         choice,

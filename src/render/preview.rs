@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use crate::plan::{BoundTerm, SuitePlan};
+use crate::plan::{BoundTerm, OverheadSource, SuitePlan};
 use crate::timings::Millis;
 
 const BAR: usize = 32;
@@ -105,14 +105,14 @@ pub fn preview(suite: &SuitePlan, sources: &str) -> String {
         );
     }
     let _ = writeln!(o, "  estimates   {est}");
-    let overhead_note = match (suite.overhead_source.as_str(), &suite.overhead_detail) {
-        ("assumed", _) => {
+    let overhead_note = match (suite.overhead_source, &suite.overhead_detail) {
+        (OverheadSource::Assumed, _) => {
             " (assumed; set --overhead-seconds, or learn it with `planner timings fetch`)"
                 .to_owned()
         }
-        ("measured", Some(detail)) => format!(" (measured: {detail})"),
-        ("measured", None) => " (measured from past runs)".to_owned(),
-        _ => String::new(),
+        (OverheadSource::Measured, Some(detail)) => format!(" (measured: {detail})"),
+        (OverheadSource::Measured, None) => " (measured from past runs)".to_owned(),
+        (OverheadSource::Flag | OverheadSource::Config, _) => String::new(),
     };
     let _ = writeln!(
         o,
@@ -257,7 +257,7 @@ mod tests {
             granularity: Granularity::Test,
             runner_class: "default".into(),
             overhead: Millis(0),
-            overhead_source: "flag".into(),
+            overhead_source: OverheadSource::Flag,
             overhead_detail: None,
             mode: ChoiceMode::Fixed { requested: 40 },
             max_shards: 256,

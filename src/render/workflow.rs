@@ -13,10 +13,11 @@ use crate::config::Config;
 pub const DEFAULT_TEMPLATE: &str = include_str!("../../templates/workflow.yml.j2");
 
 #[derive(Debug, thiserror::Error)]
-#[error("{template}: {message}")]
+#[error("{template}: the template cannot be rendered")]
 pub struct RenderError {
     pub template: String,
-    pub message: String,
+    #[source]
+    pub source: minijinja::Error,
 }
 
 #[derive(Serialize)]
@@ -58,18 +59,9 @@ pub fn render_workflow(
     template: Option<(&str, &str)>,
 ) -> Result<String, RenderError> {
     let (name, source) = template.unwrap_or(("templates/workflow.yml.j2", DEFAULT_TEMPLATE));
-    let err = |e: minijinja::Error| {
-        let mut message = e.to_string();
-        let mut source = std::error::Error::source(&e);
-        while let Some(s) = source {
-            message.push_str(": ");
-            message.push_str(&s.to_string());
-            source = s.source();
-        }
-        RenderError {
-            template: name.to_owned(),
-            message,
-        }
+    let err = |source: minijinja::Error| RenderError {
+        template: name.to_owned(),
+        source,
     };
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Strict);

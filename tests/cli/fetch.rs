@@ -508,7 +508,7 @@ fn bad_answers_are_errors_that_name_the_request_and_keep_the_store() {
     let (code, _, err) = fetch_as("not a repo", "ci.yml", &api.uri(), &store, &[]);
     assert_eq!(code, 2, "{err}");
     assert!(
-        err.contains("--repo `not a repo`: expected OWNER/NAME"),
+        err.contains("--repo: `not a repo`: expected OWNER/NAME"),
         "{err}"
     );
 }
