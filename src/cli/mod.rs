@@ -3,6 +3,7 @@
 mod analyze;
 mod api;
 mod args;
+mod dispatch;
 mod error;
 mod fetch;
 mod files;
@@ -16,27 +17,6 @@ mod settings;
 mod shard;
 
 pub use args::{Cli, Command, TimingsCommand};
+pub use dispatch::run;
 pub use error::{Error, ExitCode};
 pub use reporter::Reporter;
-
-use std::io::Write;
-
-/// Runs one parsed command line, writing results to `out` and warnings through `reporter`.
-pub fn run(cli: Cli, out: &mut dyn Write, reporter: &mut Reporter) -> Result<(), Error> {
-    match cli.command {
-        Command::Timings {
-            command: TimingsCommand::Merge(args),
-        } => merge::run(&args, reporter),
-        Command::Timings {
-            command: TimingsCommand::Fetch(args),
-        } => fetch::run(&args, out, reporter),
-        Command::Plan(args) => plan::run(&args, out, reporter),
-        Command::Shard(args) => shard::run(&args, out, reporter),
-        Command::Analyze(args) => analyze::run(&args, out, reporter),
-        Command::Render(args) => render::run(&args, out),
-        Command::Report(args) => report::run(&args, out, reporter),
-        Command::Schema => out
-            .write_all(crate::config::Config::schema().as_bytes())
-            .map_err(|e| Error::io("write", "standard output", e)),
-    }
-}

@@ -12,8 +12,8 @@ use crate::github::api::{Attempts, Client, fetch_jobs, jobs_path};
 use crate::plan::ChoiceMode;
 use crate::render::{summary_markdown, summary_text};
 use crate::report::{
-    DEFAULT_JOB_NAME, Earlier, Goals, JunitReport, Report, RunJob, Severity, SuiteRun, attach_jobs,
-    build, check_template, collect, read_earlier,
+    AdviceKind, DEFAULT_JOB_NAME, Earlier, Goals, JunitReport, Report, RunJob, Severity, SuiteRun,
+    attach_jobs, build, check_template, collect, read_earlier,
 };
 use crate::timings::formats::{ReadOptions, expand_input, junit_items, read_junit};
 use crate::timings::{ItemId, Millis, Observed};
@@ -190,7 +190,13 @@ fn annotate(report: &Report, out: &mut dyn Write) -> Result<(), Error> {
     for a in &report.advice {
         let level = match (a.kind, a.severity) {
             (_, Severity::Violation) => Level::Error,
-            ("sla" | "bottleneck" | "missing-shards" | "trend", _) => Level::Warning,
+            (
+                AdviceKind::Sla
+                | AdviceKind::Bottleneck
+                | AdviceKind::MissingShards
+                | AdviceKind::Trend,
+                _,
+            ) => Level::Warning,
             _ => continue,
         };
         let line = annotation(level, None, &format!("{}: {}", a.suite, a.message));

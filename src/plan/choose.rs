@@ -43,13 +43,78 @@ pub enum ChoiceMode {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "ChoiceFields", into = "ChoiceFields")]
 pub struct Choice {
-    #[serde(flatten)]
     pub mode: ChoiceMode,
     pub n: usize,
     pub reason: String,
     /// Where the curve bends: the count the cost budget would pick, shown whatever the mode.
     pub knee: usize,
+}
+
+/// A choice as the plan writes it: the mode's name and its one value beside the choice, in one
+/// flat object (`{"mode": "target", "target_ms": 600000, "n": 9, …}`), read back strictly.
+#[derive(Serialize, Deserialize)]
+struct ChoiceFields {
+    mode: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    requested: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    target_ms: Option<Millis>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    max_extra_cost: Option<f64>,
+    n: usize,
+    reason: String,
+    knee: usize,
+}
+
+impl From<Choice> for ChoiceFields {
+    fn from(c: Choice) -> Self {
+        let (mode, requested, target_ms, max_extra_cost) = match c.mode {
+            ChoiceMode::Fixed { requested } => ("fixed", Some(requested), None, None),
+            ChoiceMode::Target { target_ms } => ("target", None, Some(target_ms), None),
+            ChoiceMode::Cost { max_extra_cost } => ("cost", None, None, Some(max_extra_cost)),
+        };
+        ChoiceFields {
+            mode: mode.to_owned(),
+            requested,
+            target_ms,
+            max_extra_cost,
+            n: c.n,
+            reason: c.reason,
+            knee: c.knee,
+        }
+    }
+}
+
+impl TryFrom<ChoiceFields> for Choice {
+    type Error = String;
+
+    fn try_from(f: ChoiceFields) -> Result<Self, String> {
+        let need = |field: &str| format!("mode `{}` needs `{field}`", f.mode);
+        let mode = match f.mode.as_str() {
+            "fixed" => ChoiceMode::Fixed {
+                requested: f.requested.ok_or_else(|| need("requested"))?,
+            },
+            "target" => ChoiceMode::Target {
+                target_ms: f.target_ms.ok_or_else(|| need("target_ms"))?,
+            },
+            "cost" => ChoiceMode::Cost {
+                max_extra_cost: f.max_extra_cost.ok_or_else(|| need("max_extra_cost"))?,
+            },
+            other => {
+                return Err(format!(
+                    "unknown mode `{other}` (expected fixed, target or cost)"
+                ));
+            }
+        };
+        Ok(Choice {
+            mode,
+            n: f.n,
+            reason: f.reason,
+            knee: f.knee,
+        })
+    }
 }
 
 /// Billed runner-minutes of an assignment: each shard rounded up to the minute.
@@ -169,6 +234,33 @@ pub fn choose_shards(curve: &[CurvePoint], mode: ChoiceMode, default_extra_cost:
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_choice_is_one_flat_object_and_reads_back() {
+        let c = Choice {
+            mode: ChoiceMode::Target {
+                target_ms: Millis(600_000),
+            },
+            n: 9,
+            reason: "r".into(),
+            knee: 4,
+        };
+        let json = serde_json::to_string(&c).unwrap();
+        assert_eq!(
+            json,
+            r#"{"mode":"target","target_ms":600000,"n":9,"reason":"r","knee":4}"#
+        );
+        assert_eq!(serde_json::from_str::<Choice>(&json).unwrap(), c);
+        let e = serde_json::from_str::<Choice>(r#"{"mode":"fixed","n":1,"reason":"","knee":1}"#)
+            .unwrap_err();
+        assert!(
+            e.to_string().contains("mode `fixed` needs `requested`"),
+            "{e}"
+        );
+        let e = serde_json::from_str::<Choice>(r#"{"mode":"guess","n":1,"reason":"","knee":1}"#)
+            .unwrap_err();
+        assert!(e.to_string().contains("unknown mode `guess`"), "{e}");
+    }
 
     #[test]
     fn billing_rounds_each_job_up_to_the_minute() {

@@ -18,12 +18,52 @@ pub enum Severity {
     Violation,
 }
 
+/// What a piece of advice is about; its name is the JSON's `kind`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AdviceKind {
+    /// A shard well over the others.
+    Bottleneck,
+    /// An item too long to balance.
+    SplitItem,
+    FewerShards,
+    MoreShards,
+    /// The history is stale: merge this run.
+    Rebalance,
+    /// Start-up takes a large share.
+    Overhead,
+    MissingShards,
+    Sla,
+    /// A suite slower than in the previous report.
+    Trend,
+}
+
+impl AdviceKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            AdviceKind::Bottleneck => "bottleneck",
+            AdviceKind::SplitItem => "split-item",
+            AdviceKind::FewerShards => "fewer-shards",
+            AdviceKind::MoreShards => "more-shards",
+            AdviceKind::Rebalance => "rebalance",
+            AdviceKind::Overhead => "overhead",
+            AdviceKind::MissingShards => "missing-shards",
+            AdviceKind::Sla => "sla",
+            AdviceKind::Trend => "trend",
+        }
+    }
+}
+
+impl std::fmt::Display for AdviceKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Advice {
     pub suite: String,
-    /// `bottleneck`, `split-item`, `fewer-shards`, `more-shards`, `rebalance`, `overhead`,
-    /// `missing-shards`, `sla`.
-    pub kind: &'static str,
+    pub kind: AdviceKind,
     pub severity: Severity,
     pub message: String,
 }
@@ -71,7 +111,7 @@ pub fn advise(run: &SuiteRun, m: &SuiteMeasures, goals: &Goals) -> Vec<Advice> {
     if !m.missing_shards.is_empty() {
         let list: Vec<String> = m.missing_shards.iter().map(u32::to_string).collect();
         say(
-            "missing-shards",
+            AdviceKind::MissingShards,
             Severity::Warning,
             format!(
                 "shard{} {} sent no report (crashed, cancelled, or its report was not collected): the measures cover {} of {} shards",
@@ -86,7 +126,7 @@ pub fn advise(run: &SuiteRun, m: &SuiteMeasures, goals: &Goals) -> Vec<Advice> {
         let used = m.wall_seconds / budget;
         if used > 1.0 {
             say(
-                "sla",
+                AdviceKind::Sla,
                 Severity::Violation,
                 format!(
                     "wall time {} is over its budget of {} ({:.0}%)",
@@ -97,7 +137,7 @@ pub fn advise(run: &SuiteRun, m: &SuiteMeasures, goals: &Goals) -> Vec<Advice> {
             );
         } else if used >= SLA_WARNING {
             say(
-                "sla",
+                AdviceKind::Sla,
                 Severity::Warning,
                 format!(
                     "wall time {} uses {:.0}% of its budget of {}",
@@ -151,7 +191,7 @@ pub fn advise(run: &SuiteRun, m: &SuiteMeasures, goals: &Goals) -> Vec<Advice> {
             .map(|i| format!("`{}` ({})", i.id, fmt_s(i.seconds)))
             .collect();
         say(
-            "bottleneck",
+            AdviceKind::Bottleneck,
             Severity::Warning,
             format!(
                 "shard {} ran {}, {:.1}× the mean shard ({}); heaviest: {}",
@@ -164,7 +204,7 @@ pub fn advise(run: &SuiteRun, m: &SuiteMeasures, goals: &Goals) -> Vec<Advice> {
         );
         if let Some(top) = s.heaviest.first().filter(|t| t.seconds > fair_share) {
             say(
-                "split-item",
+                AdviceKind::SplitItem,
                 Severity::Info,
                 format!(
                     "`{}` alone takes {}, more than a fair share ({} of work ÷ {n} shards): split it (parametrize it, or move its slow part) — more shards cannot help",
@@ -190,7 +230,7 @@ pub fn advise(run: &SuiteRun, m: &SuiteMeasures, goals: &Goals) -> Vec<Advice> {
     let longest = items.iter().copied().max().unwrap_or_default().0 as f64 / 1000.0;
     if n > 1 && min_b > 0.0 && max_b / min_b > SPREAD && longest <= fair_share {
         say(
-            "rebalance",
+            AdviceKind::Rebalance,
             Severity::Warning,
             format!(
                 "the busiest shard worked {:.1}× as long as the idlest ({} against {}): the history the plan used is stale for {} item(s){}; planned from this run's times, the same {n} shards would end in {} instead of {}. Merge this run into the history (`--timings-out`)",
@@ -229,9 +269,9 @@ pub fn advise(run: &SuiteRun, m: &SuiteMeasures, goals: &Goals) -> Vec<Advice> {
             )
         };
         let kind = if overhead_share > HIGH_OVERHEAD {
-            "overhead"
+            AdviceKind::Overhead
         } else {
-            "fewer-shards"
+            AdviceKind::FewerShards
         };
         match fewer {
             Some(k) => {
@@ -277,7 +317,7 @@ pub fn advise(run: &SuiteRun, m: &SuiteMeasures, goals: &Goals) -> Vec<Advice> {
                     goals.max_shards
                 ),
             };
-            say("more-shards", Severity::Info, msg);
+            say(AdviceKind::MoreShards, Severity::Info, msg);
         }
     }
     out

@@ -63,6 +63,18 @@ pub(super) fn ratio(a: f64, b: f64) -> Option<f64> {
     (b > 0.0).then(|| round(a / b, 4))
 }
 
+/// How a suite's wall time was known.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum WallSource {
+    /// The shards' jobs, from the API: start-up included.
+    JobTimings,
+    /// The reports' timestamps: the tests alone.
+    JunitTimestamps,
+    /// No timeline: the busiest shard's work.
+    BusiestShard,
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ShardMeasures {
     pub shard: u32,
@@ -110,8 +122,7 @@ pub struct SuiteMeasures {
     pub shards_reported: usize,
     pub missing_shards: Vec<u32>,
     pub wall_seconds: f64,
-    /// `junit-timestamps`, `job-timings` or `busiest-shard`.
-    pub wall_source: &'static str,
+    pub wall_source: WallSource,
     pub sequential_seconds: f64,
     pub work_seconds: f64,
     pub speedup: Option<f64>,
@@ -229,19 +240,19 @@ fn wall_time(
     origin: Option<chrono::DateTime<chrono::Utc>>,
     overhead_known: bool,
     critical: Millis,
-) -> (Millis, &'static str) {
+) -> (Millis, WallSource) {
     match (timeline, origin) {
         (true, Some(first)) => {
             let last = reported.iter().filter_map(|s| s.end).max().unwrap_or(first);
             let span = Millis::between(Some(first), Some(last)).unwrap_or_default();
             let source = if overhead_known {
-                "job-timings"
+                WallSource::JobTimings
             } else {
-                "junit-timestamps"
+                WallSource::JunitTimestamps
             };
             (span.max(Millis(1)), source)
         }
-        _ => (critical, "busiest-shard"),
+        _ => (critical, WallSource::BusiestShard),
     }
 }
 

@@ -10,7 +10,7 @@ mod run;
 mod shard_job;
 mod trend;
 
-pub use advice::{Advice, Goals, Severity, advise};
+pub use advice::{Advice, AdviceKind, Goals, Severity, advise};
 pub use build::{Report, build};
 pub use format::{REPORT_FORMAT, REPORT_VERSION};
 pub use jobs::{DEFAULT_JOB_NAME, JobsMatched, attach_jobs, check_template};

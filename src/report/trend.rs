@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::advice::{Advice, Severity};
+use super::advice::{Advice, AdviceKind, Severity};
 use super::format::{REPORT_FORMAT, REPORT_VERSION};
 use super::measures::{RunMeasures, SuiteMeasures, fmt_s, ratio};
 use crate::timings::formats::strip_position;
@@ -214,7 +214,7 @@ pub fn trend_advice(earlier: &Earlier, suites: &[SuiteMeasures]) -> Vec<Advice> 
         };
         out.push(Advice {
             suite: m.suite.clone(),
-            kind: "trend",
+            kind: AdviceKind::Trend,
             severity: Severity::Warning,
             message: format!(
                 "wall time grew from {} to {} (+{:.0}%) since the previous report; {why}",

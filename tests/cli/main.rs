@@ -9,6 +9,7 @@ mod adapters;
 mod analyze;
 mod errors;
 mod fetch;
+mod layers;
 mod merge;
 mod mock_api;
 mod plan_shard;
