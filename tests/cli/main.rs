@@ -7,6 +7,7 @@
 mod action;
 mod adapters;
 mod analyze;
+mod config;
 mod errors;
 mod fetch;
 mod layers;
@@ -109,6 +110,9 @@ pub fn tmp() -> tempfile::TempDir {
 
 pub fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     let p = dir.join(name);
+    if let Some(parent) = p.parent() {
+        std::fs::create_dir_all(parent).expect("make a test folder");
+    }
     std::fs::write(&p, text).expect("write a test file");
     p
 }
