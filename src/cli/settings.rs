@@ -206,12 +206,44 @@ struct SuiteRequest {
     max_extra_cost: f64,
 }
 
+/// A suite's overhead, target and shard cap, checked: the values a flag and a config field can
+/// both give.
+struct SuiteValues {
+    overhead: Option<Millis>,
+    target: Option<Millis>,
+    max_shards: usize,
+}
+
+fn suite_values(
+    overhead: Option<(f64, &Origin)>,
+    target: Option<(f64, &Origin)>,
+    (max_shards, origin): (u32, &Origin),
+) -> Result<SuiteValues, SettingError> {
+    if !(1..=256).contains(&max_shards) {
+        return Err(SettingError::new(
+            origin.clone(),
+            format!(
+                "expected 1 to 256 shards (GitHub runs at most 256 jobs per matrix), got {max_shards}"
+            ),
+        ));
+    }
+    Ok(SuiteValues {
+        overhead: overhead.map(|(v, o)| seconds(o, v)).transpose()?,
+        target: target
+            .map(|(t, o)| positive_seconds(o, t, ""))
+            .transpose()?,
+        max_shards: max_shards as usize,
+    })
+}
+
 /// The one place a suite's values are checked, whichever way they came.
 fn resolve(r: SuiteRequest) -> Result<SuiteSettingsDraft, SettingError> {
-    let overhead = match r.overhead {
-        Some((v, origin, source)) => Some((seconds(&origin, v)?, source)),
-        None => None,
-    };
+    let values = suite_values(
+        r.overhead.as_ref().map(|(v, o, _)| (*v, o)),
+        r.target.as_ref().map(|(v, o)| (*v, o)),
+        (r.max_shards.0, &r.max_shards.1),
+    )?;
+    let overhead = values.overhead.zip(r.overhead.map(|(_, _, source)| source));
     let extra = r.max_extra_cost;
     if !(extra.is_finite() && extra >= 0.0) {
         return Err(SettingError::flag(
@@ -219,22 +251,11 @@ fn resolve(r: SuiteRequest) -> Result<SuiteSettingsDraft, SettingError> {
             format!("expected a percentage of 0 or more, got {extra}"),
         ));
     }
-    let (max_shards, origin) = r.max_shards;
-    if !(1..=256).contains(&max_shards) {
-        return Err(SettingError::new(
-            origin,
-            format!(
-                "expected 1 to 256 shards (GitHub runs at most 256 jobs per matrix), got {max_shards}"
-            ),
-        ));
-    }
-    let mode = match (r.total, r.target) {
+    let mode = match (r.total, values.target) {
         (Some(n), _) => ChoiceMode::Fixed {
             requested: n as usize,
         },
-        (None, Some((t, origin))) => ChoiceMode::Target {
-            target_ms: positive_seconds(&origin, t, "")?,
-        },
+        (None, Some(target_ms)) => ChoiceMode::Target { target_ms },
         (None, None) => ChoiceMode::Cost {
             max_extra_cost: extra / 100.0,
         },
@@ -245,7 +266,7 @@ fn resolve(r: SuiteRequest) -> Result<SuiteSettingsDraft, SettingError> {
         overhead,
         classes: r.classes,
         mode,
-        max_shards: max_shards as usize,
+        max_shards: values.max_shards,
         max_extra_cost: extra / 100.0,
     })
 }
@@ -298,6 +319,12 @@ pub fn check_config(config: &Config, path: &Path) -> Result<(), SettingError> {
             path: path.to_owned(),
             field: format!("suites.{name}.{f}"),
         };
+        let (overhead, target) = (at("overhead-seconds"), at("target-seconds"));
+        suite_values(
+            suite.overhead_seconds.map(|v| (v, &overhead)),
+            suite.target_seconds.map(|v| (v, &target)),
+            (suite.max_shards, &at("max-shards")),
+        )?;
         if !(1..=360).contains(&suite.timeout_minutes) {
             return Err(SettingError::new(
                 at("timeout-minutes"),

@@ -15,6 +15,7 @@ mod merge;
 mod mock_api;
 mod plan_shard;
 mod readers;
+mod readme;
 mod render;
 mod report;
 mod report_api;
