@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::runner::Runner;
+
 /// Plan CI parallelism from history: balanced, deterministic test shards and what they buy.
 #[derive(Debug, Parser)]
 #[command(name = "planner", version, about, max_term_width = 100)]
@@ -338,7 +340,8 @@ pub struct PlanArgs {
     pub dry_run: bool,
 }
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+/// How `planner shard` prints the items: plain forms, or a runner's own arguments.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum ShardFormat {
     /// One item per line.
     #[default]
@@ -347,35 +350,37 @@ pub enum ShardFormat {
     Json,
     /// The items shell-quoted on one line.
     Shell,
-    /// pytest arguments, one per line (node ids or files; `pytest @FILE` reads them).
-    Pytest,
-    /// cargo-nextest filtersets (`-E`, then the expression), one argument per line.
-    Nextest,
-    /// jest: `--runTestsByPath` and the test files, one per line (needs a plan `--by file`).
-    Jest,
-    /// vitest: the test files, one per line (needs a plan `--by file`).
-    Vitest,
-    /// playwright: an anchored pattern per test file, one per line (needs a plan `--by file`).
-    Playwright,
-    /// go test: one shell-quoted argument list per package and line (`-run '^(?:A|B)$' PKG`).
-    Go,
-    /// rspec: the spec files or example ids, one per line.
-    Rspec,
+    /// What the runner needs to run exactly the shard.
+    Runner(Runner),
 }
 
-impl ShardFormat {
-    /// The test runner this format speaks for, if it is one.
-    pub fn runner(self) -> Option<crate::runner::Runner> {
-        use crate::runner::Runner;
+impl ValueEnum for ShardFormat {
+    fn value_variants<'a>() -> &'a [Self] {
+        const ALL: [ShardFormat; 3 + Runner::ALL.len()] = {
+            let mut all = [ShardFormat::Lines; 3 + Runner::ALL.len()];
+            all[1] = ShardFormat::Json;
+            all[2] = ShardFormat::Shell;
+            let mut k = 0;
+            while k < Runner::ALL.len() {
+                all[3 + k] = ShardFormat::Runner(Runner::ALL[k]);
+                k += 1;
+            }
+            all
+        };
+        &ALL
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        use clap::builder::PossibleValue;
         Some(match self {
-            ShardFormat::Lines | ShardFormat::Json | ShardFormat::Shell => return None,
-            ShardFormat::Pytest => Runner::Pytest,
-            ShardFormat::Nextest => Runner::Nextest,
-            ShardFormat::Jest => Runner::Jest,
-            ShardFormat::Vitest => Runner::Vitest,
-            ShardFormat::Playwright => Runner::Playwright,
-            ShardFormat::Go => Runner::Go,
-            ShardFormat::Rspec => Runner::Rspec,
+            ShardFormat::Lines => PossibleValue::new("lines").help("One item per line"),
+            ShardFormat::Json => {
+                PossibleValue::new("json").help("A JSON object with the shard's items and estimate")
+            }
+            ShardFormat::Shell => {
+                PossibleValue::new("shell").help("The items shell-quoted on one line")
+            }
+            ShardFormat::Runner(r) => PossibleValue::new(r.name()).help(r.shard_format()),
         })
     }
 }

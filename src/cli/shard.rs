@@ -227,12 +227,11 @@ pub fn run(args: &ShardArgs, out: &mut dyn Write, reporter: &mut Reporter) -> Re
         };
         return exec(&spec, &items, index, args.junit_to.as_deref(), reporter);
     }
-    if let Some(runner) = args.format.runner() {
-        let text = runner_text(runner, &items, index)?;
-        out.write_all(text.as_bytes()).map_err(write_err)?;
-        return Ok(());
-    }
     match args.format {
+        ShardFormat::Runner(runner) => {
+            let text = runner_text(runner, &items, index)?;
+            out.write_all(text.as_bytes()).map_err(write_err)?;
+        }
         ShardFormat::Lines => {
             let mut buf = String::new();
             for id in &items {
@@ -264,7 +263,7 @@ pub fn run(args: &ShardArgs, out: &mut dyn Write, reporter: &mut Reporter) -> Re
             })?;
             writeln!(out, "{json}").map_err(write_err)?;
         }
-        _ => {
+        ShardFormat::Shell => {
             let words: Vec<String> = items.iter().map(|i| shell_quote(i.as_str())).collect();
             if !words.is_empty() {
                 writeln!(out, "{}", words.join(" ")).map_err(write_err)?;

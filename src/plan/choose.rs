@@ -251,15 +251,14 @@ mod tests {
             r#"{"mode":"target","target_ms":600000,"n":9,"reason":"r","knee":4}"#
         );
         assert_eq!(serde_json::from_str::<Choice>(&json).unwrap(), c);
-        let e = serde_json::from_str::<Choice>(r#"{"mode":"fixed","n":1,"reason":"","knee":1}"#)
-            .unwrap_err();
-        assert!(
-            e.to_string().contains("mode `fixed` needs `requested`"),
-            "{e}"
-        );
-        let e = serde_json::from_str::<Choice>(r#"{"mode":"guess","n":1,"reason":"","knee":1}"#)
-            .unwrap_err();
-        assert!(e.to_string().contains("unknown mode `guess`"), "{e}");
+        for (mode, said) in [
+            ("fixed", "mode `fixed` needs `requested`"),
+            ("guess", "unknown mode `guess`"),
+        ] {
+            let json = format!(r#"{{"mode":"{mode}","n":1,"reason":"","knee":1}}"#);
+            let e = serde_json::from_str::<Choice>(&json).unwrap_err();
+            assert!(e.to_string().contains(said), "{e}");
+        }
     }
 
     #[test]
@@ -313,21 +312,17 @@ mod tests {
                 overhead: Millis(0),
             },
         );
-        let choice = choose_shards(
-            &c,
-            ChoiceMode::Target {
-                target_ms: Millis(20_000),
-            },
-            0.25,
-        );
-        assert_eq!(choice.n, 4);
-        let unmet = choose_shards(
-            &c,
-            ChoiceMode::Target {
-                target_ms: Millis(1),
-            },
-            0.25,
-        );
+        let within = |ms| {
+            choose_shards(
+                &c,
+                ChoiceMode::Target {
+                    target_ms: Millis(ms),
+                },
+                0.25,
+            )
+        };
+        assert_eq!(within(20_000).n, 4);
+        let unmet = within(1);
         assert_eq!(unmet.n, 8);
         assert!(unmet.reason.contains("cannot be met"));
     }

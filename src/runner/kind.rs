@@ -24,6 +24,40 @@ pub enum Runner {
 }
 
 impl Runner {
+    /// Every runner, in the order `--help` lists them.
+    pub const ALL: [Runner; 7] = [
+        Runner::Pytest,
+        Runner::Nextest,
+        Runner::Jest,
+        Runner::Vitest,
+        Runner::Playwright,
+        Runner::Go,
+        Runner::Rspec,
+    ];
+
+    /// What `planner shard --format RUNNER` prints for it.
+    pub fn shard_format(self) -> &'static str {
+        match self {
+            Runner::Pytest => {
+                "pytest arguments, one per line (node ids or files; `pytest @FILE` reads them)"
+            }
+            Runner::Nextest => {
+                "cargo-nextest filtersets (`-E`, then the expression), one argument per line"
+            }
+            Runner::Jest => {
+                "jest: `--runTestsByPath` and the test files, one per line (needs a plan `--by file`)"
+            }
+            Runner::Vitest => "vitest: the test files, one per line (needs a plan `--by file`)",
+            Runner::Playwright => {
+                "playwright: an anchored pattern per test file, one per line (needs a plan `--by file`)"
+            }
+            Runner::Go => {
+                "go test: one shell-quoted argument list per package and line (`-run '^(?:A|B)$' PKG`)"
+            }
+            Runner::Rspec => "rspec: the spec files or example ids, one per line",
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Runner::Pytest => "pytest",
