@@ -12,6 +12,8 @@
 //! 3. Estimators: the same next-refresh score for each statistic and window.
 //! 4. Speed: `planner shard` calls on the 15,040-item playwright file and a synthetic 100,000-item
 //!    store.
+//! 5. JUnit reading: `planner timings merge` of a 100,000-testcase report (and, without
+//!    `--quick`, a 100 MB one) as a whole process, in MB/s.
 //!
 //! With `--check`, exits 1 if a quality bar is missed (exact cover, never worse than longest-first,
 //! geometric mean ≤ 1.0005 and worst ≤ 1.01, next refresh below the baseline).
@@ -554,6 +556,89 @@ fn speed(data: &Path) {
     println!();
 }
 
+/// A pytest-style JUnit report of `cases` testcases in `files` files, with failures and skips
+/// mixed in, as pytest writes it (one `<testcase>` per line, a `<failure>` with its text).
+fn junit_report(cases: usize, files: usize) -> String {
+    use std::fmt::Write as _;
+    let mut xml = String::with_capacity(cases * 160);
+    xml.push_str("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<testsuites name=\"pytest tests\"><testsuite name=\"pytest\" errors=\"0\" failures=\"0\" skipped=\"0\" tests=\"0\" time=\"1.0\" timestamp=\"2026-11-24T10:00:00.000000+00:00\" hostname=\"runner\">\n");
+    for i in 0..cases {
+        let f = i % files;
+        let attrs = format!(
+            "classname=\"tests.pkg{}.test_mod{f}.TestThing\" name=\"test_case_{i}[param-{}]\" time=\"{}.{:03}\"",
+            f % 37,
+            i % 11,
+            i % 3,
+            i % 1000
+        );
+        let _ = match i % 50 {
+            0 => writeln!(
+                xml,
+                "<testcase {attrs}><failure message=\"assert 1 == 2\">def test():\n&gt;       assert 1 == 2\nE       assert 1 == 2\n\ntests/x.py:10: AssertionError</failure></testcase>"
+            ),
+            1 => writeln!(
+                xml,
+                "<testcase {attrs}><skipped type=\"pytest.skip\" message=\"not here\">tests/x.py:3: not here</skipped></testcase>"
+            ),
+            _ => writeln!(xml, "<testcase {attrs} />"),
+        };
+    }
+    xml.push_str("</testsuite></testsuites>\n");
+    xml
+}
+
+/// `planner timings merge` of one JUnit file as a whole process: the read, the merge and the
+/// store's write, wall-clock, best and median of `runs`.
+fn junit_speed(quick: bool) {
+    println!("## 5. Reading JUnit (`planner timings merge FILE`, whole process)\n");
+    println!("| report | testcases | MB | runs | best s | median s | MB/s (median) |");
+    println!("|---|---:|---:|---:|---:|---:|---:|");
+    let dir = std::env::temp_dir().join(format!("planner-bench-junit-{}", std::process::id()));
+    let _ = std::fs::create_dir_all(&dir);
+    let mut cases = vec![("100,000 testcases", 100_000, 2_000)];
+    if !quick {
+        cases.push(("100 MB", 650_000, 10_000));
+    }
+    for (label, n, files) in cases {
+        let xml = junit_report(n, files);
+        let path = dir.join("report.xml");
+        if std::fs::write(&path, &xml).is_err() {
+            continue;
+        }
+        let mb = xml.len() as f64 / 1e6;
+        let mut times = Vec::new();
+        for _ in 0..3 {
+            let store = dir.join("store.json");
+            let _ = std::fs::remove_file(&store);
+            let t = Instant::now();
+            let status = std::process::Command::new(env!("CARGO_BIN_EXE_planner"))
+                .args(["--quiet", "timings", "merge"])
+                .arg(&path)
+                .arg("--out")
+                .arg(&store)
+                .status();
+            if !status.is_ok_and(|s| s.success()) {
+                println!("| {label} | merge failed | | | | | |");
+                break;
+            }
+            times.push(t.elapsed().as_secs_f64());
+        }
+        if times.is_empty() {
+            continue;
+        }
+        times.sort_by(f64::total_cmp);
+        let median = times[times.len() / 2];
+        println!(
+            "| {label} | {n} | {mb:.1} | {} | {:.2} | {median:.2} | {:.0} |",
+            times.len(),
+            times[0],
+            mb / median
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    println!();
+}
+
 fn main() {
     let args: Vec<String> = std::env::args()
         .skip(1)
@@ -573,6 +658,7 @@ fn main() {
     balance(&data, &mut fails);
     next_refresh(&data, &mut fails, !quick);
     speed(&data);
+    junit_speed(quick);
     if check {
         if fails.0.is_empty() {
             println!("check: every quality bar is met");

@@ -54,6 +54,36 @@ pub struct JunitSummary {
     pub end: Option<DateTime<Utc>>,
 }
 
+/// Elements nested deeper than this are refused: real reports nest suites a few levels deep.
+pub const MAX_DEPTH: usize = 256;
+
+/// Line numbers of increasing byte offsets, counted as the reader goes: each byte is looked at
+/// once, however many elements a report has.
+struct Lines<'a> {
+    bytes: &'a [u8],
+    offset: usize,
+    line: usize,
+}
+
+impl Lines<'_> {
+    #[expect(
+        clippy::naive_bytecount,
+        reason = "each byte is counted once; not worth a dependency"
+    )]
+    fn at(&mut self, pos: usize) -> usize {
+        let pos = pos.min(self.bytes.len());
+        if pos < self.offset {
+            return line_of(self.bytes, pos);
+        }
+        self.line += self.bytes[self.offset..pos]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count();
+        self.offset = pos;
+        self.line
+    }
+}
+
 #[derive(Default)]
 struct Suite {
     name: String,
@@ -90,6 +120,11 @@ pub fn read_junit(path: &Path, bytes: &[u8]) -> Result<JunitSummary, IngestError
     let mut case: Option<Case> = None;
     let mut seen_root = false;
     let mut depth = 0usize;
+    let mut lines = Lines {
+        bytes,
+        offset: 0,
+        line: 1,
+    };
 
     loop {
         let pos = reader.buffer_position() as usize;
@@ -118,8 +153,8 @@ pub fn read_junit(path: &Path, bytes: &[u8]) -> Result<JunitSummary, IngestError
             _ => continue,
         };
         let Some(e) = element else { continue };
-        let line = line_of(bytes, pos);
-        let attrs = attributes(path, bytes, pos, e)?;
+        let line = lines.at(pos);
+        let attrs = attributes(path, line, e)?;
         let get = |k: &str| attrs.iter().find(|(a, _)| a == k).map(|(_, v)| v.clone());
         let local = e.local_name();
         if !seen_root {
@@ -142,19 +177,29 @@ pub fn read_junit(path: &Path, bytes: &[u8]) -> Result<JunitSummary, IngestError
         }
         if !empty {
             depth += 1;
+            if depth > MAX_DEPTH {
+                return Err(IngestError::Xml {
+                    path: path.to_owned(),
+                    line,
+                    message: format!(
+                        "elements nested more than {MAX_DEPTH} deep; a JUnit report nests suites a few levels at most"
+                    ),
+                });
+            }
         }
-        if matches!(local.as_ref(), b"testsuite" | b"testsuites") {
-            if let Some(ts) = get("timestamp").and_then(|t| parse_timestamp(&t)) {
-                summary.timestamp = Some(summary.timestamp.map_or(ts, |old| old.min(ts)));
-                let secs = get("time")
-                    .and_then(|t| parse_time(&t))
-                    .filter(|s| *s >= 0.0);
-                if let Some(end) = secs
-                    .and_then(|s| chrono::Duration::try_milliseconds((s * 1000.0).round() as i64))
-                    .map(|d| ts + d)
-                {
-                    summary.end = Some(summary.end.map_or(end, |old| old.max(end)));
-                }
+        if matches!(local.as_ref(), b"testsuite" | b"testsuites")
+            && let Some(ts) = get("timestamp").and_then(|t| parse_timestamp(&t))
+        {
+            summary.timestamp = Some(summary.timestamp.map_or(ts, |old| old.min(ts)));
+            let secs = get("time")
+                .and_then(|t| parse_time(&t))
+                .filter(|s| *s >= 0.0);
+            // A time too large for the calendar is no end at all, not a panic.
+            if let Some(end) = secs
+                .and_then(|s| chrono::Duration::try_milliseconds((s * 1000.0).round() as i64))
+                .and_then(|d| ts.checked_add_signed(d))
+            {
+                summary.end = Some(summary.end.map_or(end, |old| old.max(end)));
             }
         }
         match local.as_ref() {
@@ -185,10 +230,10 @@ pub fn read_junit(path: &Path, bytes: &[u8]) -> Result<JunitSummary, IngestError
                 }
             }
             b"failure" | b"error" => {
-                if let Some(c) = case.as_mut() {
-                    if c.outcome != Some(Outcome::Skipped) {
-                        c.outcome = Some(Outcome::Failed);
-                    }
+                if let Some(c) = case.as_mut()
+                    && c.outcome != Some(Outcome::Skipped)
+                {
+                    c.outcome = Some(Outcome::Failed);
                 }
             }
             _ => {}
@@ -213,15 +258,14 @@ pub fn read_junit(path: &Path, bytes: &[u8]) -> Result<JunitSummary, IngestError
 
 fn attributes(
     path: &Path,
-    bytes: &[u8],
-    pos: usize,
+    line: usize,
     e: &BytesStart<'_>,
 ) -> Result<Vec<(String, String)>, IngestError> {
     let mut out = Vec::new();
     for a in e.attributes() {
         let a = a.map_err(|err| IngestError::Xml {
             path: path.to_owned(),
-            line: line_of(bytes, pos),
+            line,
             message: err.to_string(),
         })?;
         let key = String::from_utf8_lossy(a.key.local_name().as_ref()).into_owned();
@@ -229,7 +273,7 @@ fn attributes(
             .unescape_value()
             .map_err(|err| IngestError::Xml {
                 path: path.to_owned(),
-                line: line_of(bytes, pos),
+                line,
                 message: err.to_string(),
             })?
             .into_owned();
@@ -382,6 +426,61 @@ fn normalize_path(p: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The reader once counted each element's line from byte 0: quadratic in the report's size.
+    /// Counting as it goes must still give every testcase, and every error, its own line.
+    #[test]
+    fn lines_counted_as_the_reader_goes_are_the_lines_of_each_case_and_error() {
+        use std::fmt::Write as _;
+        let n = 20_000;
+        let mut xml = String::from("<testsuites>\n<testsuite name=\"s\">\n");
+        for k in 0..n {
+            let _ = writeln!(
+                xml,
+                "  <testcase classname=\"c\" name=\"t{k}\" time=\"0.001\"/>"
+            );
+        }
+        xml.push_str("</testsuite>\n</testsuites>\n");
+        let s = read_junit(Path::new("big.xml"), xml.as_bytes()).unwrap();
+        assert_eq!(s.cases.len(), n);
+        assert!(s.cases.iter().enumerate().all(|(k, c)| c.line == k + 3));
+        let broken = xml.replacen("name=\"t19999\"", "name=t19999", 1);
+        let e = read_junit(Path::new("big.xml"), broken.as_bytes()).unwrap_err();
+        assert!(
+            e.to_string().starts_with("big.xml:20002: malformed XML"),
+            "{e}"
+        );
+    }
+
+    /// 10^5 nested suites once took over 30 s; now the nesting is refused at a depth no report has.
+    #[test]
+    fn deep_nesting_is_refused_with_its_line() {
+        let depth = 100_000;
+        let xml = format!(
+            "{}\n{}",
+            "<testsuite>".repeat(depth),
+            "</testsuite>".repeat(depth)
+        );
+        let e = read_junit(Path::new("deep.xml"), xml.as_bytes()).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "deep.xml:1: malformed XML: elements nested more than {MAX_DEPTH} deep; a JUnit report nests suites a few levels at most"
+            )
+        );
+    }
+
+    /// A suite `timestamp` plus a huge `time` overflowed chrono and panicked.
+    #[test]
+    fn a_time_past_the_calendar_is_no_end_and_no_panic() {
+        let xml = r#"<testsuite timestamp="2026-11-24T10:00:00" time="1e300"><testcase classname="c" name="t" time="1"/></testsuite>"#;
+        let s = read_junit(Path::new("t.xml"), xml.as_bytes()).unwrap();
+        assert!(s.timestamp.is_some());
+        assert_eq!(s.end, None);
+        let xml = r#"<testsuite timestamp="9999-12-31T23:59:59" time="9e15"><testcase classname="c" name="t" time="1"/></testsuite>"#;
+        let s = read_junit(Path::new("t.xml"), xml.as_bytes()).unwrap();
+        assert_eq!(s.end, None);
+    }
 
     #[test]
     fn a_report_spans_from_its_timestamp_to_timestamp_plus_time() {
