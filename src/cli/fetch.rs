@@ -17,7 +17,7 @@ use crate::timings::{MergeOutcome, Store};
 use super::Reporter;
 use super::api::{block_on, parse_repo, settings};
 use super::args::{AttemptsArg, FetchArgs};
-use super::files::{save_store, store_to_update, write_atomic};
+use super::files::{Updated, open_store, update_store, write_atomic};
 use super::settings::SettingError;
 
 fn query(args: &FetchArgs) -> Result<RunQuery, Error> {
@@ -94,9 +94,10 @@ fn read_runs(
 pub fn run(args: &FetchArgs, out: &mut dyn Write, reporter: &mut Reporter) -> Result<(), Error> {
     let query = query(args)?;
     let settings = settings(&args.api, out, reporter)?;
-    let (old, mut store) = store_to_update(&args.out, args.keep, args.force, reporter)?;
+    // Read once to know which runs it has; added to under its lock once the runs are read.
+    let known_store = open_store(&args.out, args.force, reporter)?.unwrap_or_default();
 
-    let (fetched, stats) = read_runs(settings, &query, &store, reporter)?;
+    let (fetched, stats) = read_runs(settings, &query, &known_store, reporter)?;
     let repo = format!("{}/{}", query.owner, query.repo);
     let opts = JobOptions {
         include_failed: args.include_failed,
@@ -106,12 +107,10 @@ pub fn run(args: &FetchArgs, out: &mut dyn Write, reporter: &mut Reporter) -> Re
     let mut runs: Vec<&FetchedRun> = fetched.runs.iter().collect();
     runs.sort_by_key(|r| (r.run.created_at, r.run.id));
     let mut tally = Tally::default();
-    let mut merged = MergeOutcome::default();
+    let mut observed = Vec::new();
     for run in &runs {
-        let known = |id, attempt| store.has_run(id, attempt);
-        for o in &observe_run(&repo, run, &opts, &known, &mut tally) {
-            merged += store.merge(o);
-        }
+        let known = |id, attempt| known_store.has_run(id, attempt);
+        observed.extend(observe_run(&repo, run, &opts, &known, &mut tally));
     }
     if let Some(path) = &args.records {
         let json = serde_json::to_string_pretty(&runs).map_err(|source| Error::Json {
@@ -121,8 +120,20 @@ pub fn run(args: &FetchArgs, out: &mut dyn Write, reporter: &mut Reporter) -> Re
         write_atomic(path, format!("{json}\n").as_bytes())?;
     }
     // A fetch that read nothing creates no empty store.
-    let wrote = (merged.observations_added > 0 || old.is_some())
-        && save_store(&args.out, old.as_ref(), &store, args.force, reporter)?;
+    let (merged, Updated { store, wrote }) = update_store(
+        &args.out,
+        args.keep,
+        args.force,
+        false,
+        reporter,
+        |store, _| {
+            let mut merged = MergeOutcome::default();
+            for o in &observed {
+                merged += store.merge(o);
+            }
+            merged
+        },
+    )?;
     reporter.info(format!(
         "{repo} {}: {} runs listed, {} already in the store, {} read ({} requests); {} jobs: {} timed, {} failed, {} not run, {} unfinished, {} without times; start-up measured on {} jobs",
         query.workflow,
@@ -148,12 +159,12 @@ pub fn run(args: &FetchArgs, out: &mut dyn Write, reporter: &mut Reporter) -> Re
             store.sample_count()
         ));
     }
-    if in_actions() {
-        if let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY") {
-            let text = summary(&repo, &query.workflow, &fetched, &tally, &store);
-            append_summary(std::path::Path::new(&path), &reporter.redact(&text))
-                .map_err(|e| Error::io("append to", path, e))?;
-        }
+    if in_actions()
+        && let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY")
+    {
+        let text = summary(&repo, &query.workflow, &fetched, &tally, &store);
+        append_summary(std::path::Path::new(&path), &reporter.redact(&text))
+            .map_err(|e| Error::io("append to", path, e))?;
     }
     finish(fetched.stopped, fetched.runs.len(), &args.out, reporter)
 }

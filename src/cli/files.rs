@@ -13,9 +13,8 @@ use crate::timings::{ItemId, Store};
 use super::Reporter;
 use super::settings::SettingError;
 
-/// Writes `contents` to a temporary file beside `path`, syncs it, then renames it over `path`:
-/// a reader sees the old file or the new one, never half of one. A missing folder is made.
-pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), Error> {
+/// The folder a file is in (`.` for a bare name) and its name.
+fn dir_and_name(path: &Path) -> (PathBuf, String) {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_owned(),
         _ => PathBuf::from("."),
@@ -23,20 +22,106 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), Error> {
     let name = path
         .file_name()
         .map_or_else(|| "out".into(), |n| n.to_string_lossy().into_owned());
+    (dir, name)
+}
+
+/// The file a write to `path` replaces: a symbolic link's target, so that the link stays a link.
+fn write_target(path: &Path) -> PathBuf {
+    match std::fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_symlink() => {
+            std::fs::canonicalize(path).unwrap_or_else(|_| path.to_owned())
+        }
+        _ => path.to_owned(),
+    }
+}
+
+/// Writes `contents` to a temporary file beside `path`, syncs it, then renames it over `path`:
+/// a reader sees the old file or the new one, never half of one. A missing folder is made; a
+/// symbolic link is written through, and the file keeps its permissions.
+pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), Error> {
+    let target = write_target(path);
+    let (dir, name) = dir_and_name(&target);
     let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
     let result = (|| {
         // A first write into `.planner/` makes the folder.
         std::fs::create_dir_all(&dir)?;
         let mut f = std::fs::File::create(&tmp)?;
         f.write_all(contents)?;
+        if let Ok(m) = std::fs::metadata(&target) {
+            f.set_permissions(m.permissions())?;
+        }
         f.sync_all()?;
-        std::fs::rename(&tmp, path)
+        std::fs::rename(&tmp, &target)
     })();
     if let Err(source) = result {
         let _ = std::fs::remove_file(&tmp);
         return Err(Error::io("write", path, source));
     }
     Ok(())
+}
+
+/// An advisory lock on a store, held while it is read, added to and written: a file beside it
+/// (`.NAME.lock`), since the store itself is replaced by each write. Released when dropped.
+#[derive(Debug)]
+pub struct StoreLock {
+    _file: std::fs::File,
+}
+
+impl StoreLock {
+    pub fn take(path: &Path) -> Result<Self, Error> {
+        let (dir, name) = dir_and_name(&write_target(path));
+        let lock = dir.join(format!(".{name}.lock"));
+        let file = (|| {
+            std::fs::create_dir_all(&dir)?;
+            let f = std::fs::OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(&lock)?;
+            f.lock()?;
+            Ok(f)
+        })()
+        .map_err(|e| Error::io("lock", &lock, e))?;
+        // Under the lock no one else is writing: temporary files left beside the store are
+        // from writers that were killed.
+        let prefix = format!(".{name}.tmp-");
+        if let Ok(entries) = std::fs::read_dir(&dir) {
+            for e in entries.filter_map(Result::ok) {
+                if e.file_name().to_string_lossy().starts_with(&prefix) {
+                    let _ = std::fs::remove_file(e.path());
+                }
+            }
+        }
+        Ok(StoreLock { _file: file })
+    }
+}
+
+/// What `update_store` did.
+#[derive(Debug)]
+pub struct Updated {
+    /// The store as written (or as it stayed).
+    pub store: Store,
+    pub wrote: bool,
+}
+
+/// Adds to the store at `path`, safe beside other writers: under the store's lock it is read
+/// (again, whatever was read before), `apply` adds to it, and it is written back atomically,
+/// unless it would hold less than it did (refused without `force`) or nothing changed. With no
+/// store yet and nothing added, none is created unless `create_empty`.
+pub fn update_store<T>(
+    path: &Path,
+    keep: Option<u32>,
+    force: bool,
+    create_empty: bool,
+    reporter: &mut Reporter,
+    apply: impl FnOnce(&mut Store, &mut Reporter) -> T,
+) -> Result<(T, Updated), Error> {
+    let _lock = StoreLock::take(path)?;
+    let (old, mut store) = store_to_update(path, keep, force, reporter)?;
+    let done = apply(&mut store, reporter);
+    let nothing = old.is_none() && store.observations.is_empty() && !create_empty;
+    let wrote = !nothing && save_store(path, old.as_ref(), &store, force, reporter)?;
+    Ok((done, Updated { store, wrote }))
 }
 
 /// `--github-output`: appends `outputs` to the file `$GITHUB_OUTPUT` names.
@@ -87,7 +172,7 @@ pub fn open_store(
 
 /// The store at `path` (if any) and the one to build on it: a copy, keeping `keep` samples per
 /// item if given, else as many as it kept, else the default.
-pub fn store_to_update(
+fn store_to_update(
     path: &Path,
     keep: Option<u32>,
     force: bool,
@@ -105,7 +190,7 @@ pub fn store_to_update(
 
 /// Writes `store` over `old` at `path`, atomically, unless it would hold less (refused without
 /// `force`) or nothing changed. True if it wrote.
-pub fn save_store(
+fn save_store(
     path: &Path,
     old: Option<&Store>,
     store: &Store,
@@ -113,13 +198,11 @@ pub fn save_store(
     reporter: &mut Reporter,
 ) -> Result<bool, Error> {
     if let Some(old) = old {
-        if !force {
-            if let Some(reason) = store.loses_from(old) {
-                return Err(Error::WouldLoseData {
-                    path: path.to_owned(),
-                    reason,
-                });
-            }
+        if !force && let Some(reason) = store.loses_from(old) {
+            return Err(Error::WouldLoseData {
+                path: path.to_owned(),
+                reason,
+            });
         }
         if store == old {
             reporter.info(format!("{}: unchanged", path.display()));

@@ -7,16 +7,15 @@ use crate::timings::{MergeOutcome, Observed};
 
 use super::Reporter;
 use super::args::MergeArgs;
-use super::files::{save_store, store_to_update};
+use super::files::update_store;
 use super::settings::read_options;
 
 pub fn run(args: &MergeArgs, reporter: &mut Reporter) -> Result<(), Error> {
     let opts = read_options(args.format, &args.read);
-    let (old, mut store) = store_to_update(&args.out, args.keep, args.force, reporter)?;
-
-    let mut total = MergeOutcome::default();
+    // Every input is read before the store is locked, so that a slow read holds no one up.
+    let mut inputs = Vec::new();
     for arg in &args.inputs {
-        let outcome = match read_input(arg, &opts)? {
+        match read_input(arg, &opts)? {
             Ingested::Durations {
                 kind,
                 durations,
@@ -30,26 +29,56 @@ pub fn run(args: &MergeArgs, reporter: &mut Reporter) -> Result<(), Error> {
                     reporter.warn(format!("{arg}: no timed items; nothing to merge from it"));
                     continue;
                 }
-                store.merge(&Observed {
-                    source: arg.clone(),
-                    kind: kind.to_owned(),
-                    runner_class: args.read.runner_class.clone(),
-                    at,
-                    durations,
-                    ..Default::default()
-                })
+                inputs.push((
+                    arg,
+                    Ingested::Durations {
+                        kind,
+                        durations,
+                        at,
+                        warnings: Vec::new(),
+                    },
+                ));
             }
-            Ingested::Store(other) => store.merge_store(&other, arg),
-        };
-        if outcome.observations_already_present > 0 && outcome.observations_added == 0 {
-            reporter.info(format!("{arg}: already in the store; nothing new"));
+            store @ Ingested::Store(_) => inputs.push((arg, store)),
         }
-        total += outcome;
     }
-
-    if !save_store(&args.out, old.as_ref(), &store, args.force, reporter)? {
+    let (total, updated) = update_store(
+        &args.out,
+        args.keep,
+        args.force,
+        true,
+        reporter,
+        |store, reporter| {
+            let mut total = MergeOutcome::default();
+            for (arg, input) in &inputs {
+                let outcome = match input {
+                    Ingested::Durations {
+                        kind,
+                        durations,
+                        at,
+                        ..
+                    } => store.merge(&Observed {
+                        source: (*arg).clone(),
+                        kind: (*kind).to_owned(),
+                        runner_class: args.read.runner_class.clone(),
+                        at: *at,
+                        durations: durations.clone(),
+                        ..Default::default()
+                    }),
+                    Ingested::Store(other) => store.merge_store(other, arg),
+                };
+                if outcome.observations_already_present > 0 && outcome.observations_added == 0 {
+                    reporter.info(format!("{arg}: already in the store; nothing new"));
+                }
+                total += outcome;
+            }
+            total
+        },
+    )?;
+    if !updated.wrote {
         return Ok(());
     }
+    let store = &updated.store;
     reporter.info(format!(
         "{}: {} observation(s) merged ({} already present), {} samples added, {} new items; {} items, {} samples in all",
         args.out.display(),

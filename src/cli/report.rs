@@ -21,7 +21,7 @@ use crate::timings::{ItemId, Millis, Observed};
 use super::Reporter;
 use super::api::{block_on, parse_repo, settings};
 use super::args::ReportArgs;
-use super::files::{append_github_output, read_plan, save_store, store_to_update, write_atomic};
+use super::files::{Updated, append_github_output, read_plan, update_store, write_atomic};
 use super::settings::{ReportSettings, SettingError, report as report_settings};
 
 fn read_reports(args: &ReportArgs) -> Result<Vec<JunitReport>, Error> {
@@ -45,7 +45,7 @@ fn update_history(
     include_failed: bool,
     reporter: &mut Reporter,
 ) -> Result<(), Error> {
-    let (old, mut store) = store_to_update(path, None, false, reporter)?;
+    let mut observed = Vec::new();
     let by_path: BTreeMap<&PathBuf, &JunitReport> = reports.iter().map(|r| (&r.path, r)).collect();
     for run in runs {
         let opts = ReadOptions {
@@ -70,7 +70,7 @@ fn update_history(
         if durations.is_empty() {
             continue;
         }
-        store.merge(&Observed {
+        observed.push(Observed {
             source: format!("report of suite {}", run.plan.name),
             kind: "junit".to_owned(),
             runner_class: run.plan.runner_class.clone(),
@@ -79,7 +79,13 @@ fn update_history(
             ..Observed::default()
         });
     }
-    if save_store(path, old.as_ref(), &store, false, reporter)? {
+    let ((), Updated { store, wrote }) =
+        update_store(path, None, false, false, reporter, |store, _| {
+            for o in &observed {
+                store.merge(o);
+            }
+        })?;
+    if wrote {
         reporter.info(format!(
             "{}: this run's times added; {} items, {} samples in all",
             path.display(),

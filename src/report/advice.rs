@@ -293,32 +293,33 @@ pub fn advise(run: &SuiteRun, m: &SuiteMeasures, goals: &Goals) -> Vec<Advice> {
     }
 
     // Too few shards: busy runners and a wall over the target.
-    if let Some(target) = goals.target_seconds {
-        if utilization > HIGH_UTILIZATION && m.wall_seconds > target {
-            let more = (n + 1..=goals.max_shards.max(n + 1)).find(|&k| {
-                let (wall, _) = what_if(&items, overhead, k);
-                wall.0 as f64 / 1000.0 <= target
-            });
-            let msg = match more {
-                Some(k) => {
-                    let (wall, minutes) = what_if(&items, overhead, k);
-                    format!(
-                        "utilization is {:.0}% and the wall time {} is over the target {}: {k} shards would end in about {wall} for {minutes} runner-minutes (now {now_minutes})",
-                        utilization * 100.0,
-                        fmt_s(m.wall_seconds),
-                        fmt_s(target)
-                    )
-                }
-                None => format!(
-                    "utilization is {:.0}% and the wall time {} is over the target {}, and no shard count up to {} reaches it: the longest item or the start-up binds",
+    if let Some(target) = goals.target_seconds
+        && utilization > HIGH_UTILIZATION
+        && m.wall_seconds > target
+    {
+        let more = (n + 1..=goals.max_shards.max(n + 1)).find(|&k| {
+            let (wall, _) = what_if(&items, overhead, k);
+            wall.0 as f64 / 1000.0 <= target
+        });
+        let msg = match more {
+            Some(k) => {
+                let (wall, minutes) = what_if(&items, overhead, k);
+                format!(
+                    "utilization is {:.0}% and the wall time {} is over the target {}: {k} shards would end in about {wall} for {minutes} runner-minutes (now {now_minutes})",
                     utilization * 100.0,
                     fmt_s(m.wall_seconds),
-                    fmt_s(target),
-                    goals.max_shards
-                ),
-            };
-            say(AdviceKind::MoreShards, Severity::Info, msg);
-        }
+                    fmt_s(target)
+                )
+            }
+            None => format!(
+                "utilization is {:.0}% and the wall time {} is over the target {}, and no shard count up to {} reaches it: the longest item or the start-up binds",
+                utilization * 100.0,
+                fmt_s(m.wall_seconds),
+                fmt_s(target),
+                goals.max_shards
+            ),
+        };
+        say(AdviceKind::MoreShards, Severity::Info, msg);
     }
     out
 }

@@ -125,14 +125,14 @@ pub fn attach_jobs(runs: &mut [SuiteRun], jobs: &[RunJob], templates: &[String])
     for ((si, k), job) in chosen {
         let shard = &mut runs[si].shards[k];
         let sj = ShardJob::of(job);
-        if shard.reported {
-            if let (Some(d), "completed") = (sj.duration(), sj.status.as_str()) {
-                shard.overhead = Some(d.saturating_sub(shard.busy()));
-                shard.queue = sj.queue;
-                shard.start = sj.started;
-                shard.end = sj.completed;
-                out.timed += 1;
-            }
+        if shard.reported
+            && let (Some(d), "completed") = (sj.duration(), sj.status.as_str())
+        {
+            shard.overhead = Some(d.saturating_sub(shard.busy()));
+            shard.queue = sj.queue;
+            shard.start = sj.started;
+            shard.end = sj.completed;
+            out.timed += 1;
         }
         shard.job = Some(sj);
     }

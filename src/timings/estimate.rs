@@ -201,10 +201,10 @@ impl Family {
     fn estimate(&self, id: &str) -> Option<(Millis, EstimateSource)> {
         let file = item_file(id);
         // An item that is a file has no siblings in itself; its family starts at its directory.
-        if file != id {
-            if let Some(&ms) = self.by_file.get(file) {
-                return Some((ms, EstimateSource::SameFile));
-            }
+        if file != id
+            && let Some(&ms) = self.by_file.get(file)
+        {
+            return Some((ms, EstimateSource::SameFile));
         }
         for dir in item_ancestors(file) {
             if let Some(&ms) = self.by_dir.get(dir) {

@@ -38,10 +38,11 @@ impl From<&str> for ItemId {
 pub fn item_file(id: &str) -> &str {
     // nextest names a test `binary-id test::path`: binary ids and test paths hold no spaces or
     // slashes, unlike pytest parameters (`f.py::t[a b]`) or jest titles (`a.test.js::x y`).
-    if let Some((binary, _)) = id.split_once(' ') {
-        if !binary.contains(['/', '[']) && !binary.is_empty() {
-            return binary;
-        }
+    if let Some((binary, _)) = id.split_once(' ')
+        && !binary.contains(['/', '['])
+        && !binary.is_empty()
+    {
+        return binary;
     }
     if let Some((file, _)) = id.split_once("::") {
         return file;

@@ -175,10 +175,10 @@ impl Runner {
         let steps = action["runs"]["steps"].as_sequence().expect("steps");
         for (n, step) in steps.iter().enumerate() {
             let name = step["name"].as_str().expect("every step is named");
-            if let Some(cond) = step["if"].as_str() {
-                if eval(cond, &ctx) != "true" {
-                    continue;
-                }
+            if let Some(cond) = step["if"].as_str()
+                && eval(cond, &ctx) != "true"
+            {
+                continue;
             }
             if let Some(uses) = step["uses"].as_str() {
                 run.skipped.push(uses.to_owned());

@@ -309,10 +309,11 @@ impl Source {
                     continue;
                 };
                 let abs: Vec<String> = abs.into_iter().filter(|s| !s.is_empty()).collect();
-                if let Some(target) = self.resolve(&abs, 0) {
-                    if &target != m && !target.is_empty() {
-                        edges.entry(m.clone()).or_default().insert(target);
-                    }
+                if let Some(target) = self.resolve(&abs, 0)
+                    && &target != m
+                    && !target.is_empty()
+                {
+                    edges.entry(m.clone()).or_default().insert(target);
                 }
             }
         }

@@ -221,10 +221,10 @@ pub fn read_input(arg: &str, opts: &ReadOptions) -> Result<Ingested, IngestError
             }
             Detected::Json => {
                 let map = read_flat_map(path, &bytes, opts.unit, group.as_deref())?;
-                if opts.unit == Unit::Seconds {
-                    if let Some(w) = looks_like_millis(path, &map) {
-                        warnings.push(w);
-                    }
+                if opts.unit == Unit::Seconds
+                    && let Some(w) = looks_like_millis(path, &map)
+                {
+                    warnings.push(w);
                 }
                 ("flat-map", map)
             }
