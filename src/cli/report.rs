@@ -15,8 +15,8 @@ use crate::report::{
     AdviceKind, DEFAULT_JOB_NAME, Earlier, Goals, JunitReport, Report, RunJob, Severity, SuiteRun,
     attach_jobs, build, check_template, collect, read_earlier,
 };
-use crate::timings::formats::{ReadOptions, expand_input, junit_items, read_junit};
-use crate::timings::{ItemId, Millis, Observed};
+use crate::timings::Observed;
+use crate::timings::formats::{ReadOptions, expand_input, junit_view, read_junit};
 
 use super::Reporter;
 use super::api::{block_on, parse_repo, settings};
@@ -53,20 +53,22 @@ fn update_history(
             include_failed,
             ..ReadOptions::default()
         };
-        let mut durations: BTreeMap<ItemId, Millis> = BTreeMap::new();
         let mut at = None;
+        let mut views = Vec::new();
         for p in run.shards.iter().flat_map(|s| &s.reports) {
             let Some(r) = by_path.get(p) else { continue };
-            let mut warnings = Vec::new();
-            for (id, ms) in junit_items(&r.path, &r.summary, opts, &mut warnings) {
-                let slot = durations.entry(id).or_default();
-                *slot = (*slot).max(ms);
-            }
+            views.push((r.path.as_path(), &r.summary));
             at = match (at, r.summary.timestamp) {
                 (Some(a), Some(b)) => Some(std::cmp::min(a, b)),
                 (a, b) => a.or(b),
             };
         }
+        // The shards of one run are one view: a file whose tests ran on two shards is the sum of
+        // both parts. What the reports lack (a testcase without `time`) was said when they were
+        // read.
+        let mut ignored = Vec::new();
+        let label = format!("suite {}", run.plan.name);
+        let (durations, _) = junit_view(&label, &views, opts, &mut ignored);
         if durations.is_empty() {
             continue;
         }

@@ -91,6 +91,43 @@ fn empty_run(plan: &SuitePlan) -> SuiteRun {
 }
 
 /// Maps the reports onto the plan's suites and shards. Warnings for reports that match no suite.
+/// A report read at the granularity of the suite whose items it matches best.
+struct Matched {
+    suite: usize,
+    items: BTreeMap<ItemId, Millis>,
+    /// How many of its items the suite planned.
+    hits: usize,
+    /// What reading it said (a testcase without `time`).
+    said: Vec<String>,
+}
+
+fn best_suite(
+    plan: &Plan,
+    owners: &[BTreeMap<&ItemId, usize>],
+    report: &Report,
+) -> Option<Matched> {
+    let mut best: Option<Matched> = None;
+    for (si, suite) in plan.suites.iter().enumerate() {
+        let opts = ReadOptions {
+            by: suite.granularity,
+            include_failed: true,
+            ..ReadOptions::default()
+        };
+        let mut said = Vec::new();
+        let items = junit_items(&report.path, &report.summary, opts, &mut said);
+        let matched = items.keys().filter(|i| owners[si].contains_key(i)).count();
+        if best.as_ref().is_none_or(|b| matched > b.hits) {
+            best = Some(Matched {
+                suite: si,
+                items,
+                hits: matched,
+                said,
+            });
+        }
+    }
+    best
+}
+
 pub fn collect(plan: &Plan, reports: &[Report], warnings: &mut Vec<String>) -> Vec<SuiteRun> {
     let mut runs: Vec<SuiteRun> = plan.suites.iter().map(empty_run).collect();
     // item → shard (0-based), per suite.
@@ -106,24 +143,17 @@ pub fn collect(plan: &Plan, reports: &[Report], warnings: &mut Vec<String>) -> V
         })
         .collect();
     for report in reports {
-        // The suite whose items the report matches best, read at that suite's granularity.
-        let mut best: Option<(usize, BTreeMap<ItemId, Millis>, usize)> = None;
-        for (si, suite) in plan.suites.iter().enumerate() {
-            let opts = ReadOptions {
-                by: suite.granularity,
-                include_failed: true,
-                ..ReadOptions::default()
-            };
-            let mut ignored = Vec::new();
-            let items = junit_items(&report.path, &report.summary, opts, &mut ignored);
-            let matched = items.keys().filter(|i| owners[si].contains_key(i)).count();
-            if best.as_ref().is_none_or(|(_, _, m)| matched > *m) {
-                best = Some((si, items, matched));
-            }
-        }
-        let Some((si, items, matched)) = best else {
+        let Some(Matched {
+            suite: si,
+            items,
+            hits: matched,
+            said,
+        }) = best_suite(plan, &owners, report)
+        else {
             continue;
         };
+        // A testcase without `time` is left out of the measures, and said so, as `merge` says it.
+        warnings.extend(said);
         if matched == 0 {
             warnings.push(format!(
                 "{}: none of its {} tests is in the plan; the report is left out",
@@ -143,15 +173,27 @@ pub fn collect(plan: &Plan, reports: &[Report], warnings: &mut Vec<String>) -> V
             .iter()
             .max_by_key(|(k, ms)| (**ms, std::cmp::Reverse(**k)))
             .map_or(0, |(k, _)| *k);
+        // One report is one process: its tests ran where it did, whatever the plan said. A serial
+        // run's report passed off as every shard's counts as one shard's, not all of them.
+        let elsewhere = time_by_shard.len().saturating_sub(1);
+        if elsewhere > 0 {
+            let foreign = items
+                .keys()
+                .filter(|id| owners[si].get(*id).is_some_and(|&k| k != home))
+                .count();
+            warnings.push(format!(
+                "{}: {foreign} of its {} tests were planned for {elsewhere} other shard(s); a shard's report holds its own tests, so they count where this report ran, shard {}",
+                report.path.display(),
+                items.len(),
+                home + 1
+            ));
+        }
         let run = &mut runs[si];
         for (id, ms) in items {
-            let k = if let Some(&k) = owners[si].get(&id) {
-                k
-            } else {
+            if !owners[si].contains_key(&id) {
                 run.unplanned += 1;
-                home
-            };
-            let shard = &mut run.shards[k];
+            }
+            let shard = &mut run.shards[home];
             shard.reported = true;
             // A re-run shard's report beside the first: the longer time, as `timings merge` keeps.
             let slot = shard.items.entry(id).or_default();

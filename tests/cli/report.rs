@@ -660,3 +660,61 @@ fn a_summary_of_256_shards_stays_under_a_mebibyte_and_its_gantt_readable() {
     let charts = mermaid_charts(&summary);
     assert_eq!(charts[0].as_array().expect("tasks").len(), 128);
 }
+
+/// One serial JUnit given to `report` as if it were the report of four shards once read as
+/// "speedup 2.19×, 4 of 4 shards": each testcase landed in the shard that planned it. A report is
+/// one process, so it counts as one shard's; and a testcase without `time` was dropped without a
+/// word, where `timings merge` warns.
+#[test]
+fn a_serial_report_is_one_shard_and_a_test_without_time_is_said() {
+    let dir = tmp();
+    let d = dir.path();
+    let timings = write(d, "durations.json", DURATIONS);
+    let plan = d.join("plan.json");
+    plan_shards(&timings, 4, &plan);
+    let all: Vec<(&str, f64, bool)> = [
+        ("test_a", 60.0),
+        ("test_b", 50.0),
+        ("test_c", 40.0),
+        ("test_d", 30.0),
+        ("test_e", 20.0),
+        ("test_f", 10.0),
+    ]
+    .iter()
+    .map(|&(n, s)| (n, s, false))
+    .collect();
+    let xml = pytest_report(0, &all).replacen(
+        "</testsuite>",
+        "<testcase classname=\"tests.test_app\" name=\"test_untimed\"/></testsuite>",
+        1,
+    );
+    let serial = write(d, "serial.xml", &xml);
+    let json = d.join("report.json");
+    let (code, _, err) = run(&[
+        "report",
+        "--plan",
+        plan.to_str().unwrap(),
+        "--junit",
+        serial.to_str().unwrap(),
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("serial.xml: 5 of its 6 tests were planned for 3 other shard(s)"),
+        "{err}"
+    );
+    assert!(
+        err.contains("serial.xml: 1 testcase(s) have no `time` and were left out"),
+        "{err}"
+    );
+    let r = read_json(&json);
+    let s = &r["suites"][0];
+    assert_eq!(s["shards_reported"], 1, "{s}");
+    assert_eq!(s["missing_shards"].as_array().map(Vec::len), Some(3));
+    let speedup = s["speedup"].as_f64().unwrap_or(0.0);
+    assert!(
+        speedup <= 1.0 + 1e-9,
+        "one process bought no speedup: {speedup}"
+    );
+}

@@ -177,6 +177,77 @@ fn detect(path: &Path, bytes: &[u8], forced: FormatChoice) -> Result<Detected, I
     })
 }
 
+/// The text of a file as UTF-8: a UTF-8 byte-order mark dropped, UTF-16 (with its mark, as
+/// Windows tools write it) decoded.
+pub fn decode_text<'a>(
+    path: &Path,
+    bytes: &'a [u8],
+) -> Result<std::borrow::Cow<'a, [u8]>, IngestError> {
+    let utf16 = |be: bool| {
+        let units = bytes[2..]
+            .chunks(2)
+            .map(|c| match (be, c) {
+                (true, [a, b]) => Ok(u16::from_be_bytes([*a, *b])),
+                (false, [a, b]) => Ok(u16::from_le_bytes([*a, *b])),
+                _ => Err(()),
+            })
+            .collect::<Result<Vec<u16>, ()>>();
+        units
+            .ok()
+            .and_then(|u| String::from_utf16(&u).ok())
+            .map(|s| std::borrow::Cow::Owned(s.into_bytes()))
+            .ok_or_else(|| IngestError::Unsupported {
+                path: path.to_owned(),
+                message: "starts with a UTF-16 byte-order mark but is not valid UTF-16".into(),
+            })
+    };
+    match bytes {
+        [0xEF, 0xBB, 0xBF, rest @ ..] => Ok(std::borrow::Cow::Borrowed(rest)),
+        [0xFF, 0xFE, ..] => utf16(false),
+        [0xFE, 0xFF, ..] => utf16(true),
+        _ => Ok(std::borrow::Cow::Borrowed(bytes)),
+    }
+}
+
+/// A store, read as strictly wherever it is read (a timing input, or the store a command adds
+/// to): a format and version this planner reads, at least one sample kept per item, no field it
+/// does not know, and no item twice.
+pub fn read_store(path: &Path, bytes: &[u8]) -> Result<Store, IngestError> {
+    let bytes = decode_text(path, bytes)?;
+    let store = read_store_file(path, &bytes)?;
+    if !(1..=1000).contains(&store.keep) {
+        return Err(IngestError::Field {
+            path: path.to_owned(),
+            line: 1,
+            field: "keep".into(),
+            message: format!("expected 1 to 1000 samples per item, got {}", store.keep),
+        });
+    }
+    Ok(store)
+}
+
+/// A store file, of a format and version this planner reads.
+fn read_store_file(path: &Path, bytes: &[u8]) -> Result<Store, IngestError> {
+    let store: Store = serde_json::from_slice(bytes).map_err(|e| IngestError::Json {
+        path: path.to_owned(),
+        line: e.line(),
+        column: e.column(),
+        message: e.to_string(),
+    })?;
+    if store.format != STORE_FORMAT || store.version > crate::timings::STORE_VERSION {
+        return Err(IngestError::Unsupported {
+            path: path.to_owned(),
+            message: format!(
+                "store format `{}` version {} is not one this planner reads (`{STORE_FORMAT}` version {})",
+                store.format,
+                store.version,
+                crate::timings::STORE_VERSION
+            ),
+        });
+    }
+    Ok(store)
+}
+
 /// Reads one input argument as one observation.
 pub fn read_input(arg: &str, opts: &ReadOptions) -> Result<Ingested, IngestError> {
     let (files, group) = expand_input(arg)?;
@@ -186,11 +257,13 @@ pub fn read_input(arg: &str, opts: &ReadOptions) -> Result<Ingested, IngestError
     let mut at: Option<DateTime<Utc>> = None;
     let mut kinds = BTreeSet::new();
     let mut overlaps = 0usize;
+    let mut reports = Vec::new();
     for path in &files {
-        let bytes = std::fs::read(path).map_err(|source| IngestError::Io {
+        let raw = std::fs::read(path).map_err(|source| IngestError::Io {
             path: path.clone(),
             source,
         })?;
+        let bytes = decode_text(path, &raw)?;
         let (kind, durations) = match detect(path, &bytes, opts.format)? {
             Detected::Store => {
                 if several {
@@ -199,25 +272,7 @@ pub fn read_input(arg: &str, opts: &ReadOptions) -> Result<Ingested, IngestError
                         message: "a store cannot be read as part of a directory or glob; pass it on its own".into(),
                     });
                 }
-                let store: Store =
-                    serde_json::from_slice(&bytes).map_err(|e| IngestError::Json {
-                        path: path.clone(),
-                        line: e.line(),
-                        column: e.column(),
-                        message: e.to_string(),
-                    })?;
-                if store.format != STORE_FORMAT || store.version > crate::timings::STORE_VERSION {
-                    return Err(IngestError::Unsupported {
-                        path: path.clone(),
-                        message: format!(
-                            "store format `{}` version {} is not one this planner reads (`{STORE_FORMAT}` version {})",
-                            store.format,
-                            store.version,
-                            crate::timings::STORE_VERSION
-                        ),
-                    });
-                }
-                return Ok(Ingested::Store(store));
+                return read_store(path, &bytes).map(Ingested::Store);
             }
             Detected::Json => {
                 let map = read_flat_map(path, &bytes, opts.unit, group.as_deref())?;
@@ -233,7 +288,9 @@ pub fn read_input(arg: &str, opts: &ReadOptions) -> Result<Ingested, IngestError
                 if let Some(ts) = summary.timestamp {
                     at = Some(at.map_or(ts, |old: DateTime<Utc>| old.min(ts)));
                 }
-                ("junit", junit_items(path, &summary, *opts, &mut warnings))
+                kinds.insert("junit");
+                reports.push((path.clone(), summary));
+                continue;
             }
         };
         kinds.insert(kind);
@@ -248,6 +305,23 @@ pub fn read_input(arg: &str, opts: &ReadOptions) -> Result<Ingested, IngestError
                 })
                 .or_insert(ms);
         }
+    }
+    let views: Vec<(&Path, &super::JunitSummary)> =
+        reports.iter().map(|(p, s)| (p.as_path(), s)).collect();
+    let (from_junit, junit_overlaps) = junit_view(arg, &views, *opts, &mut warnings);
+    if junit_overlaps > 0 {
+        warnings.push(format!(
+            "{arg}: {junit_overlaps} tests appear in more than one report (a re-run shard's report kept beside the first?); kept the longest time of each"
+        ));
+    }
+    for (id, ms) in from_junit {
+        combined
+            .entry(id)
+            .and_modify(|old| {
+                overlaps += 1;
+                *old = (*old).max(ms);
+            })
+            .or_insert(ms);
     }
     if overlaps > 0 {
         warnings.push(format!(
@@ -267,37 +341,39 @@ pub fn read_input(arg: &str, opts: &ReadOptions) -> Result<Ingested, IngestError
     })
 }
 
-pub fn junit_items(
+/// One test's time in a report, with what it belongs to at each granularity.
+struct TestTime {
+    ms: Millis,
+    file: String,
+    class: String,
+    failed: bool,
+}
+
+/// The timed tests of one report. The same name twice in one report (parameters that print
+/// alike, retries) is one item whose times add up: selecting it runs all of them.
+fn tests_of(
     path: &Path,
     summary: &super::JunitSummary,
-    opts: ReadOptions,
     warnings: &mut Vec<String>,
-) -> BTreeMap<ItemId, Millis> {
-    let mut items: BTreeMap<ItemId, Millis> = BTreeMap::new();
-    let mut failed_items = BTreeSet::new();
+) -> BTreeMap<ItemId, TestTime> {
+    let mut tests: BTreeMap<ItemId, TestTime> = BTreeMap::new();
     let mut no_time = Vec::new();
-    let mut skipped = 0usize;
     for case in &summary.cases {
-        let item = match opts.by {
-            Granularity::Test => case.test.clone(),
-            Granularity::File => ItemId(case.file.clone()),
-            Granularity::Class => ItemId(case.class.clone()),
-        };
         match (case.outcome, case.millis) {
-            (Outcome::Skipped, _) => skipped += 1,
+            (Outcome::Skipped, _) => {}
             (_, None) => no_time.push(case),
             (outcome, Some(ms)) => {
-                if outcome == Outcome::Failed && !opts.include_failed {
-                    failed_items.insert(item);
-                    continue;
-                }
-                // The same name twice in one report (parameters that print alike, retries):
-                // selecting it runs all of them, so their times add up.
-                *items.entry(item).or_default() += ms;
+                let t = tests.entry(case.test.clone()).or_insert_with(|| TestTime {
+                    ms: Millis::ZERO,
+                    file: case.file.clone(),
+                    class: case.class.clone(),
+                    failed: false,
+                });
+                t.ms += ms;
+                t.failed |= outcome == Outcome::Failed;
             }
         }
     }
-    let _ = skipped;
     if !no_time.is_empty() {
         let shown: Vec<String> = no_time
             .iter()
@@ -312,16 +388,75 @@ pub fn junit_items(
             if no_time.len() > 3 { ", …" } else { "" }
         ));
     }
+    tests
+}
+
+/// The reports of one run, read as one view, as items at the granularity asked. A test in two
+/// reports (a re-run shard's report kept beside the first) counts once, at its longer time; then
+/// the tests of a file or class add up, however many shards ran them. An item with a failed test
+/// teaches nothing unless `include_failed`. Also returns how many tests were in more than one
+/// report.
+pub fn junit_view(
+    label: &str,
+    reports: &[(&Path, &super::JunitSummary)],
+    opts: ReadOptions,
+    warnings: &mut Vec<String>,
+) -> (BTreeMap<ItemId, Millis>, usize) {
+    let mut tests: BTreeMap<ItemId, TestTime> = BTreeMap::new();
+    let mut overlaps = 0usize;
+    for (path, summary) in reports {
+        for (id, t) in tests_of(path, summary, warnings) {
+            match tests.entry(id) {
+                std::collections::btree_map::Entry::Occupied(mut old) => {
+                    overlaps += 1;
+                    let old = old.get_mut();
+                    old.ms = old.ms.max(t.ms);
+                    old.failed |= t.failed;
+                }
+                std::collections::btree_map::Entry::Vacant(v) => {
+                    v.insert(t);
+                }
+            }
+        }
+    }
+    let mut items: BTreeMap<ItemId, Millis> = BTreeMap::new();
+    let mut failed_items = BTreeSet::new();
+    for (id, t) in tests {
+        let item = match opts.by {
+            Granularity::Test => id,
+            Granularity::File => ItemId(t.file),
+            Granularity::Class => ItemId(t.class),
+        };
+        if t.failed && !opts.include_failed {
+            failed_items.insert(item);
+            continue;
+        }
+        *items.entry(item).or_default() += t.ms;
+    }
     if !failed_items.is_empty() {
-        let before = items.len();
         items.retain(|id, _| !failed_items.contains(id));
-        let dropped = failed_items.len().max(before - items.len());
         warnings.push(format!(
-            "{}: {dropped} failed item(s) teach no duration (pass --include-failed to keep them)",
-            path.display()
+            "{label}: {} failed item(s) teach no duration (pass --include-failed to keep them)",
+            failed_items.len()
         ));
     }
-    items
+    (items, overlaps)
+}
+
+/// One report's items at the granularity asked.
+pub fn junit_items(
+    path: &Path,
+    summary: &super::JunitSummary,
+    opts: ReadOptions,
+    warnings: &mut Vec<String>,
+) -> BTreeMap<ItemId, Millis> {
+    junit_view(
+        &path.display().to_string(),
+        &[(path, summary)],
+        opts,
+        warnings,
+    )
+    .0
 }
 
 /// A map read as seconds whose values are all whole numbers in the thousands is almost surely in
@@ -339,4 +474,56 @@ fn looks_like_millis(path: &Path, map: &BTreeMap<ItemId, Millis>) -> Option<Stri
             v[v.len() / 2] / 1000
         )
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::fmt::Write as _;
+
+    use super::*;
+    use crate::timings::formats::read_junit;
+
+    fn report(cases: &[(&str, &str, f64)]) -> super::super::JunitSummary {
+        let mut xml = String::from("<testsuites name=\"pytest tests\"><testsuite name=\"pytest\">");
+        for (class, name, time) in cases {
+            let _ = write!(
+                xml,
+                "<testcase classname=\"{class}\" name=\"{name}\" time=\"{time}\"/>"
+            );
+        }
+        xml.push_str("</testsuite></testsuites>");
+        read_junit(Path::new("r.xml"), xml.as_bytes()).unwrap()
+    }
+
+    /// `--by file` over the shard reports of one run kept the longest per-report part of a file
+    /// (10.0 s for 20.85 s of work) and counted every repeated file as an overlap.
+    #[test]
+    fn a_file_split_across_shards_is_the_sum_of_its_parts() {
+        let one = report(&[("tests.test_a", "t1", 10.0), ("tests.test_b", "t3", 1.0)]);
+        let two = report(&[("tests.test_a", "t2", 10.85), ("tests.test_b", "t4", 2.0)]);
+        let views = [(Path::new("1.xml"), &one), (Path::new("2.xml"), &two)];
+        let by = |g| ReadOptions {
+            by: g,
+            ..ReadOptions::default()
+        };
+        let mut w = Vec::new();
+        let (files, overlaps) = junit_view("run", &views, by(Granularity::File), &mut w);
+        assert_eq!(files[&ItemId::from("tests/test_a.py")], Millis(20_850));
+        assert_eq!(files[&ItemId::from("tests/test_b.py")], Millis(3_000));
+        assert_eq!(overlaps, 0, "no test ran twice");
+        assert!(w.is_empty(), "{w:?}");
+
+        // A re-run shard's report beside the first: its tests count once, at the longer time.
+        let again = report(&[("tests.test_a", "t1", 12.0)]);
+        let views = [
+            (Path::new("1.xml"), &one),
+            (Path::new("2.xml"), &two),
+            (Path::new("1-again.xml"), &again),
+        ];
+        let (files, overlaps) = junit_view("run", &views, by(Granularity::File), &mut w);
+        assert_eq!(files[&ItemId::from("tests/test_a.py")], Millis(22_850));
+        assert_eq!(overlaps, 1);
+        let (tests, _) = junit_view("run", &views, by(Granularity::Test), &mut w);
+        assert_eq!(tests[&ItemId::from("tests/test_a.py::t1")], Millis(12_000));
+    }
 }
