@@ -87,6 +87,15 @@ pub enum Error {
     #[error("{path}: {message}")]
     InvalidInput { path: PathBuf, message: String },
 
+    /// The store a command adds to cannot be read; it is left as it is.
+    #[error(
+        "the store to add to cannot be read, so it is left as it is (pass --force to replace it)"
+    )]
+    StoreUnreadable {
+        #[source]
+        source: IngestError,
+    },
+
     #[error("cannot {action} {path}")]
     Io {
         action: &'static str,
@@ -156,9 +165,10 @@ impl Error {
                 | IngestError::Field { .. }
                 | IngestError::Unsupported { .. } => ExitCode::InvalidInput,
             },
-            Error::Workflow(_) | Error::Render(_) | Error::InvalidInput { .. } => {
-                ExitCode::InvalidInput
-            }
+            Error::Workflow(_)
+            | Error::Render(_)
+            | Error::InvalidInput { .. }
+            | Error::StoreUnreadable { .. } => ExitCode::InvalidInput,
             Error::Io { .. } => ExitCode::Io,
             Error::WouldLoseData { .. } => ExitCode::Refused,
             Error::TestsFailed { .. } => ExitCode::TestsFailed,

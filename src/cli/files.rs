@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use super::Error;
 use crate::config::Config;
 use crate::plan::{PLAN_FORMAT, PLAN_VERSION, Plan};
-use crate::timings::formats::strip_position;
+use crate::timings::formats::{read_store, strip_position};
 use crate::timings::{ItemId, Store};
 
 use super::Reporter;
@@ -143,27 +143,16 @@ pub fn open_store(
     force: bool,
     reporter: &mut Reporter,
 ) -> Result<Option<Store>, Error> {
+    // Read as strictly as a store given with --timings: what cannot be read is never replaced
+    // by a store that has lost it, unless --force.
     match std::fs::read(path) {
-        Ok(bytes) => match serde_json::from_slice::<Store>(&bytes) {
+        Ok(bytes) => match read_store(path, &bytes) {
             Ok(s) => Ok(Some(s)),
             Err(e) if force => {
-                reporter.warn(format!(
-                    "{}: unreadable store replaced (--force): line {} column {}: {e}",
-                    path.display(),
-                    e.line(),
-                    e.column()
-                ));
+                reporter.warn(format!("unreadable store replaced (--force): {e}"));
                 Ok(None)
             }
-            Err(e) => Err(Error::InvalidInput {
-                path: path.to_owned(),
-                message: format!(
-                    "line {} column {}: the existing store cannot be read, so it is left as it is ({}); pass --force to replace it",
-                    e.line(),
-                    e.column(),
-                    strip_position(&e.to_string())
-                ),
-            }),
+            Err(source) => Err(Error::StoreUnreadable { source }),
         },
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(Error::io("read", path, e)),

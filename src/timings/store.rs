@@ -23,6 +23,7 @@ pub const DEFAULT_KEEP: usize = 20;
 const MAX_OBSERVATIONS: usize = 1000;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Store {
     pub format: String,
     pub version: u32,
@@ -31,6 +32,7 @@ pub struct Store {
     /// Oldest first.
     pub observations: Vec<Observation>,
     /// Runner class → item → samples, oldest first.
+    #[serde(deserialize_with = "unique_classes")]
     pub classes: BTreeMap<String, BTreeMap<ItemId, Vec<Sample>>>,
     /// Runner class → the start-up overhead of its recent jobs, oldest first (from workflow runs
     /// fetched from the API).
@@ -38,8 +40,58 @@ pub struct Store {
     pub overheads: BTreeMap<String, Vec<StartUp>>,
 }
 
+/// A JSON object read into a map, refusing a key that repeats: JSON allows it, and the last one
+/// would silently win over the first.
+struct UniqueMap<K, V>(BTreeMap<K, V>);
+
+impl<'de, K, V> Deserialize<'de> for UniqueMap<K, V>
+where
+    K: Deserialize<'de> + Ord + std::fmt::Display,
+    V: Deserialize<'de>,
+{
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit<K, V>(std::marker::PhantomData<(K, V)>);
+        impl<'de, K, V> serde::de::Visitor<'de> for Visit<K, V>
+        where
+            K: Deserialize<'de> + Ord + std::fmt::Display,
+            V: Deserialize<'de>,
+        {
+            type Value = UniqueMap<K, V>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an object with no key twice")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut m: A,
+            ) -> Result<Self::Value, A::Error> {
+                let mut out = BTreeMap::new();
+                while let Some(k) = m.next_key::<K>()? {
+                    let v = m.next_value::<V>()?;
+                    if out.contains_key(&k) {
+                        return Err(serde::de::Error::custom(format!("`{k}` appears twice")));
+                    }
+                    out.insert(k, v);
+                }
+                Ok(UniqueMap(out))
+            }
+        }
+        d.deserialize_map(Visit(std::marker::PhantomData))
+    }
+}
+
+type Classes = BTreeMap<String, BTreeMap<ItemId, Vec<Sample>>>;
+
+fn unique_classes<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Classes, D::Error> {
+    let UniqueMap(classes) = UniqueMap::<String, UniqueMap<ItemId, Vec<Sample>>>::deserialize(d)?;
+    Ok(classes
+        .into_iter()
+        .map(|(c, UniqueMap(items))| (c, items))
+        .collect())
+}
+
 /// One observation of many items: a JUnit report (or a run's reports), a timing file, a run.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Observation {
     /// Position in merge order; samples point at it.
     pub seq: u64,

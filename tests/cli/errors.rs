@@ -217,3 +217,108 @@ fn a_damaged_plan_is_invalid_input() {
     assert_eq!(code, 3);
     insta::assert_snapshot!("damaged_plan", msg);
 }
+
+/// The store opened for `--out` was not validated: a future version, another `format`, `keep: 0`
+/// were accepted, unknown fields dropped, a repeated item key won silently. It is read as
+/// strictly as a store given with `--timings`, and left as it is.
+#[test]
+fn the_store_to_add_to_is_read_as_strictly_as_timings() {
+    let dir = tmp();
+    let d = dir.path();
+    let input = write(d, "r.json", r#"{"t::a": 1.0}"#);
+    let ok = r#"{"format":"gha-planner-store","version":1,"keep":20,"observations":[],"classes":{"default":{"t::b":[[5,0]]}}}"#;
+    let cases = [
+        (
+            "future",
+            ok.replace("\"version\":1", "\"version\":9"),
+            "version 9 is not one this planner reads",
+        ),
+        (
+            "other",
+            ok.replace("gha-planner-store", "other-store"),
+            "store format `other-store`",
+        ),
+        (
+            "keep0",
+            ok.replace("\"keep\":20", "\"keep\":0"),
+            "keep: expected 1 to 1000 samples per item, got 0",
+        ),
+        (
+            "unknown",
+            ok.replace("\"keep\":20", "\"keep\":20,\"colour\":1"),
+            "unknown field `colour`",
+        ),
+        (
+            "twice",
+            ok.replace("\"t::b\":[[5,0]]", "\"t::b\":[[5,0]],\"t::b\":[[6,0]]"),
+            "`t::b` appears twice",
+        ),
+    ];
+    for (name, text, said) in cases {
+        let store = write(d, &format!("{name}.json"), &text);
+        let (code, err) = error_of(
+            &[
+                "timings",
+                "merge",
+                input.to_str().unwrap(),
+                "--out",
+                store.to_str().unwrap(),
+            ],
+            d,
+        );
+        assert_eq!(code, 3, "{name}: {err}");
+        assert!(err.contains(said), "{name}: {err}");
+        assert!(
+            err.contains("cannot be read, so it is left as it is"),
+            "{name}: {err}"
+        );
+        assert_eq!(
+            std::fs::read_to_string(&store).unwrap(),
+            text,
+            "{name}: left as it was"
+        );
+        // Given as history, the same store is refused (a warning, or an error with --strict).
+        let (code, err) = error_of(
+            &[
+                "plan",
+                "--timings",
+                store.to_str().unwrap(),
+                "--items",
+                input.to_str().unwrap(),
+                "--strict",
+            ],
+            d,
+        );
+        assert_eq!(code, 3, "{name} as --timings: {err}");
+    }
+}
+
+/// A UTF-8 byte-order mark in a JSON map or store gave "expected value at 1:1"; UTF-16, as
+/// Windows tools write it, gave "neither JUnit nor JSON".
+#[test]
+fn byte_order_marks_and_utf16_are_read() {
+    let dir = tmp();
+    let d = dir.path();
+    let map = "{\"t::a\": 1.5, \"t::b\": 2.0}";
+    let bom = d.join("bom.json");
+    std::fs::write(&bom, [b"\xEF\xBB\xBF".as_slice(), map.as_bytes()].concat()).unwrap();
+    let mut utf16 = vec![0xFF, 0xFE];
+    utf16.extend(map.encode_utf16().flat_map(u16::to_le_bytes));
+    let wide = d.join("wide.json");
+    std::fs::write(&wide, &utf16).unwrap();
+    let store = d.join("store.json");
+    for input in [&bom, &wide] {
+        let (code, _, err) = crate::merge(input, &store, &[]);
+        assert_eq!(code, 0, "{}: {err}", input.display());
+    }
+    assert_eq!(
+        crate::samples(&store, "t::a"),
+        [1500],
+        "the two files are one observation"
+    );
+    // The store itself, with a mark in front.
+    let text = std::fs::read(&store).unwrap();
+    std::fs::write(&store, [b"\xEF\xBB\xBF".as_slice(), &text].concat()).unwrap();
+    let (code, _, err) = crate::merge(&bom, &store, &[]);
+    assert_eq!(code, 0, "{err}");
+}
