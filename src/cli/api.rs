@@ -11,7 +11,7 @@ use crate::github::api::ClientSettings;
 
 use super::Reporter;
 use super::args::ApiArgs;
-use super::settings::SettingError;
+use super::settings::{Origin, SettingError};
 
 /// `OWNER/NAME` → (owner, name).
 pub fn parse_repo(repo: &str) -> Result<(String, String), SettingError> {
@@ -38,9 +38,24 @@ pub fn settings(
     out: &mut dyn Write,
     reporter: &mut Reporter,
 ) -> Result<ClientSettings, Error> {
-    let token = std::env::var(&args.token_env)
-        .ok()
-        .filter(|t| !t.trim().is_empty());
+    // A token pasted with its newline is trimmed; one with a control character inside cannot be a
+    // header (the HTTP client panicked on it) and is refused, without showing it.
+    let raw = std::env::var(&args.token_env).ok();
+    if let Some(raw) = &raw {
+        reporter.hide(raw.trim());
+    }
+    let token = raw.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty());
+    if let Some(t) = &token
+        && let Some(at) = t.find(|c: char| c.is_control() || !c.is_ascii())
+    {
+        return Err(SettingError::new(
+            Origin::Env(args.token_env.clone()),
+            format!(
+                "the token holds a character a token cannot hold (at byte {at}); set it to the token alone"
+            ),
+        )
+        .into());
+    }
     if let Some(t) = &token {
         reporter.hide(t);
         if in_actions() {

@@ -306,8 +306,9 @@ pub struct PlanArgs {
     #[arg(long, default_value = "default")]
     pub suite: String,
 
-    /// Exactly this many shards (capped by the items and --max-shards).
-    #[arg(long, value_name = "N", conflicts_with = "target_seconds", value_parser = clap::value_parser!(u32).range(1..))]
+    /// Exactly this many shards (capped by the items and --max-shards; at most 256, GitHub's
+    /// matrix limit).
+    #[arg(long, value_name = "N", conflicts_with = "target_seconds", value_parser = clap::value_parser!(u32).range(1..=256))]
     pub total: Option<u32>,
 
     /// The fewest shards predicted to finish within this wall time.
@@ -388,11 +389,11 @@ impl ValueEnum for ShardFormat {
 #[derive(Debug, Args)]
 pub struct ShardArgs {
     /// Which shard, 1-based.
-    #[arg(long, value_name = "K", value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, value_name = "K", value_parser = clap::value_parser!(u32).range(1..=256))]
     pub index: u32,
 
-    /// How many shards in all.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    /// How many shards in all (at most 256, GitHub's matrix limit).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=256))]
     pub total: u32,
 
     /// A plan written by `planner plan --out`: the shard is read from it, not recomputed.

@@ -24,13 +24,19 @@ use super::args::{
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Origin {
     Flag(&'static str),
-    Config { path: PathBuf, field: String },
+    /// An environment variable, by name.
+    Env(String),
+    Config {
+        path: PathBuf,
+        field: String,
+    },
 }
 
 impl fmt::Display for Origin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Origin::Flag(flag) => f.write_str(flag),
+            Origin::Env(name) => write!(f, "${name}"),
             Origin::Config { path, field } => write!(f, "{}: {field}", path.display()),
         }
     }

@@ -322,3 +322,30 @@ fn byte_order_marks_and_utf16_are_read() {
     let (code, _, err) = crate::merge(&bom, &store, &[]);
     assert_eq!(code, 0, "{err}");
 }
+
+/// `shard --total 1000000000` aborted on an 8 GB allocation: shard counts stop at GitHub's
+/// matrix limit, before any work.
+#[test]
+fn shard_counts_past_githubs_matrix_limit_are_refused_before_any_work() {
+    let dir = tmp();
+    let d = dir.path();
+    let t = write(d, "t.json", r#"{"a": 1, "b": 2}"#);
+    let t = t.to_str().unwrap();
+    for args in [
+        vec![
+            "shard",
+            "--timings",
+            t,
+            "--index",
+            "1",
+            "--total",
+            "1000000000",
+        ],
+        vec!["shard", "--timings", t, "--index", "257", "--total", "256"],
+        vec!["plan", "--timings", t, "--total", "257"],
+    ] {
+        let (code, msg) = error_of(&args, d);
+        assert_eq!(code, 2, "{args:?}: {msg}");
+        assert!(msg.contains("1..=256"), "{args:?}: {msg}");
+    }
+}

@@ -646,3 +646,51 @@ fn the_token_is_sent_and_never_shown() {
         );
     }
 }
+
+/// A token with a trailing newline or a control character panicked in the HTTP client's header.
+/// The newline is trimmed (the token still authenticates); a character inside is refused, and
+/// the token is not shown.
+#[test]
+fn a_token_with_a_newline_is_trimmed_and_one_with_a_control_character_refused() {
+    let api = Api::start();
+    api.mount(
+        Mock::given(method("GET"))
+            .and(path(RUNS))
+            .and(header("authorization", format!("Bearer {TOKEN}").as_str()))
+            .respond_with(ok(&runs_page(&[]))),
+    );
+    let dir = tmp();
+    let store = dir.path().join("jobs.json");
+    let with = |token: &str| {
+        split(
+            &planner()
+                .env("GITHUB_TOKEN", token)
+                .args([
+                    "timings",
+                    "fetch",
+                    "--repo",
+                    "octo-org/octo-repo",
+                    "--workflow",
+                    ".github/workflows/ci.yml",
+                    "--api-url",
+                    &api.uri(),
+                    "--out",
+                    store.to_str().expect("utf-8"),
+                ])
+                .output()
+                .expect("the planner runs"),
+        )
+    };
+    let (code, _, err) = with(&format!("{TOKEN}\n"));
+    assert_eq!(code, 0, "{err}");
+    assert!(!err.contains("panicked") && !err.contains(TOKEN), "{err}");
+    for bad in [format!("{TOKEN}\u{7}x"), format!("ab\ncd{TOKEN}")] {
+        let (code, _, err) = with(&bad);
+        assert_eq!(code, 2, "{err}");
+        assert!(
+            err.contains("$GITHUB_TOKEN: the token holds a character a token cannot hold"),
+            "{err}"
+        );
+        assert!(!err.contains(TOKEN) && !err.contains("panicked"), "{err}");
+    }
+}
