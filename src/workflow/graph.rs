@@ -139,17 +139,26 @@ fn expand_jobs(workflow: &Workflow) -> (Vec<Instance>, Vec<Vec<usize>>, Vec<Stri
                 ));
                 vec![Vec::new()]
             }
-            Expansion::Combinations(c) => {
-                if c.len() > super::matrix::MAX_COMBINATIONS {
-                    notes.push(format!(
-                        "`{}`: {} matrix combinations, over GitHub's limit of {}",
-                        job.id,
-                        c.len(),
-                        super::matrix::MAX_COMBINATIONS
-                    ));
-                }
-                c
+            // GitHub refuses such a workflow; its jobs are counted as one, so that `needs`
+            // between two of them is not a product of their sizes.
+            Expansion::Combinations(c) if c.len() > super::matrix::MAX_COMBINATIONS => {
+                notes.push(format!(
+                    "`{}`: {} matrix combinations, over GitHub's limit of {}; counted as one job",
+                    job.id,
+                    c.len(),
+                    super::matrix::MAX_COMBINATIONS
+                ));
+                vec![Vec::new()]
             }
+            Expansion::TooLarge(n) => {
+                notes.push(format!(
+                    "`{}`: {n} matrix combinations before `exclude`, far over GitHub's limit of {}; counted as one job",
+                    job.id,
+                    super::matrix::MAX_COMBINATIONS
+                ));
+                vec![Vec::new()]
+            }
+            Expansion::Combinations(c) => c,
             Expansion::Dynamic(why) => {
                 notes.push(format!(
                     "`{}`: the matrix is known only at run time ({why}); counted as one job",

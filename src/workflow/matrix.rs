@@ -21,7 +21,13 @@ pub enum Expansion {
     Combinations(Vec<Combination>),
     /// Known only at run time (`fromJSON` of an output, say): the reason, quoted from the file.
     Dynamic(String),
+    /// More combinations before `exclude` than are worth expanding (GitHub refuses over 256
+    /// after it): how many, counted without building them.
+    TooLarge(u128),
 }
+
+/// Past this many combinations before `exclude`, a matrix is counted, not expanded.
+pub const MAX_EXPANDED: u128 = 65_536;
 
 /// GitHub refuses a matrix of more jobs than this.
 pub const MAX_COMBINATIONS: usize = 256;
@@ -84,6 +90,13 @@ pub fn expand(matrix: Option<&Value>) -> Expansion {
         return Expansion::Dynamic(dynamic);
     }
 
+    // Counted before it is built: 10^8 combinations once ran out of memory.
+    let count = keys
+        .iter()
+        .fold(1u128, |n, (_, vs)| n.saturating_mul(vs.len() as u128));
+    if !keys.is_empty() && count > MAX_EXPANDED {
+        return Expansion::TooLarge(count);
+    }
     let mut combos: Vec<Combination> = if keys.is_empty() {
         Vec::new()
     } else {

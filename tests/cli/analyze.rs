@@ -297,3 +297,34 @@ fn broken_graphs_are_clear_errors() {
     let (code, _, err) = run(&["analyze", "--workflow", "no/such.yml"]);
     assert_eq!(code, 4, "{err}");
 }
+
+/// A matrix was expanded in full before GitHub's 256-job check: 10^8 combinations ran out of
+/// memory, and two 10^4-combination jobs linked by `needs` took over 60 s and 1.5 GB. Now the
+/// count comes first, and a job over the limit counts as one.
+#[test]
+fn huge_matrices_are_counted_not_built() {
+    let dir = tmp();
+    let values: Vec<String> = (0..100).map(|i| i.to_string()).collect();
+    let list = format!("[{}]", values.join(", "));
+    let eight = "        kK: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]\n";
+    let eight: String = (0..8).map(|k| eight.replace('K', &k.to_string())).collect();
+    let wf = format!(
+        "on: push\njobs:\n  huge:\n    runs-on: ubuntu-latest\n    strategy:\n      matrix:\n{eight}    steps: [{{run: 'true'}}]\n  \
+         wide:\n    runs-on: ubuntu-latest\n    strategy:\n      matrix:\n        a: {list}\n        b: {list}\n    steps: [{{run: 'true'}}]\n  \
+         after:\n    needs: wide\n    runs-on: ubuntu-latest\n    strategy:\n      matrix:\n        a: {list}\n        b: {list}\n    steps: [{{run: 'true'}}]\n"
+    );
+    let path = write(dir.path(), "wf.yml", &wf);
+    let (code, out, err) = run(&["analyze", "--workflow", path.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("`huge`: 100000000 matrix combinations before `exclude`, far over GitHub's limit of 256; counted as one job"),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "`wide`: 10000 matrix combinations, over GitHub's limit of 256; counted as one job"
+        ),
+        "{out}"
+    );
+    assert!(out.contains("3 jobs"), "{out}");
+}
