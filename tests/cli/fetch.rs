@@ -694,3 +694,89 @@ fn a_token_with_a_newline_is_trimmed_and_one_with_a_control_character_refused() 
         assert!(!err.contains(TOKEN) && !err.contains("panicked"), "{err}");
     }
 }
+
+/// A `next` link that repeats was followed forever (2,600 requests in 120 s; the jobs' pages grew
+/// memory without end). A page that brings nothing new, or a link already read, ends the listing.
+#[test]
+fn a_next_link_that_repeats_ends_the_listing() {
+    let api = Api::start();
+    let base = api.uri();
+    let itself = |p: &str| format!("<{base}{p}?per_page=100&page=2>; rel=\"next\"");
+    api.mount(Mock::given(method("GET")).and(path(RUNS)).respond_with(
+        ok(&runs_page(&[run(7, 1, 1)])).insert_header("link", itself(RUNS).as_str()),
+    ));
+    let jobs = jobs_path(7);
+    api.mount(
+        Mock::given(method("GET"))
+            .and(path(jobs.as_str()))
+            .respond_with(
+                ok(&jobs_page(&[job(7, 1, 1, "lint", "success", 60)]))
+                    .insert_header("link", itself(&jobs).as_str()),
+            ),
+    );
+    let dir = tmp();
+    let store = dir.path().join("jobs.json");
+    let (code, _, err) = fetch(&api.uri(), &store, &[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(api.hits(RUNS) <= 2, "{} requests for runs", api.hits(RUNS));
+    assert!(
+        api.hits(&jobs) <= 2,
+        "{} requests for jobs",
+        api.hits(&jobs)
+    );
+    assert_eq!(
+        millis(&store_json(&store), "ubuntu-latest", "lint"),
+        [60_000]
+    );
+}
+
+/// A redirect to another host was followed and its data merged without a word; one within the
+/// API (a renamed repository) is followed. An answer over the size cap is not read.
+#[test]
+fn redirects_stay_within_the_api_and_answers_are_capped() {
+    let api = Api::start();
+    let moved = "/repositories/42/actions/workflows/ci.yml/runs";
+    api.serve(
+        RUNS,
+        ResponseTemplate::new(301)
+            .insert_header("location", format!("{}{moved}", api.uri()).as_str()),
+    );
+    api.serve(moved, ok(&runs_page(&[])));
+    let dir = tmp();
+    let store = dir.path().join("jobs.json");
+    let (code, _, err) = fetch(&api.uri(), &store, &[]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        api.hits(moved),
+        1,
+        "the redirect within the API is followed"
+    );
+
+    let away = Api::start();
+    away.serve(
+        RUNS,
+        ResponseTemplate::new(302).insert_header("location", "https://elsewhere.example/runs"),
+    );
+    let (code, _, err) = fetch(&away.uri(), &store, &[]);
+    assert_eq!(code, 7, "{err}");
+    assert!(
+        err.contains(
+            "redirected away from the API, to `https://elsewhere.example/runs`; not followed"
+        ),
+        "{err}"
+    );
+
+    let big = Api::start();
+    let body = format!(
+        "{{\"workflow_runs\": [], \"pad\": \"{}\"}}",
+        "x".repeat(33 * 1024 * 1024)
+    );
+    big.serve(RUNS, ResponseTemplate::new(200).set_body_string(body));
+    let (code, _, err) = fetch(&big.uri(), &store, &["--retries", "0"]);
+    assert_eq!(code, 7, "{err}");
+    assert!(
+        err.contains("the answer is larger than 33554432 bytes; not read"),
+        "{err}"
+    );
+    assert!(!store.exists());
+}

@@ -64,7 +64,25 @@ pub enum ApiError {
 
     #[error("GET {url}: the next page's link points away from the API, to `{link}`")]
     ForeignLink { url: String, link: String },
+
+    #[error("GET {url}: redirected away from the API, to `{location}`; not followed")]
+    ForeignRedirect { url: String, location: String },
+
+    #[error("GET {url}: the answer is larger than {limit} bytes; not read")]
+    TooLarge { url: String, limit: usize },
+
+    #[error("GET {url}: {what} goes on past {pages} pages, or repeats a page; stopped there")]
+    EndlessPages {
+        url: String,
+        what: &'static str,
+        pages: usize,
+    },
 }
+
+/// The largest answer read: a page of 100 jobs with their steps is well under 1 MiB.
+pub const MAX_BODY: usize = 32 * 1024 * 1024;
+/// Redirects followed for one request, within the API.
+const MAX_REDIRECTS: usize = 5;
 
 impl ApiError {
     /// A rate limit stops a fetch without failing it: what was gathered is kept.
@@ -151,8 +169,13 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 
 enum Attempt {
     Done(String, HeaderMap),
+    /// A redirect within the API: the path to ask instead.
+    Moved(String),
     Transient(String, Option<u64>),
-    Limited { kind: &'static str, wait: u64 },
+    Limited {
+        kind: &'static str,
+        wait: u64,
+    },
     Fatal(ApiError),
 }
 
@@ -199,7 +222,7 @@ impl Client {
     }
 
     /// The full URL of a path, as errors show it.
-    fn url(&self, path_and_query: &str) -> String {
+    pub(super) fn url(&self, path_and_query: &str) -> String {
         let base = self.base.to_string();
         let base = base.trim_end_matches('/');
         let base_path = self.base.path().trim_end_matches('/');
@@ -260,15 +283,37 @@ impl Client {
         Ok(())
     }
 
+    /// One GET: its status, headers and body, the body `None` past `MAX_BODY` (read no further).
+    async fn get_capped(
+        &self,
+        path: &str,
+    ) -> Result<(StatusCode, HeaderMap, Option<String>), octocrab::Error> {
+        use http_body_util::BodyExt as _;
+        let response = self.octo._get(path).await?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        if header_u64(&headers, "content-length").is_some_and(|n| n > MAX_BODY as u64) {
+            return Ok((status, headers, None));
+        }
+        let mut body = Vec::new();
+        let mut frames = response.into_body();
+        while let Some(frame) = frames.frame().await {
+            if let Ok(data) = frame?.into_data() {
+                if body.len() + data.len() > MAX_BODY {
+                    return Ok((status, headers, None));
+                }
+                body.extend_from_slice(&data);
+            }
+        }
+        Ok((
+            status,
+            headers,
+            Some(String::from_utf8_lossy(&body).into_owned()),
+        ))
+    }
+
     async fn attempt(&mut self, path: &str, url: &str) -> Attempt {
-        let sent = tokio::time::timeout(self.settings.timeout, async {
-            let response = self.octo._get(path).await?;
-            let status = response.status();
-            let headers = response.headers().clone();
-            let body = self.octo.body_to_string(response).await?;
-            Ok::<_, octocrab::Error>((status, headers, body))
-        })
-        .await;
+        let sent = tokio::time::timeout(self.settings.timeout, self.get_capped(path)).await;
         let (status, headers, body) = match sent {
             Err(_) => {
                 return Attempt::Transient(
@@ -277,8 +322,30 @@ impl Client {
                 );
             }
             Ok(Err(e)) => return Attempt::Transient(error_chain(&e), None),
-            Ok(Ok(answer)) => answer,
+            Ok(Ok((_, _, None))) => {
+                return Attempt::Fatal(ApiError::TooLarge {
+                    url: url.to_owned(),
+                    limit: MAX_BODY,
+                });
+            }
+            Ok(Ok((status, headers, Some(body)))) => (status, headers, body),
         };
+        if status.is_redirection() {
+            let location = headers
+                .get(http::header::LOCATION)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned();
+            // A renamed repository is answered with a redirect to the API itself; anywhere else
+            // would take the token, or data that is not the API's, with it.
+            return match self.relative(url, &location) {
+                Ok(p) if !location.is_empty() => Attempt::Moved(p),
+                _ => Attempt::Fatal(ApiError::ForeignRedirect {
+                    url: url.to_owned(),
+                    location,
+                }),
+            };
+        }
         if let (Some(remaining), Some(reset)) = (
             header_u64(&headers, "x-ratelimit-remaining"),
             header_u64(&headers, "x-ratelimit-reset"),
@@ -336,13 +403,27 @@ impl Client {
         path_and_query: &str,
         what: &'static str,
     ) -> Result<(T, Option<String>), ApiError> {
-        let url = self.url(path_and_query);
+        let mut path_and_query = path_and_query.to_owned();
+        let mut url = self.url(&path_and_query);
         let mut failures = 0u32;
         let mut rate_waits = 0u32;
+        let mut redirects = 0usize;
         loop {
             self.respect_primary(&url).await?;
             self.stats.requests += 1;
-            match self.attempt(path_and_query, &url).await {
+            match self.attempt(&path_and_query, &url).await {
+                Attempt::Moved(to) => {
+                    redirects += 1;
+                    if redirects > MAX_REDIRECTS {
+                        return Err(ApiError::Unreachable {
+                            url,
+                            attempts: failures + 1,
+                            detail: format!("more than {MAX_REDIRECTS} redirects"),
+                        });
+                    }
+                    url = self.url(&to);
+                    path_and_query = to;
+                }
                 Attempt::Done(body, headers) => {
                     let value: T =
                         serde_json::from_str(&body).map_err(|e| ApiError::Malformed {

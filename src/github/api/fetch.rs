@@ -101,17 +101,57 @@ pub fn jobs_path(owner: &str, repo: &str, run_id: u64, attempts: Attempts) -> St
     )
 }
 
+/// Pages of one listing read at the most: 1,000 pages of 100 records.
+pub const MAX_PAGES: usize = 1000;
+
+/// Where a listing goes next: nowhere once a page brought nothing new or its link repeats one
+/// already read (a server that loops would otherwise be followed forever), an error past
+/// `MAX_PAGES`.
+struct Pages {
+    seen: std::collections::BTreeSet<String>,
+    what: &'static str,
+}
+
+impl Pages {
+    fn new(what: &'static str) -> Self {
+        Pages {
+            seen: std::collections::BTreeSet::new(),
+            what,
+        }
+    }
+
+    fn next(
+        &mut self,
+        client: &Client,
+        new_records: bool,
+        link: Option<String>,
+    ) -> Result<Option<String>, ApiError> {
+        let Some(link) = link.filter(|_| new_records) else {
+            return Ok(None);
+        };
+        if self.seen.len() >= MAX_PAGES {
+            return Err(ApiError::EndlessPages {
+                url: client.url(&link),
+                what: self.what,
+                pages: MAX_PAGES,
+            });
+        }
+        Ok(self.seen.insert(link.clone()).then_some(link))
+    }
+}
+
 /// Every page of a run's jobs, from the first page's path.
 pub async fn fetch_jobs(client: &mut Client, first: String) -> Result<Vec<JobRecord>, ApiError> {
-    let mut jobs = Vec::new();
+    let mut jobs: Vec<JobRecord> = Vec::new();
+    let mut ids = std::collections::BTreeSet::new();
+    let mut pages = Pages::new("the list of a run's jobs");
+    pages.seen.insert(first.clone());
     let mut next = Some(first);
     while let Some(path) = next.take() {
         let (page, more) = client.get_json::<JobsPage>(&path, "a page of jobs").await?;
-        let empty = page.jobs.is_empty();
-        jobs.extend(page.jobs);
-        if !empty {
-            next = more;
-        }
+        let before = jobs.len();
+        jobs.extend(page.jobs.into_iter().filter(|j| ids.insert(j.id)));
+        next = pages.next(client, jobs.len() > before, more)?;
     }
     Ok(jobs)
 }
@@ -145,23 +185,26 @@ pub async fn fetch(
 ) -> Fetched {
     let mut out = Fetched::default();
     let mut runs: Vec<RunRecord> = Vec::new();
+    let mut ids = std::collections::BTreeSet::new();
+    let mut pages = Pages::new("the list of workflow runs");
     let mut next = Some(query.runs_path());
+    pages.seen.extend(next.clone());
     while let Some(path) = next.take() {
-        match client
+        let page = client
             .get_json::<RunsPage>(&path, "a page of workflow runs")
-            .await
-        {
-            Ok((page, more)) => {
-                let empty = page.workflow_runs.is_empty();
-                for run in page.workflow_runs {
-                    if runs.len() < query.runs && !runs.iter().any(|r| r.id == run.id) {
-                        runs.push(run);
-                    }
-                }
-                if runs.len() < query.runs && !empty {
-                    next = more;
+            .await;
+        let followed = page.and_then(|(page, more)| {
+            let before = runs.len();
+            for run in page.workflow_runs {
+                if runs.len() < query.runs && ids.insert(run.id) {
+                    runs.push(run);
                 }
             }
+            let wanted = runs.len() < query.runs;
+            pages.next(client, wanted && runs.len() > before, more)
+        });
+        match followed {
+            Ok(more) => next = more,
             Err(e) => {
                 out.stopped = Some(e);
                 break;
