@@ -349,3 +349,49 @@ fn shard_counts_past_githubs_matrix_limit_are_refused_before_any_work() {
         assert!(msg.contains("1..=256"), "{args:?}: {msg}");
     }
 }
+
+/// An empty id (`""` in a map, or `--by file` on JUnit with no classname and no suite name) was
+/// stored and printed as a blank line, and `pytest @file` then ran the whole suite.
+#[test]
+fn an_empty_id_is_never_stored_or_printed() {
+    let dir = tmp();
+    let d = dir.path();
+    let map = write(d, "m.json", "{\n  \"t::a\": 1,\n  \"\": 2\n}");
+    let store = d.join("s.json");
+    let (code, msg) = error_of(
+        &[
+            "timings",
+            "merge",
+            map.to_str().unwrap(),
+            "--out",
+            store.to_str().unwrap(),
+        ],
+        d,
+    );
+    assert_eq!(code, 3, "{msg}");
+    assert!(
+        msg.contains("m.json:3:") && msg.contains("an empty id"),
+        "{msg}"
+    );
+    assert!(!store.exists());
+
+    let xml = write(
+        d,
+        "r.xml",
+        "<testsuites><testsuite><testcase name=\"x\" time=\"1\"/><testcase classname=\"pkg.mod\" name=\"y\" time=\"2\"/></testsuite></testsuites>",
+    );
+    let (code, out, err) = crate::run(&[
+        "shard",
+        "--timings",
+        xml.to_str().unwrap(),
+        "--by",
+        "file",
+        "--index",
+        "1",
+        "--total",
+        "1",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, "pkg.mod\n", "no blank line");
+    assert!(err.contains("1 testcase(s) have no file"), "{err}");
+}

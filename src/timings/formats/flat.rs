@@ -87,6 +87,18 @@ impl<'de> Visitor<'de> for NodeSeed<'_> {
             if !seen.insert(key.clone()) {
                 return Err(de::Error::custom(format_args!("duplicate id `{key}`")));
             }
+            // An empty id was stored and printed as a blank line, and `pytest @file` then ran
+            // the whole suite.
+            if key.trim().is_empty() {
+                return Err(de::Error::custom(format_args!(
+                    "an empty id{}: every item needs a name",
+                    if key.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" ({key:?})")
+                    }
+                )));
+            }
             let node = map.next_value_seed(NodeSeed {
                 unit: self.unit,
                 key: &key,

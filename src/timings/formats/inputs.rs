@@ -215,6 +215,19 @@ pub fn decode_text<'a>(
 pub fn read_store(path: &Path, bytes: &[u8]) -> Result<Store, IngestError> {
     let bytes = decode_text(path, bytes)?;
     let store = read_store_file(path, &bytes)?;
+    if let Some(class) = store
+        .classes
+        .iter()
+        .find(|(_, items)| items.keys().any(|id| id.as_str().trim().is_empty()))
+        .map(|(class, _)| class)
+    {
+        return Err(IngestError::Field {
+            path: path.to_owned(),
+            line: 1,
+            field: format!("classes.{class}"),
+            message: "an empty id: every item needs a name".into(),
+        });
+    }
     if !(1..=1000).contains(&store.keep) {
         return Err(IngestError::Field {
             path: path.to_owned(),
@@ -421,17 +434,34 @@ pub fn junit_view(
     }
     let mut items: BTreeMap<ItemId, Millis> = BTreeMap::new();
     let mut failed_items = BTreeSet::new();
+    let mut nameless = 0usize;
     for (id, t) in tests {
         let item = match opts.by {
             Granularity::Test => id,
             Granularity::File => ItemId(t.file),
             Granularity::Class => ItemId(t.class),
         };
+        // A testcase with no classname in a suite with no name has no file or class to be
+        // scheduled by: an empty id would be printed as a blank line and run everything.
+        if item.as_str().trim().is_empty() {
+            nameless += 1;
+            continue;
+        }
         if t.failed && !opts.include_failed {
             failed_items.insert(item);
             continue;
         }
         *items.entry(item).or_default() += t.ms;
+    }
+    if nameless > 0 {
+        warnings.push(format!(
+            "{label}: {nameless} testcase(s) have no {} to be scheduled by and were left out",
+            match opts.by {
+                Granularity::Test => "name",
+                Granularity::File => "file (no `file`, `classname` or suite name)",
+                Granularity::Class => "class (no `classname` or suite name)",
+            }
+        ));
     }
     if !failed_items.is_empty() {
         items.retain(|id, _| !failed_items.contains(id));
