@@ -17,6 +17,10 @@ pub enum AdapterError {
     NeedsFiles { runner: &'static str, id: String },
     #[error("item {id:?} holds a line break, which {runner} cannot be given")]
     LineBreak { runner: &'static str, id: String },
+    #[error(
+        "item {id:?} starts with `-`, and {runner} would read it as an option: it has no way to be told where its options end"
+    )]
+    OptionLike { runner: &'static str, id: String },
 }
 
 /// The invocations that run exactly `items` (in id order); none for an empty shard.
@@ -45,18 +49,47 @@ pub fn runner_args(runner: Runner, items: &[ItemId]) -> Result<Vec<Vec<String>>,
             })
             .collect()
     };
+    // An id that starts with `-` must never reach a runner as an option (`--collect-only` once
+    // made a shard pass having run nothing).
+    let dashed = |id: &str| id.starts_with('-');
     Ok(match runner {
-        // Node ids and paths are what pytest takes; `--` keeps an id that starts with `-` an id.
-        Runner::Pytest | Runner::Rspec => vec![ids().map(str::to_owned).collect()],
+        // Node ids and paths are what pytest and rspec take. pytest reads options after `--`
+        // too, so an id that starts with `-` is given as the same path from `./`.
+        Runner::Pytest | Runner::Rspec => vec![
+            ids()
+                .map(|id| {
+                    if dashed(id) {
+                        format!("./{id}")
+                    } else {
+                        id.to_owned()
+                    }
+                })
+                .collect(),
+        ],
         Runner::Nextest => vec![nextest_filtersets(items)],
         // Positional arguments are regular expressions to jest; --runTestsByPath makes them
         // exact paths.
         Runner::Jest => {
+            let files = whole_files(runner)?;
             let mut args = vec!["--runTestsByPath".to_owned()];
-            args.extend(whole_files(runner)?);
+            // jest ends its options at `--` (checked by running it).
+            if files.iter().any(|f| dashed(f)) {
+                args.push("--".to_owned());
+            }
+            args.extend(files);
             vec![args]
         }
-        Runner::Vitest => vec![whole_files(runner)?],
+        // vitest puts what follows `--` aside rather than reading it as files.
+        Runner::Vitest => {
+            let files = whole_files(runner)?;
+            if let Some(id) = files.iter().find(|f| dashed(f)) {
+                return Err(AdapterError::OptionLike {
+                    runner: runner.name(),
+                    id: id.clone(),
+                });
+            }
+            vec![files]
+        }
         // Playwright matches each argument as a regular expression against the file's path:
         // escaped and anchored at a path boundary and the end, it matches that file only.
         Runner::Playwright => vec![
@@ -65,6 +98,7 @@ pub fn runner_args(runner: Runner, items: &[ItemId]) -> Result<Vec<Vec<String>>,
                 .map(|f| format!("(^|/){}$", regex_escape(f)))
                 .collect(),
         ],
+        // Filtersets, anchored patterns and `-run` expressions never start with `-`.
         Runner::Go => go_invocations(items),
     })
 }

@@ -182,3 +182,135 @@ fn file_runners_refuse_a_plan_of_single_tests() {
     assert_eq!(code, 2);
     assert!(err.contains("plan this suite with `--by file`"), "{err}");
 }
+
+/// The items of shard 1 of 1 of `map` (a JSON map) in a runner's format, one argument per line.
+fn args_of(map: &Path, format: &str) -> Vec<String> {
+    let (code, out, err) = run(&[
+        "shard",
+        "--timings",
+        map.to_str().expect("utf-8"),
+        "--index",
+        "1",
+        "--total",
+        "1",
+        "--format",
+        format,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    out.lines().map(str::to_owned).collect()
+}
+
+/// An id that starts with `-` reached pytest as an option: `--collect-only` made a shard pass
+/// having run nothing. Given through `./`, pytest runs exactly that test; an id that is only an
+/// option is no test at all, and pytest fails on it rather than passing.
+#[test]
+fn pytest_never_reads_an_id_as_an_option() {
+    let dir = tmp();
+    let d = dir.path();
+    write(d, "-dash_test.py", "def test_dash():\n    pass\n");
+    write(d, "test_plain.py", "def test_plain():\n    pass\n");
+    let pytest = |ids: &[&str]| {
+        let map: Vec<String> = ids.iter().map(|i| format!("{i:?}: 1.0")).collect();
+        let map = write(d, "t.json", &format!("{{{}}}", map.join(", ")));
+        let args = args_of(&map, "pytest");
+        let file = write(d, "shard.txt", &format!("{}\n", args.join("\n")));
+        let out = Command::new(python())
+            .current_dir(d)
+            .args(["-m", "pytest", "-p", "no:cacheprovider", "-q", "-rA"])
+            .arg(format!("@{}", file.display()))
+            .output()
+            .expect("pytest runs");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let (code, out) = pytest(&["-dash_test.py::test_dash"]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        out.contains("PASSED -dash_test.py::test_dash") && out.contains("1 passed"),
+        "{out}"
+    );
+    assert!(!out.contains("test_plain"), "{out}");
+    let (code, out) = pytest(&["--collect-only"]);
+    assert_ne!(
+        code,
+        Some(0),
+        "an option given as an id must not pass: {out}"
+    );
+}
+
+/// jest ran every suite when handed `-dash.test.js` as a path; after `--` it runs that file only.
+#[test]
+fn jest_never_reads_an_id_as_an_option() {
+    let project = fixture("projects/jest_sample");
+    let jest = Path::new(&project).join("node_modules/.bin/jest");
+    if !jest.exists() {
+        let status = Command::new("npm")
+            .current_dir(&project)
+            .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
+            .status()
+            .expect("npm runs");
+        assert!(status.success(), "npm ci in the jest sample");
+    }
+    let dir = tmp();
+    let d = dir.path();
+    write(
+        d,
+        "package.json",
+        "{\"name\": \"dash\", \"private\": true}\n",
+    );
+    std::os::unix::fs::symlink(
+        Path::new(&project).join("node_modules"),
+        d.join("node_modules"),
+    )
+    .expect("link node_modules");
+    write(
+        d,
+        "-dash.test.js",
+        "test('dash', () => expect(1).toBe(1));\n",
+    );
+    write(
+        d,
+        "plain.test.js",
+        "test('plain', () => expect(1).toBe(1));\n",
+    );
+    let map = write(d, "t.json", "{\"-dash.test.js\": 1.0}");
+    let args = args_of(&map, "jest");
+    assert_eq!(args, ["--runTestsByPath", "--", "-dash.test.js"]);
+    let out = Command::new(&jest)
+        .current_dir(d)
+        .args(["--ci", "--rootDir", "."])
+        .args(&args)
+        .output()
+        .expect("jest runs");
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{said}");
+    assert!(said.contains("Tests:       1 passed, 1 total"), "{said}");
+}
+
+#[test]
+fn vitest_refuses_an_id_it_would_read_as_an_option() {
+    let dir = tmp();
+    let map = write(
+        dir.path(),
+        "t.json",
+        "{\"-x.test.ts\": 1.0, \"a.test.ts\": 2.0}",
+    );
+    let (code, _, err) = run(&[
+        "shard",
+        "--timings",
+        map.to_str().expect("utf-8"),
+        "--index",
+        "1",
+        "--total",
+        "1",
+        "--format",
+        "vitest",
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("starts with `-`, and vitest would read it as an option"),
+        "{err}"
+    );
+}
