@@ -370,7 +370,7 @@ fn an_empty_id_is_never_stored_or_printed() {
     );
     assert_eq!(code, 3, "{msg}");
     assert!(
-        msg.contains("m.json:3:") && msg.contains("an empty id"),
+        msg.contains("m.json:4:1: an empty id, in the entry just before"),
         "{msg}"
     );
     assert!(!store.exists());
