@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use gha_planner::cli::{Cli, Reporter, run};
+use gha_planner::github::log_line;
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -20,15 +21,21 @@ fn main() -> ExitCode {
     let mut out = stdout.lock();
     let result = run(cli, &mut out, &mut reporter);
     let _ = out.flush();
+    reporter.finish();
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             // The chain is redacted as every warning is: a token never reaches the log.
             let mut err = std::io::stderr().lock();
-            let _ = writeln!(err, "error: {}", reporter.redact(&e.to_string()));
+            // Names in an error can start no workflow command in a runner's log.
+            let _ = writeln!(err, "error: {}", log_line(&reporter.redact(&e.to_string())));
             let mut source = e.source();
             while let Some(s) = source {
-                let _ = writeln!(err, "  caused by: {}", reporter.redact(&s.to_string()));
+                let _ = writeln!(
+                    err,
+                    "  caused by: {}",
+                    log_line(&reporter.redact(&s.to_string()))
+                );
                 source = s.source();
             }
             ExitCode::from(u8::try_from(e.exit_code().code()).unwrap_or(1))

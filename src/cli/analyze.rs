@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::io::Write;
 
 use super::Error;
+use crate::github::log_text;
 use crate::render::{analysis_markdown, analysis_text};
 use crate::timings::{Estimator, ItemId, Sample};
 use crate::workflow::{Assumptions, JobGraph, analyze, job_durations, parse_workflow};
@@ -42,7 +43,8 @@ pub fn run(args: &AnalyzeArgs, out: &mut dyn Write, reporter: &mut Reporter) -> 
         &Assumptions { capacity, overhead },
     );
     let text = match args.format {
-        ReportFormat::Text => analysis_text(&analysis),
+        // Job names are the workflow's: in a log, none of them can start a workflow command.
+        ReportFormat::Text => log_text(&analysis_text(&analysis)),
         ReportFormat::Markdown => analysis_markdown(&analysis),
         ReportFormat::Json => {
             let mut j = serde_json::to_string_pretty(&analysis).map_err(|source| Error::Json {

@@ -6,7 +6,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use super::Error;
-use crate::github::actions::{Level, annotation, fit_summary, in_actions};
+use crate::github::actions::{Level, annotation, fit_summary, in_actions, log_text};
 use crate::github::api::JobRecord;
 use crate::github::api::{Attempts, Client, fetch_jobs, jobs_path};
 use crate::plan::ChoiceMode;
@@ -287,7 +287,7 @@ pub fn run(args: &ReportArgs, out: &mut dyn Write, reporter: &mut Reporter) -> R
     let mut report = build(&runs, &rates, &goals, earlier.as_ref());
     report.run_id = args.run_id;
     report.notes.extend(notes);
-    out.write_all(summary_text(&report).as_bytes())
+    out.write_all(log_text(&summary_text(&report)).as_bytes())
         .map_err(|e| Error::io("write", "standard output", e))?;
     if in_actions() {
         annotate(&report, out)?;

@@ -3,7 +3,7 @@
 
 use std::io::Write;
 
-use crate::github::{in_actions, warning_command};
+use crate::github::{MAX_ANNOTATIONS, in_actions, log_line, warning_command};
 
 #[derive(Debug)]
 pub struct Reporter {
@@ -64,21 +64,36 @@ impl Reporter {
         !self.quiet && matches!(self.sink, Sink::Stderr) && std::io::stderr().is_terminal()
     }
 
+    /// A warning: an annotation inside Actions, up to the number GitHub shows (one short of it,
+    /// the last place saying how many more are in the log), a plain line past that and outside.
     pub fn warn(&mut self, message: impl Into<String>) {
         let message = self.redact(&message.into());
-        let line = if self.annotate {
+        let annotations = self.warnings.len();
+        let line = if self.annotate && annotations + 1 < MAX_ANNOTATIONS {
             warning_command(&message)
         } else {
-            format!("warning: {message}")
+            format!("warning: {}", log_line(&message))
         };
         self.emit(&line);
         self.warnings.push(message);
     }
 
-    /// Progress and summaries that are not results: stderr, silenced by `--quiet`.
+    /// At the end of a command: how many warnings were not annotations, as the last one.
+    pub fn finish(&mut self) {
+        let more = self.warnings.len().saturating_sub(MAX_ANNOTATIONS - 1);
+        if self.annotate && more > 0 {
+            let line = warning_command(&format!(
+                "{more} more warning(s) in the log: GitHub shows {MAX_ANNOTATIONS} annotations of a kind per step"
+            ));
+            self.emit(&line);
+        }
+    }
+
+    /// Progress and summaries that are not results: stderr, silenced by `--quiet`. Names in
+    /// them can start no workflow command.
     pub fn info(&mut self, message: impl AsRef<str>) {
         if !self.quiet {
-            let line = self.redact(message.as_ref());
+            let line = log_line(&self.redact(message.as_ref()));
             self.emit(&line);
         }
     }

@@ -46,6 +46,20 @@ fn runner_text(runner: Runner, items: &[ItemId], shard: ShardIndex) -> Result<St
     Ok(buf)
 }
 
+/// Items printed one to a line, or all on one, must hold no line break.
+fn no_line_breaks(items: &[ItemId], shard: ShardIndex, form: &'static str) -> Result<(), Error> {
+    match items.iter().find(|i| i.as_str().contains(['\n', '\r'])) {
+        Some(id) => Err(Error::Adapter {
+            shard,
+            source: AdapterError::LineBreak {
+                runner: form,
+                id: id.to_string(),
+            },
+        }),
+        None => Ok(()),
+    }
+}
+
 /// Runs the suite's command with the shard's arguments, then collects its JUnit.
 fn exec(
     spec: &RunSpec,
@@ -233,17 +247,9 @@ pub fn run(args: &ShardArgs, out: &mut dyn Write, reporter: &mut Reporter) -> Re
             out.write_all(text.as_bytes()).map_err(write_err)?;
         }
         ShardFormat::Lines => {
+            no_line_breaks(&items, index, "--format lines (use --format json)")?;
             let mut buf = String::new();
             for id in &items {
-                if id.as_str().contains(['\n', '\r']) {
-                    return Err(Error::Adapter {
-                        shard: index,
-                        source: AdapterError::LineBreak {
-                            runner: "--format lines (use --format json)",
-                            id: id.to_string(),
-                        },
-                    });
-                }
                 buf.push_str(id.as_str());
                 buf.push('\n');
             }
@@ -264,6 +270,9 @@ pub fn run(args: &ShardArgs, out: &mut dyn Write, reporter: &mut Reporter) -> Re
             writeln!(out, "{json}").map_err(write_err)?;
         }
         ShardFormat::Shell => {
+            // A quoted line break would still break the line, and the next could be read as a
+            // workflow command.
+            no_line_breaks(&items, index, "--format shell (use --format json)")?;
             let words: Vec<String> = items.iter().map(|i| shell_quote(i.as_str())).collect();
             if !words.is_empty() {
                 writeln!(out, "{}", words.join(" ")).map_err(write_err)?;

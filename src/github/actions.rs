@@ -25,6 +25,38 @@ pub fn escape_property(s: &str) -> String {
     escape_data(s).replace(':', "%3A").replace(',', "%2C")
 }
 
+/// Text for a runner's log that can start no workflow command, whatever it holds: a line break
+/// is shown as `\n` (and CR as `\r`), so one message stays one line, and a line that would read
+/// as a command (`::…` at its start, `##[` anywhere) gets a zero-width space that the runner does
+/// not trim. For text made of names and ids (tests, jobs, suites), which anyone who can push a
+/// test can choose.
+pub fn log_line(text: &str) -> String {
+    neutralize(&text.replace('\r', "\\r").replace('\n', "\\n"))
+}
+
+/// As `log_line`, for text whose own line breaks are meant (a report, an analysis): each line
+/// that would read as a workflow command is neutralized.
+pub fn log_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for line in text.split_inclusive('\n') {
+        out.push_str(&neutralize(line));
+    }
+    out
+}
+
+fn neutralize(line: &str) -> String {
+    let line = line.replace("##[", "#\u{200B}#[");
+    if line.trim_start().starts_with("::") {
+        let at = line.len() - line.trim_start().len();
+        format!("{}\u{200B}{}", &line[..at], &line[at..])
+    } else {
+        line
+    }
+}
+
+/// GitHub shows this many annotations of one kind per step, and drops the rest.
+pub const MAX_ANNOTATIONS: usize = 10;
+
 /// The level of an annotation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Level {
@@ -149,6 +181,29 @@ fn append(path: &Path, text: &str) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Ids printed raw started `::error …::` workflow commands in a runner's log.
+    #[test]
+    fn names_in_the_log_start_no_workflow_command() {
+        let id = "tests/a.py::t\n::error title=x::pwned\r\n  ::add-mask::x ##[error]y";
+        let line = log_line(&format!("item {id} is new"));
+        assert!(!line.contains('\n') && !line.contains('\r'), "{line}");
+        assert!(!line.contains("##["), "{line}");
+        assert_eq!(
+            log_line("::error::x"),
+            "\u{200B}::error::x",
+            "a line that starts as a command"
+        );
+        let text = log_text("suite a: fine\n::error::x\n  ::warning::y\nok ##[group]\n");
+        for l in text.lines() {
+            assert!(
+                !l.trim_start().starts_with("::") && !l.contains("##["),
+                "{l:?}"
+            );
+        }
+        assert_eq!(text.lines().count(), 4);
+        assert_eq!(log_text("plain\ntext\n"), "plain\ntext\n");
+    }
 
     #[test]
     fn escapes_like_the_toolkit() {

@@ -4,5 +4,6 @@ pub mod actions;
 pub mod api;
 
 pub use actions::{
-    annotation, escape_data, format_output, in_actions, random_delimiter, warning_command,
+    MAX_ANNOTATIONS, annotation, escape_data, format_output, in_actions, log_line, log_text,
+    random_delimiter, warning_command,
 };

@@ -395,3 +395,80 @@ fn an_empty_id_is_never_stored_or_printed() {
     assert_eq!(out, "pkg.mod\n", "no blank line");
     assert!(err.contains("1 testcase(s) have no file"), "{err}");
 }
+
+/// In Actions, an id holding a line break started a workflow command in the error line; and
+/// every warning became an annotation, past the 10 GitHub shows per step.
+#[test]
+fn in_actions_no_printed_line_starts_a_command_and_annotations_are_capped() {
+    let dir = tmp();
+    let d = dir.path();
+    let map = write(
+        d,
+        "m.json",
+        r#"{"ok": 1, "t\n::error title=pwned::owned": 2}"#,
+    );
+    let in_actions = |args: &[&str]| {
+        crate::split(
+            &crate::planner()
+                .env("GITHUB_ACTIONS", "true")
+                .args(args)
+                .output()
+                .expect("runs"),
+        )
+    };
+    let (code, out, err) = in_actions(&[
+        "shard",
+        "--timings",
+        map.to_str().unwrap(),
+        "--index",
+        "1",
+        "--total",
+        "1",
+    ]);
+    assert_eq!(code, 2, "{err}");
+    for line in out.lines().chain(err.lines()) {
+        assert!(!line.trim_start().starts_with("::error"), "{line:?}");
+    }
+    let (code, out, err) = in_actions(&[
+        "shard",
+        "--timings",
+        map.to_str().unwrap(),
+        "--index",
+        "1",
+        "--total",
+        "1",
+        "--format",
+        "shell",
+    ]);
+    assert_eq!(code, 2, "{out}{err}");
+
+    // Fifteen reports, each with a testcase without `time`: fifteen warnings.
+    let mut inputs = Vec::new();
+    for k in 0..15 {
+        let p = write(
+            d,
+            &format!("r{k}.xml"),
+            &format!(
+                "<testsuite><testcase classname=\"c\" name=\"t{k}\"/><testcase classname=\"c\" name=\"u{k}\" time=\"1\"/></testsuite>"
+            ),
+        );
+        inputs.push(p.display().to_string());
+    }
+    let store = d.join("s.json").display().to_string();
+    let mut args = vec!["timings", "merge", "--out", store.as_str()];
+    args.extend(inputs.iter().map(String::as_str));
+    let (code, _, err) = in_actions(&args);
+    assert_eq!(code, 0, "{err}");
+    let annotations: Vec<&str> = err.lines().filter(|l| l.starts_with("::warning")).collect();
+    assert_eq!(annotations.len(), 10, "{err}");
+    assert!(
+        annotations[9].contains("6 more warning(s) in the log"),
+        "{}",
+        annotations[9]
+    );
+    assert_eq!(
+        err.lines().filter(|l| l.starts_with("warning: ")).count(),
+        6,
+        "{err}"
+    );
+}
