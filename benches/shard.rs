@@ -597,7 +597,7 @@ fn junit_speed(quick: bool) {
     let _ = std::fs::create_dir_all(&dir);
     let mut cases = vec![("100,000 testcases", 100_000, 2_000)];
     if !quick {
-        cases.push(("100 MB", 650_000, 10_000));
+        cases.push(("100 MB", 910_000, 10_000));
     }
     for (label, n, files) in cases {
         let xml = junit_report(n, files);
@@ -616,6 +616,7 @@ fn junit_speed(quick: bool) {
                 .arg(&path)
                 .arg("--out")
                 .arg(&store)
+                .stderr(std::process::Stdio::null())
                 .status();
             if !status.is_ok_and(|s| s.success()) {
                 println!("| {label} | merge failed | | | | | |");

@@ -1,7 +1,7 @@
 //! One command-line input → one observation: a file, or a directory or glob of reports (one per
 //! shard) read as one view, or the planner's own store.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
@@ -355,31 +355,32 @@ pub fn read_input(arg: &str, opts: &ReadOptions) -> Result<Ingested, IngestError
 }
 
 /// One test's time in a report, with what it belongs to at each granularity.
-struct TestTime {
+struct TestTime<'a> {
     ms: Millis,
-    file: String,
-    class: String,
+    file: &'a str,
+    class: &'a str,
     failed: bool,
 }
 
 /// The timed tests of one report. The same name twice in one report (parameters that print
 /// alike, retries) is one item whose times add up: selecting it runs all of them.
-fn tests_of(
+fn tests_of<'a>(
     path: &Path,
-    summary: &super::JunitSummary,
+    summary: &'a super::JunitSummary,
     warnings: &mut Vec<String>,
-) -> BTreeMap<ItemId, TestTime> {
-    let mut tests: BTreeMap<ItemId, TestTime> = BTreeMap::new();
+) -> HashMap<&'a ItemId, TestTime<'a>> {
+    // Hashed, not ordered: what is built from it is summed per item, the same in any order.
+    let mut tests: HashMap<&ItemId, TestTime> = HashMap::with_capacity(summary.cases.len());
     let mut no_time = Vec::new();
     for case in &summary.cases {
         match (case.outcome, case.millis) {
             (Outcome::Skipped, _) => {}
             (_, None) => no_time.push(case),
             (outcome, Some(ms)) => {
-                let t = tests.entry(case.test.clone()).or_insert_with(|| TestTime {
+                let t = tests.entry(&case.test).or_insert_with(|| TestTime {
                     ms: Millis::ZERO,
-                    file: case.file.clone(),
-                    class: case.class.clone(),
+                    file: &case.file,
+                    class: &case.class,
                     failed: false,
                 });
                 t.ms += ms;
@@ -415,35 +416,35 @@ pub fn junit_view(
     opts: ReadOptions,
     warnings: &mut Vec<String>,
 ) -> (BTreeMap<ItemId, Millis>, usize) {
-    let mut tests: BTreeMap<ItemId, TestTime> = BTreeMap::new();
+    let mut tests: HashMap<&ItemId, TestTime> = HashMap::new();
     let mut overlaps = 0usize;
     for (path, summary) in reports {
         for (id, t) in tests_of(path, summary, warnings) {
             match tests.entry(id) {
-                std::collections::btree_map::Entry::Occupied(mut old) => {
+                std::collections::hash_map::Entry::Occupied(mut old) => {
                     overlaps += 1;
                     let old = old.get_mut();
                     old.ms = old.ms.max(t.ms);
                     old.failed |= t.failed;
                 }
-                std::collections::btree_map::Entry::Vacant(v) => {
+                std::collections::hash_map::Entry::Vacant(v) => {
                     v.insert(t);
                 }
             }
         }
     }
-    let mut items: BTreeMap<ItemId, Millis> = BTreeMap::new();
-    let mut failed_items = BTreeSet::new();
+    let mut items: BTreeMap<&str, Millis> = BTreeMap::new();
+    let mut failed_items: BTreeSet<&str> = BTreeSet::new();
     let mut nameless = 0usize;
     for (id, t) in tests {
         let item = match opts.by {
-            Granularity::Test => id,
-            Granularity::File => ItemId(t.file),
-            Granularity::Class => ItemId(t.class),
+            Granularity::Test => id.as_str(),
+            Granularity::File => t.file,
+            Granularity::Class => t.class,
         };
         // A testcase with no classname in a suite with no name has no file or class to be
         // scheduled by: an empty id would be printed as a blank line and run everything.
-        if item.as_str().trim().is_empty() {
+        if item.trim().is_empty() {
             nameless += 1;
             continue;
         }
@@ -470,6 +471,10 @@ pub fn junit_view(
             failed_items.len()
         ));
     }
+    let items = items
+        .into_iter()
+        .map(|(id, ms)| (ItemId::new(id), ms))
+        .collect();
     (items, overlaps)
 }
 

@@ -155,7 +155,7 @@ pub fn read_junit(path: &Path, bytes: &[u8]) -> Result<JunitSummary, IngestError
         let Some(e) = element else { continue };
         let line = lines.at(pos);
         let attrs = attributes(path, line, e)?;
-        let get = |k: &str| attrs.iter().find(|(a, _)| a == k).map(|(_, v)| v.clone());
+        let get = |k: &str| attrs.get(k);
         let local = e.local_name();
         if !seen_root {
             seen_root = true;
@@ -256,19 +256,45 @@ pub fn read_junit(path: &Path, bytes: &[u8]) -> Result<JunitSummary, IngestError
     Ok(summary)
 }
 
-fn attributes(
-    path: &Path,
-    line: usize,
-    e: &BytesStart<'_>,
-) -> Result<Vec<(String, String)>, IngestError> {
-    let mut out = Vec::new();
+/// The attributes the reader uses; the others are passed over without being unescaped.
+#[derive(Default)]
+struct Attrs {
+    name: Option<String>,
+    classname: Option<String>,
+    file: Option<String>,
+    time: Option<String>,
+    timestamp: Option<String>,
+}
+
+impl Attrs {
+    fn get(&self, key: &str) -> Option<String> {
+        match key {
+            "name" => self.name.clone(),
+            "classname" => self.classname.clone(),
+            "file" => self.file.clone(),
+            "time" => self.time.clone(),
+            "timestamp" => self.timestamp.clone(),
+            _ => None,
+        }
+    }
+}
+
+fn attributes(path: &Path, line: usize, e: &BytesStart<'_>) -> Result<Attrs, IngestError> {
+    let mut out = Attrs::default();
     for a in e.attributes() {
         let a = a.map_err(|err| IngestError::Xml {
             path: path.to_owned(),
             line,
             message: err.to_string(),
         })?;
-        let key = String::from_utf8_lossy(a.key.local_name().as_ref()).into_owned();
+        let slot = match a.key.local_name().as_ref() {
+            b"name" => &mut out.name,
+            b"classname" => &mut out.classname,
+            b"file" => &mut out.file,
+            b"time" => &mut out.time,
+            b"timestamp" => &mut out.timestamp,
+            _ => continue,
+        };
         let value = a
             .unescape_value()
             .map_err(|err| IngestError::Xml {
@@ -277,7 +303,7 @@ fn attributes(
                 message: err.to_string(),
             })?
             .into_owned();
-        out.push((key, value));
+        *slot = Some(value);
     }
     Ok(out)
 }
