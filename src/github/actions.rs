@@ -170,12 +170,21 @@ pub fn append_summary(path: &Path, markdown: &str) -> std::io::Result<()> {
     append(path, &fit_summary(markdown, already))
 }
 
+/// Appends `text` whole or not at all: a write that fails part-way (a full disk) is cut back to
+/// where the file ended, so that no `name<<DELIMITER` block is left open for the runner to read
+/// the rest of the file into.
 fn append(path: &Path, text: &str) -> std::io::Result<()> {
     let mut f = std::fs::OpenOptions::new()
         .append(true)
         .create(true)
         .open(path)?;
-    f.write_all(text.as_bytes())
+    let before = f.metadata()?.len();
+    let written = f.write_all(text.as_bytes()).and_then(|()| f.flush());
+    if let Err(e) = written {
+        let _ = f.set_len(before);
+        return Err(e);
+    }
+    Ok(())
 }
 
 #[cfg(test)]

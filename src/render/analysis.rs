@@ -2,6 +2,7 @@
 
 use std::fmt::Write as _;
 
+use super::markdown::md_text;
 use crate::timings::Millis;
 use crate::workflow::Analysis;
 
@@ -103,16 +104,11 @@ fn list(s: &mut String, title: &str, items: impl Iterator<Item = String>) {
     }
 }
 
-/// Text safe inside a Markdown table cell.
-fn cell(text: &str) -> String {
-    text.replace('|', "\\|").replace(['\n', '\r'], " ")
-}
-
 /// The Markdown report: headline, phases, critical path, bottlenecks, advice, gantt.
 pub fn analysis_markdown(a: &Analysis) -> String {
     let mut s = String::new();
     let title = a.name.as_deref().unwrap_or("workflow");
-    let _ = writeln!(s, "## {}\n", cell(title));
+    let _ = writeln!(s, "## {}\n", md_text(title));
     let _ = writeln!(s, "{}\n", headline(a));
     let _ = writeln!(
         s,
@@ -123,8 +119,8 @@ pub fn analysis_markdown(a: &Analysis) -> String {
             let _ = writeln!(
                 s,
                 "| {} | {} | {} | {} | {} |",
-                cell(&phase_line(p)),
-                cell(&j.name),
+                md_text(&phase_line(p)),
+                md_text(&j.name),
                 dur(j.seconds),
                 slack(j.slack_seconds),
                 if j.critical { "●" } else { "" }
@@ -167,6 +163,29 @@ pub fn analysis_markdown(a: &Analysis) -> String {
     s
 }
 
+/// Words that start a line of a gantt: a task named so is read as that, and its bar is lost, so
+/// a zero-width space is put in front.
+const KEYWORDS: &[&str] = &[
+    "section",
+    "click",
+    "title",
+    "dateformat",
+    "axisformat",
+    "tickinterval",
+    "excludes",
+    "includes",
+    "todaymarker",
+    "weekday",
+    "weekend",
+    "inclusiveenddates",
+    "topaxis",
+    "acctitle",
+    "accdescr",
+    "displaymode",
+    "call",
+    "href",
+];
+
 /// A task name Mermaid's gantt grammar reads as plain text.
 pub fn gantt_label(name: &str) -> String {
     let cleaned: String = name
@@ -174,12 +193,23 @@ pub fn gantt_label(name: &str) -> String {
         .map(|c| match c {
             ':' => '˸',
             ';' | '#' | '\n' | '\r' | '\t' => ' ',
+            '<' => '‹',
+            '>' => '›',
+            // A `%` (as in `a%b` or `%% x`) can make mermaid drop the line as a comment.
+            '%' => '％',
             c => c,
         })
-        .collect();
+        .collect::<String>();
     let trimmed = cleaned.trim();
+    let first = trimmed
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_lowercase();
     if trimmed.is_empty() {
         "(unnamed)".to_owned()
+    } else if KEYWORDS.iter().any(|k| first.starts_with(k)) {
+        format!("\u{200B}{trimmed}")
     } else {
         trimmed.to_owned()
     }

@@ -1,6 +1,7 @@
 //! What users read: matrix JSON for `strategy.matrix`, the dry-run preview, workflow reports.
 
 mod analysis;
+mod markdown;
 mod matrix;
 mod preview;
 mod summary;

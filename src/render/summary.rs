@@ -4,6 +4,7 @@
 use std::fmt::Write as _;
 
 use super::analysis::{Bar, gantt_chart};
+use super::markdown::{md_code, md_text};
 use crate::report::fmt_s as dur;
 use crate::report::{Report, Severity, SuiteMeasures, Trend};
 use crate::timings::Millis;
@@ -22,11 +23,6 @@ fn signed_pct(x: Option<f64>) -> String {
         || "–".to_owned(),
         |v| format!("{:+.0}%", (v * 100.0).round() + 0.0),
     )
-}
-
-/// Table cells hold test names: no pipes or line breaks.
-fn cell(s: &str) -> String {
-    s.replace('|', "\\|").replace(['\n', '\r'], " ")
 }
 
 /// The headline measures, named as the summary's table and the text line name them.
@@ -124,7 +120,7 @@ fn shard_table(s: &mut String, m: &SuiteMeasures) {
         let heavy: Vec<String> = sh
             .heaviest
             .iter()
-            .map(|i| format!("`{}` {}", cell(&i.id.0), dur(i.seconds)))
+            .map(|i| format!("{} {}", md_code(&i.id.0), dur(i.seconds)))
             .collect();
         let _ = writeln!(
             s,
@@ -142,7 +138,7 @@ fn shard_table(s: &mut String, m: &SuiteMeasures) {
 
 /// One suite's part of the summary: its numbers, its shards, its gantt, its items far off.
 fn suite_section(s: &mut String, m: &SuiteMeasures) {
-    let _ = writeln!(s, "### Suite `{}`\n", cell(&m.suite));
+    let _ = writeln!(s, "### Suite {}\n", md_code(&m.suite));
     let mut cells = headline(m);
     cells.push((
         "predicted",
@@ -203,8 +199,8 @@ fn suite_section(s: &mut String, m: &SuiteMeasures) {
         for i in &m.items_off {
             let _ = writeln!(
                 s,
-                "| `{}` | {} | {} | {} |",
-                cell(&i.id.0),
+                "| {} | {} | {} | {} |",
+                md_code(&i.id.0),
                 i.shard,
                 dur(i.estimate_seconds),
                 dur(i.actual_seconds)
@@ -245,10 +241,7 @@ fn trend_section(s: &mut String, t: &Trend, per_suite: bool) {
         if c.suite.is_none() && has_suites && !per_suite {
             continue;
         }
-        let scope = c
-            .suite
-            .as_deref()
-            .map_or_else(|| "run".to_owned(), |n| format!("`{}`", cell(n)));
+        let scope = c.suite.as_deref().map_or_else(|| "run".to_owned(), md_code);
         let _ = writeln!(
             s,
             "| {scope} | {} | {} | {} | {} |",
@@ -299,7 +292,7 @@ pub fn summary_markdown(r: &Report) -> String {
                 s,
                 "- {mark}**{}** ({}): {}",
                 a.kind,
-                cell(&a.suite),
+                md_text(&a.suite),
                 a.message
             );
         }

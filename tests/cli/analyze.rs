@@ -1,6 +1,7 @@
 //! `planner analyze` on the six real workflows and on small ones worked out by hand.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 
 use crate::{fixture, run, tmp, write};
 
@@ -327,4 +328,60 @@ fn huge_matrices_are_counted_not_built() {
         "{out}"
     );
     assert!(out.contains("3 jobs"), "{out}");
+}
+
+/// Job names that start with a Mermaid keyword (`section`, `click`, `weekday`, `%%`…) broke the
+/// gantt or lost their bar, and HTML in a name passed raw into the table. Checked with mermaid's
+/// own parser: every job keeps its bar.
+#[test]
+fn job_names_cannot_break_the_gantt_or_the_table() {
+    let names = [
+        "section deploy",
+        "click here",
+        "weekday monday",
+        "%% hidden",
+        "a%b",
+        "title mine",
+        "excludes weekends",
+        "dateFormat YYYY",
+        "todayMarker off",
+        "<img src=x onerror=alert(1)>",
+    ];
+    let mut wf = String::from("on: push\njobs:\n");
+    for (k, n) in names.iter().enumerate() {
+        let _ = write!(
+            wf,
+            "  j{k}:\n    name: {}\n    runs-on: ubuntu-latest\n    steps: [{{run: 'true'}}]\n",
+            serde_json::to_string(n).unwrap()
+        );
+    }
+    let dir = tmp();
+    let path = write(dir.path(), "wf.yml", &wf);
+    let (code, md, err) = run(&[
+        "analyze",
+        "--workflow",
+        path.to_str().unwrap(),
+        "--format",
+        "markdown",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!md.contains("<img"), "{md}");
+    let file = write(dir.path(), "a.md", &md);
+    let charts = crate::mermaid_charts(&file);
+    let tasks: Vec<String> = charts[0]
+        .as_array()
+        .expect("a chart")
+        .iter()
+        .map(|t| {
+            t["task"]
+                .as_str()
+                .unwrap_or_default()
+                .replace('\u{200B}', "")
+        })
+        .collect();
+    assert_eq!(tasks.len(), names.len(), "every job has its bar: {tasks:?}");
+    for n in &names[..9] {
+        let shown = n.replace('%', "％");
+        assert!(tasks.contains(&shown), "{n} in {tasks:?}");
+    }
 }

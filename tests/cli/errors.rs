@@ -472,3 +472,22 @@ fn in_actions_no_printed_line_starts_a_command_and_annotations_are_capped() {
         "{err}"
     );
 }
+
+/// On a full disk `$GITHUB_OUTPUT` was left with an open heredoc; the append is whole or cut back,
+/// and the command fails with the file named.
+#[test]
+fn a_full_disk_under_github_output_is_an_io_error() {
+    let dir = tmp();
+    let d = dir.path();
+    let t = write(d, "t.json", r#"{"a": 1, "b": 2}"#);
+    let (code, _, err) = crate::split(
+        &crate::planner()
+            .env("GITHUB_OUTPUT", "/dev/full")
+            .args(["plan", "--timings", t.to_str().unwrap(), "--github-output"])
+            .output()
+            .expect("runs"),
+    );
+    assert_eq!(code, 4, "{err}");
+    assert!(err.contains("cannot append to /dev/full"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
