@@ -49,7 +49,7 @@ fn update_history(
     let by_path: BTreeMap<&PathBuf, &JunitReport> = reports.iter().map(|r| (&r.path, r)).collect();
     for run in runs {
         let opts = ReadOptions {
-            by: run.plan.granularity,
+            by: run.read_by,
             include_failed,
             ..ReadOptions::default()
         };

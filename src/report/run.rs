@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 
 use super::shard_job::ShardJob;
 use crate::plan::{Plan, SuitePlan};
-use crate::timings::formats::{JunitSummary, Outcome, ReadOptions, junit_items};
+use crate::timings::formats::{Granularity, JunitSummary, Outcome, ReadOptions, junit_items};
 use crate::timings::{ItemId, Millis};
 
 /// One shard as it ran.
@@ -53,6 +53,9 @@ pub struct SuiteRun {
     pub unplanned: usize,
     /// Planned items of reported shards that no report holds (deselected, crashed mid-way).
     pub unreported_items: usize,
+    /// What the reports' testcases were read as: the plan's granularity, or the one its items
+    /// turned out to be (a plan made from a map of files says "test").
+    pub read_by: Granularity,
 }
 
 impl SuiteRun {
@@ -87,6 +90,7 @@ fn empty_run(plan: &SuitePlan) -> SuiteRun {
             .collect(),
         unplanned: 0,
         unreported_items: 0,
+        read_by: plan.granularity,
     }
 }
 
@@ -97,6 +101,8 @@ struct Matched {
     items: BTreeMap<ItemId, Millis>,
     /// How many of its items the suite planned.
     hits: usize,
+    /// What its testcases were read as.
+    by: Granularity,
     /// What reading it said (a testcase without `time`).
     said: Vec<String>,
 }
@@ -108,21 +114,31 @@ fn best_suite(
 ) -> Option<Matched> {
     let mut best: Option<Matched> = None;
     for (si, suite) in plan.suites.iter().enumerate() {
-        let opts = ReadOptions {
-            by: suite.granularity,
-            include_failed: true,
-            ..ReadOptions::default()
-        };
-        let mut said = Vec::new();
-        let items = junit_items(&report.path, &report.summary, opts, &mut said);
-        let matched = items.keys().filter(|i| owners[si].contains_key(i)).count();
-        if best.as_ref().is_none_or(|b| matched > b.hits) {
-            best = Some(Matched {
-                suite: si,
-                items,
-                hits: matched,
-                said,
-            });
+        // The plan's own granularity first; the others only where they match more.
+        let mut ways = vec![suite.granularity];
+        ways.extend(
+            [Granularity::Test, Granularity::File, Granularity::Class]
+                .into_iter()
+                .filter(|g| *g != suite.granularity),
+        );
+        for by in ways {
+            let opts = ReadOptions {
+                by,
+                include_failed: true,
+                ..ReadOptions::default()
+            };
+            let mut said = Vec::new();
+            let items = junit_items(&report.path, &report.summary, opts, &mut said);
+            let matched = items.keys().filter(|i| owners[si].contains_key(i)).count();
+            if best.as_ref().is_none_or(|b| matched > b.hits) {
+                best = Some(Matched {
+                    suite: si,
+                    items,
+                    hits: matched,
+                    by,
+                    said,
+                });
+            }
         }
     }
     best
@@ -147,11 +163,25 @@ pub fn collect(plan: &Plan, reports: &[Report], warnings: &mut Vec<String>) -> V
             suite: si,
             items,
             hits: matched,
+            by,
             said,
         }) = best_suite(plan, &owners, report)
         else {
             continue;
         };
+        if matched > 0 && by != runs[si].read_by && by != plan.suites[si].granularity {
+            warnings.push(format!(
+                "{}: the plan's items of suite {} are {}s, not {}s as it says; its testcases are read by {}",
+                report.path.display(),
+                plan.suites[si].name,
+                by.name(),
+                plan.suites[si].granularity.name(),
+                by.name()
+            ));
+        }
+        if matched > 0 {
+            runs[si].read_by = by;
+        }
         // A testcase without `time` is left out of the measures, and said so, as `merge` says it.
         warnings.extend(said);
         if matched == 0 {
@@ -215,19 +245,23 @@ pub fn collect(plan: &Plan, reports: &[Report], warnings: &mut Vec<String>) -> V
         }
     }
     for (si, run) in runs.iter_mut().enumerate() {
-        let planned = &plan.suites[si];
-        run.unreported_items = planned
-            .shards
-            .iter()
-            .zip(&run.shards)
-            .filter(|(_, r)| r.reported)
-            .map(|(p, r)| {
-                p.items
-                    .iter()
-                    .filter(|i| !r.items.contains_key(&i.id))
-                    .count()
-            })
-            .sum();
+        run.unreported_items = unreported(&plan.suites[si], &run.shards);
     }
     runs
+}
+
+/// Planned items of the shards that reported, that no report of theirs holds.
+fn unreported(planned: &SuitePlan, shards: &[ShardRun]) -> usize {
+    planned
+        .shards
+        .iter()
+        .zip(shards)
+        .filter(|(_, r)| r.reported)
+        .map(|(p, r)| {
+            p.items
+                .iter()
+                .filter(|i| !r.items.contains_key(&i.id))
+                .count()
+        })
+        .sum()
 }

@@ -718,3 +718,61 @@ fn a_serial_report_is_one_shard_and_a_test_without_time_is_said() {
         "one process bought no speedup: {speedup}"
     );
 }
+
+/// A plan made from a map keyed by files (a Knapsack report) says `"granularity": "test"`;
+/// `report` on that run's per-test JUnit then matched nothing ("0 of 2 shards reported"). The
+/// testcases are read at the granularity the plan's items are.
+#[test]
+fn a_plan_of_files_reads_per_test_reports_by_file() {
+    let dir = tmp();
+    let d = dir.path();
+    let files = write(
+        d,
+        "knapsack.json",
+        r#"{"tests/test_a.py": 10.0, "tests/test_b.py": 9.0}"#,
+    );
+    let plan = d.join("plan.json");
+    plan_shards(&files, 2, &plan);
+    let p = read_json(&plan);
+    assert_eq!(
+        p["suites"][0]["granularity"], "test",
+        "as the plan says today"
+    );
+    let shard_of = |file: &str| {
+        p["suites"][0]["shards"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .position(|s| s["items"][0]["id"] == file)
+            .unwrap()
+    };
+    let mut reports = Vec::new();
+    for (file, class) in [
+        ("tests/test_a.py", "tests.test_a"),
+        ("tests/test_b.py", "tests.test_b"),
+    ] {
+        let k = shard_of(file);
+        let xml = pytest_report_of(0, &[(class, "t1", 4.0, false), (class, "t2", 5.0, false)]);
+        reports.push(write(d, &format!("shard-{}.xml", k + 1), &xml));
+    }
+    let json = d.join("report.json");
+    let history = d.join("history.json");
+    let (code, _, err) = run(&[
+        "report",
+        "--plan",
+        plan.to_str().unwrap(),
+        "--junit",
+        reports[0].to_str().unwrap(),
+        reports[1].to_str().unwrap(),
+        "--json",
+        json.to_str().unwrap(),
+        "--timings-out",
+        history.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("are files, not tests as it says"), "{err}");
+    let r = read_json(&json);
+    assert_eq!(r["suites"][0]["shards_reported"], 2, "{}", r["suites"][0]);
+    let store = read_json(&history);
+    assert_eq!(store["classes"]["default"]["tests/test_a.py"][0][0], 9_000);
+}
