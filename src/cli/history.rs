@@ -176,6 +176,40 @@ fn list_items(suite: &str, items: &Items, dir: &Path, config: &Path) -> Result<V
     }
 }
 
+/// When the history knows under half of the items listed, the two are likely named apart (files
+/// against tests, another root folder): a warning with an id from each side and the likely fix,
+/// instead of a plan that silently splits by count.
+fn mismatch(listed: &[ItemId], history: &BTreeMap<ItemId, Vec<Sample>>) -> Option<String> {
+    if listed.is_empty() || history.is_empty() {
+        return None;
+    }
+    let known = listed.iter().filter(|i| history.contains_key(*i)).count();
+    if known * 2 >= listed.len() {
+        return None;
+    }
+    let item = listed.iter().find(|i| !history.contains_key(*i))?.as_str();
+    let seen = history
+        .keys()
+        .find(|h| !listed.contains(h))
+        .map_or("", |h| h.as_str());
+    let is_test = |id: &str| id.contains("::");
+    let hint = if is_test(item) && !is_test(seen) {
+        "the history holds files and the items are tests: plan them --by file (list files), or keep per-test history".to_owned()
+    } else if !is_test(item) && is_test(seen) {
+        "the history holds tests and the items are files: read the history --by file".to_owned()
+    } else if let Some(prefix) = seen.strip_suffix(item).or_else(|| item.strip_suffix(seen)) {
+        format!(
+            "the two differ by a leading `{prefix}`: list the items from the folder the runner names them from (its working directory, or playwright's testDir)"
+        )
+    } else {
+        "list the items as the runner names them in its reports".to_owned()
+    };
+    Some(format!(
+        "the history knows {known} of the {} items listed (an item: `{item}`; in the history: `{seen}`); {hint}",
+        listed.len()
+    ))
+}
+
 /// Reads a suite's history and lists its items, then estimates each item.
 pub fn load(source: &HistorySettings, reporter: &mut Reporter) -> Result<Loaded, Error> {
     let (store, used) = read_history(
@@ -211,6 +245,11 @@ pub fn load(source: &HistorySettings, reporter: &mut Reporter) -> Result<Loaded,
         });
     }
     let unknown = estimates.items.len() - estimates.count(crate::timings::EstimateSource::History);
+    if let Some(listed) = &items
+        && let Some(w) = mismatch(listed, history)
+    {
+        reporter.warn(w);
+    }
     if unknown > 0 && !history.is_empty() {
         reporter.info(format!(
             "{unknown} of {} items have no history and are estimated from their file, directory or the suite",
@@ -245,6 +284,42 @@ mod tests {
     use chrono::{TimeZone, Utc};
 
     use super::*;
+
+    /// jest and playwright items, as the shipped workflows list them, never matched their history,
+    /// and the plan fell back to an even split by count without a word.
+    #[test]
+    fn history_named_apart_from_the_items_is_said_with_the_likely_fix() {
+        let history = |ids: &[&str]| -> BTreeMap<ItemId, Vec<Sample>> {
+            ids.iter()
+                .map(|i| (ItemId::from(*i), vec![Sample(crate::timings::Millis(5), 0)]))
+                .collect()
+        };
+        let items = |ids: &[&str]| ids.iter().map(|i| ItemId::from(*i)).collect::<Vec<_>>();
+        let w = mismatch(
+            &items(&["e2e/a.spec.ts", "e2e/b.spec.ts"]),
+            &history(&["tests/e2e/a.spec.ts", "tests/e2e/b.spec.ts"]),
+        )
+        .unwrap();
+        assert!(
+            w.contains("the history knows 0 of the 2 items listed"),
+            "{w}"
+        );
+        assert!(w.contains("differ by a leading `tests/`"), "{w}");
+        let w = mismatch(
+            &items(&["t/a.py::x", "t/a.py::y"]),
+            &history(&["t/a.py", "t/b.py"]),
+        )
+        .unwrap();
+        assert!(
+            w.contains("the history holds files and the items are tests"),
+            "{w}"
+        );
+        assert_eq!(
+            mismatch(&items(&["a", "b", "new"]), &history(&["a", "b"])),
+            None,
+            "a few new items are not a mismatch"
+        );
+    }
 
     #[test]
     fn history_is_stale_after_thirty_days_of_silence() {
