@@ -11,6 +11,7 @@ use crate::workflow::{Assumptions, JobGraph, analyze, job_durations, parse_workf
 
 use super::Reporter;
 use super::args::{AnalyzeArgs, ReportFormat};
+use super::files::read_yaml_text;
 use super::history::{read_history, warn_if_stale};
 use super::settings::{AnalyzeSettings, analyze as analyze_settings};
 
@@ -22,8 +23,7 @@ pub fn run(args: &AnalyzeArgs, out: &mut dyn Write, reporter: &mut Reporter) -> 
         read,
     } = analyze_settings(args)?;
 
-    let text = std::fs::read_to_string(&args.workflow)
-        .map_err(|e| Error::io("read", &args.workflow, e))?;
+    let text = read_yaml_text(&args.workflow)?;
     let workflow = parse_workflow(&text, &args.workflow)?;
     let graph = JobGraph::build(&workflow)?;
 

@@ -202,17 +202,22 @@ fn save_store(
     Ok(true)
 }
 
-/// The config file, parsed and checked as far as the file alone can be.
-pub fn read_config(path: &Path) -> Result<Config, Error> {
+/// A YAML file's text: one that is not UTF-8 is an input to fix (exit 3), not a file that could
+/// not be read.
+pub fn read_yaml_text(path: &Path) -> Result<String, Error> {
     let bytes = std::fs::read(path).map_err(|e| Error::io("read", path, e))?;
-    let text = String::from_utf8(bytes).map_err(|e| Error::InvalidInput {
+    String::from_utf8(bytes).map_err(|e| Error::InvalidInput {
         path: path.to_owned(),
         message: format!(
-            "byte {}: not UTF-8; a config is YAML text",
+            "byte {}: not UTF-8; YAML is UTF-8 text",
             e.utf8_error().valid_up_to()
         ),
-    })?;
-    Ok(Config::parse(&text, path)?)
+    })
+}
+
+/// The config file, parsed and checked as far as the file alone can be.
+pub fn read_config(path: &Path) -> Result<Config, Error> {
+    Ok(Config::parse(&read_yaml_text(path)?, path)?)
 }
 
 pub fn read_plan(path: &Path) -> Result<Plan, Error> {

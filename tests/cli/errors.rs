@@ -491,3 +491,20 @@ fn a_full_disk_under_github_output_is_an_io_error() {
     assert!(err.contains("cannot append to /dev/full"), "{err}");
     assert!(!err.contains("panicked"), "{err}");
 }
+
+/// A workflow or a config that is not UTF-8 exited 4, as if it could not be read.
+#[test]
+fn yaml_that_is_not_utf8_is_invalid_input() {
+    let dir = tmp();
+    let d = dir.path();
+    let bad = d.join("bad.yml");
+    std::fs::write(&bad, b"on: push\njobs:\n  a: {runs-on: \xff\xfe}\n").unwrap();
+    for args in [
+        vec!["analyze", "--workflow", bad.to_str().unwrap()],
+        vec!["render", "--config", bad.to_str().unwrap()],
+    ] {
+        let (code, msg) = error_of(&args, d);
+        assert_eq!(code, 3, "{args:?}: {msg}");
+        assert!(msg.contains("bad.yml: byte 30: not UTF-8"), "{msg}");
+    }
+}
