@@ -150,6 +150,10 @@ pub struct FetchArgs {
     /// Replace the store even if it is unreadable or the result would hold less.
     #[arg(long)]
     pub force: bool,
+
+    /// Retire jobs not seen for this many days before the newest run; 0 keeps every job.
+    #[arg(long, default_value_t = 28, value_name = "DAYS")]
+    pub retire_after: u32,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
@@ -222,6 +226,11 @@ pub struct ReadArgs {
     /// Let failed tests teach durations too.
     #[arg(long)]
     pub include_failed: bool,
+
+    /// Retire items not seen for this many days before the newest run (renamed or deleted
+    /// tests); 0 keeps every item. Only dated history counts (JUnit timestamps, fetched runs).
+    #[arg(long, default_value_t = 28, value_name = "DAYS")]
+    pub retire_after: u32,
 }
 
 #[derive(Debug, Args)]
@@ -510,6 +519,11 @@ pub struct ReportArgs {
     /// Let failed tests' times into --timings-out too.
     #[arg(long)]
     pub include_failed: bool,
+
+    /// In --timings-out, retire items not seen for this many days before this run (renamed or
+    /// deleted tests); 0 keeps every item.
+    #[arg(long, default_value_t = 28, value_name = "DAYS")]
+    pub retire_after: u32,
 
     /// Fail (exit 8) when a shard sent no report.
     #[arg(long)]

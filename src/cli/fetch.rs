@@ -17,8 +17,8 @@ use crate::timings::{MergeOutcome, Store};
 use super::Reporter;
 use super::api::{block_on, parse_repo, settings};
 use super::args::{AttemptsArg, FetchArgs};
-use super::files::{Updated, open_store, update_store, write_atomic};
-use super::settings::SettingError;
+use super::files::{UpdateOptions, Updated, open_store, update_store, write_atomic};
+use super::settings::{SettingError, retire_after};
 
 fn query(args: &FetchArgs) -> Result<RunQuery, Error> {
     let (owner, repo) = parse_repo(&args.repo)?;
@@ -120,20 +120,20 @@ pub fn run(args: &FetchArgs, out: &mut dyn Write, reporter: &mut Reporter) -> Re
         write_atomic(path, format!("{json}\n").as_bytes())?;
     }
     // A fetch that read nothing creates no empty store.
-    let (merged, Updated { store, wrote }) = update_store(
-        &args.out,
-        args.keep,
-        args.force,
-        false,
-        reporter,
-        |store, _| {
+    let opts = UpdateOptions {
+        keep: args.keep,
+        force: args.force,
+        create_empty: false,
+        retire_after: retire_after(args.retire_after),
+    };
+    let (merged, Updated { store, wrote }) =
+        update_store(&args.out, opts, reporter, |store, _| {
             let mut merged = MergeOutcome::default();
             for o in &observed {
                 merged += store.merge(o);
             }
             merged
-        },
-    )?;
+        })?;
     reporter.info(format!(
         "{repo} {}: {} runs listed, {} already in the store, {} read ({} requests); {} jobs: {} timed, {} failed, {} not run, {} unfinished, {} without times; start-up measured on {} jobs",
         query.workflow,

@@ -104,23 +104,58 @@ pub struct Updated {
     pub wrote: bool,
 }
 
+/// How a store is added to.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct UpdateOptions {
+    /// Samples to keep per item (the store's own, else the default, when `None`).
+    pub keep: Option<u32>,
+    /// Replace a store that cannot be read, or one the result would hold less than.
+    pub force: bool,
+    /// Write a store even when there was none and nothing was added.
+    pub create_empty: bool,
+    /// Retire items not seen for this long before the newest run.
+    pub retire_after: Option<chrono::Duration>,
+}
+
 /// Adds to the store at `path`, safe beside other writers: under the store's lock it is read
-/// (again, whatever was read before), `apply` adds to it, and it is written back atomically,
-/// unless it would hold less than it did (refused without `force`) or nothing changed. With no
-/// store yet and nothing added, none is created unless `create_empty`.
+/// (again, whatever was read before), `apply` adds to it, items not seen for the span are
+/// retired (and said), and it is written back atomically, unless it would hold less than it did
+/// for any other reason (refused without `force`) or nothing changed.
 pub fn update_store<T>(
     path: &Path,
-    keep: Option<u32>,
-    force: bool,
-    create_empty: bool,
+    opts: UpdateOptions,
     reporter: &mut Reporter,
     apply: impl FnOnce(&mut Store, &mut Reporter) -> T,
 ) -> Result<(T, Updated), Error> {
     let _lock = StoreLock::take(path)?;
-    let (old, mut store) = store_to_update(path, keep, force, reporter)?;
+    let (old, mut store) = store_to_update(path, opts.keep, opts.force, reporter)?;
     let done = apply(&mut store, reporter);
-    let nothing = old.is_none() && store.observations.is_empty() && !create_empty;
-    let wrote = !nothing && save_store(path, old.as_ref(), &store, force, reporter)?;
+    let mut baseline = old.clone();
+    let mut retired = 0;
+    if let Some(span) = opts.retire_after {
+        let stale = store.stale_items(span);
+        retired = store.retire(&stale);
+        if let Some(b) = &mut baseline {
+            b.retire(&stale);
+        }
+        if retired > 0 {
+            reporter.info(format!(
+                "{}: {retired} item(s) not seen in the {} days before the newest run retired (--retire-after)",
+                path.display(),
+                span.num_days()
+            ));
+        }
+    }
+    let nothing = old.is_none() && store.observations.is_empty() && !opts.create_empty;
+    let wrote = !nothing
+        && save_store(
+            path,
+            baseline.as_ref(),
+            &store,
+            retired > 0,
+            opts.force,
+            reporter,
+        )?;
     Ok((done, Updated { store, wrote }))
 }
 
@@ -177,12 +212,14 @@ fn store_to_update(
     Ok((old, store))
 }
 
-/// Writes `store` over `old` at `path`, atomically, unless it would hold less (refused without
-/// `force`) or nothing changed. True if it wrote.
+/// Writes `store` over `old` at `path` (atomically), unless it would hold less (refused without
+/// `force`) or nothing changed (`retired` items are a change `old` no longer shows). True if it
+/// wrote.
 fn save_store(
     path: &Path,
     old: Option<&Store>,
     store: &Store,
+    retired: bool,
     force: bool,
     reporter: &mut Reporter,
 ) -> Result<bool, Error> {
@@ -193,7 +230,7 @@ fn save_store(
                 reason,
             });
         }
-        if store == old {
+        if store == old && !retired {
             reporter.info(format!("{}: unchanged", path.display()));
             return Ok(false);
         }

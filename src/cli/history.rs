@@ -212,13 +212,24 @@ fn mismatch(listed: &[ItemId], history: &BTreeMap<ItemId, Vec<Sample>>) -> Optio
 
 /// Reads a suite's history and lists its items, then estimates each item.
 pub fn load(source: &HistorySettings, reporter: &mut Reporter) -> Result<Loaded, Error> {
-    let (store, used) = read_history(
+    let (mut store, used) = read_history(
         &source.timings,
         source.read,
         &source.runner_class,
         source.strict,
         reporter,
     )?;
+    // Renamed and deleted tests are not planned: without an item list they would be handed to
+    // the runner, which fails on a test that is not there.
+    if let Some(span) = source.retire_after {
+        let retired = store.retire(&store.stale_items(span));
+        if retired > 0 {
+            reporter.info(format!(
+                "{retired} item(s) not seen in the {} days before the newest run are left out (--retire-after)",
+                span.num_days()
+            ));
+        }
+    }
     let empty = BTreeMap::new();
     let history = class_history(&store, &source.runner_class, reporter).unwrap_or(&empty);
     let items = match &source.items {

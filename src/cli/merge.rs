@@ -7,8 +7,8 @@ use crate::timings::{MergeOutcome, Observed};
 
 use super::Reporter;
 use super::args::MergeArgs;
-use super::files::update_store;
-use super::settings::read_options;
+use super::files::{UpdateOptions, update_store};
+use super::settings::{read_options, retire_after};
 
 pub fn run(args: &MergeArgs, reporter: &mut Reporter) -> Result<(), Error> {
     let opts = read_options(args.format, &args.read);
@@ -42,39 +42,38 @@ pub fn run(args: &MergeArgs, reporter: &mut Reporter) -> Result<(), Error> {
             store @ Ingested::Store(_) => inputs.push((arg, store)),
         }
     }
-    let (total, updated) = update_store(
-        &args.out,
-        args.keep,
-        args.force,
-        true,
-        reporter,
-        |store, reporter| {
-            let mut total = MergeOutcome::default();
-            for (arg, input) in &inputs {
-                let outcome = match input {
-                    Ingested::Durations {
-                        kind,
-                        durations,
-                        at,
-                        ..
-                    } => store.merge(&Observed {
-                        source: (*arg).clone(),
-                        kind: (*kind).to_owned(),
-                        runner_class: args.read.runner_class.clone(),
-                        at: *at,
-                        durations: durations.clone(),
-                        ..Default::default()
-                    }),
-                    Ingested::Store(other) => store.merge_store(other, arg),
-                };
-                if outcome.observations_already_present > 0 && outcome.observations_added == 0 {
-                    reporter.info(format!("{arg}: already in the store; nothing new"));
-                }
-                total += outcome;
+    let opts = UpdateOptions {
+        keep: args.keep,
+        force: args.force,
+        create_empty: true,
+        retire_after: retire_after(args.read.retire_after),
+    };
+    let (total, updated) = update_store(&args.out, opts, reporter, |store, reporter| {
+        let mut total = MergeOutcome::default();
+        for (arg, input) in &inputs {
+            let outcome = match input {
+                Ingested::Durations {
+                    kind,
+                    durations,
+                    at,
+                    ..
+                } => store.merge(&Observed {
+                    source: (*arg).clone(),
+                    kind: (*kind).to_owned(),
+                    runner_class: args.read.runner_class.clone(),
+                    at: *at,
+                    durations: durations.clone(),
+                    ..Default::default()
+                }),
+                Ingested::Store(other) => store.merge_store(other, arg),
+            };
+            if outcome.observations_already_present > 0 && outcome.observations_added == 0 {
+                reporter.info(format!("{arg}: already in the store; nothing new"));
             }
-            total
-        },
-    )?;
+            total += outcome;
+        }
+        total
+    })?;
     if !updated.wrote {
         return Ok(());
     }

@@ -21,8 +21,10 @@ use crate::timings::formats::{ReadOptions, expand_input, junit_view, read_junit}
 use super::Reporter;
 use super::api::{block_on, parse_repo, settings};
 use super::args::ReportArgs;
-use super::files::{Updated, append_github_output, read_plan, update_store, write_atomic};
-use super::settings::{ReportSettings, SettingError, report as report_settings};
+use super::files::{
+    UpdateOptions, Updated, append_github_output, read_plan, update_store, write_atomic,
+};
+use super::settings::{ReportSettings, SettingError, report as report_settings, retire_after};
 
 fn read_reports(args: &ReportArgs) -> Result<Vec<JunitReport>, Error> {
     let mut reports = Vec::new();
@@ -42,9 +44,10 @@ fn update_history(
     path: &Path,
     runs: &[SuiteRun],
     reports: &[JunitReport],
-    include_failed: bool,
+    args: &ReportArgs,
     reporter: &mut Reporter,
 ) -> Result<(), Error> {
+    let include_failed = args.include_failed;
     let mut observed = Vec::new();
     let by_path: BTreeMap<&PathBuf, &JunitReport> = reports.iter().map(|r| (&r.path, r)).collect();
     for run in runs {
@@ -81,12 +84,19 @@ fn update_history(
             ..Observed::default()
         });
     }
-    let ((), Updated { store, wrote }) =
-        update_store(path, None, false, false, reporter, |store, _| {
+    let ((), Updated { store, wrote }) = update_store(
+        path,
+        UpdateOptions {
+            retire_after: retire_after(args.retire_after),
+            ..UpdateOptions::default()
+        },
+        reporter,
+        |store, _| {
             for o in &observed {
                 store.merge(o);
             }
-        })?;
+        },
+    )?;
     if wrote {
         reporter.info(format!(
             "{}: this run's times added; {} items, {} samples in all",
@@ -303,7 +313,7 @@ pub fn run(args: &ReportArgs, out: &mut dyn Write, reporter: &mut Reporter) -> R
         write_atomic(path, format!("{json}\n").as_bytes())?;
     }
     if let Some(path) = &args.timings_out {
-        update_history(path, &runs, &reports, args.include_failed, reporter)?;
+        update_history(path, &runs, &reports, args, reporter)?;
     }
     if args.github_output {
         github_outputs(args, &report)?;

@@ -118,6 +118,11 @@ pub fn read_options(format: InputFormat, read: &ReadArgs) -> ReadOptions {
     }
 }
 
+/// `--retire-after DAYS`: the span, or none for 0.
+pub fn retire_after(days: u32) -> Option<chrono::Duration> {
+    (days > 0).then(|| chrono::Duration::days(i64::from(days)))
+}
+
 /// Where a suite's items come from.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ItemSource {
@@ -145,6 +150,8 @@ pub struct HistorySettings {
     pub estimator: Estimator,
     pub strict: bool,
     pub allow_empty: bool,
+    /// Items not seen for this long before the newest run are left out.
+    pub retire_after: Option<chrono::Duration>,
 }
 
 pub fn estimator(source: &SourceArgs) -> Result<Estimator, SettingError> {
@@ -180,6 +187,7 @@ pub fn history(source: &SourceArgs) -> Result<HistorySettings, SettingError> {
         estimator: estimator(source)?,
         strict: source.strict,
         allow_empty: source.allow_empty,
+        retire_after: retire_after(source.read.retire_after),
     })
 }
 
@@ -521,6 +529,7 @@ pub fn analyze(args: &AnalyzeArgs) -> Result<AnalyzeSettings, SettingError> {
         by: ByArg::Test,
         runner_class: "default".to_owned(),
         include_failed: false,
+        retire_after: 0,
     };
     Ok(AnalyzeSettings {
         capacity,

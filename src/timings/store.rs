@@ -384,6 +384,59 @@ impl Store {
 
     /// Keeps every observation a sample points at, and the newest unreferenced ones up to a cap,
     /// so that re-merging a recent input is still recognised.
+    /// The items of each runner class whose newest sample comes from a run more than `span`
+    /// before the class's newest run: tests renamed or deleted, which would otherwise stay in the
+    /// store, and in every plan without an item list, for ever. Only dated observations (JUnit
+    /// timestamps, workflow runs) count; an item last seen in an undated one is kept.
+    pub fn stale_items(&self, span: chrono::Duration) -> BTreeMap<String, Vec<ItemId>> {
+        let at: BTreeMap<u64, DateTime<Utc>> = self
+            .observations
+            .iter()
+            .filter_map(|o| o.at.map(|t| (o.seq, t)))
+            .collect();
+        let mut stale = BTreeMap::new();
+        for (class, items) in &self.classes {
+            let newest = items
+                .values()
+                .flat_map(|s| s.iter())
+                .filter_map(|s| at.get(&s.observation()))
+                .max();
+            let Some(cutoff) = newest.and_then(|n| n.checked_sub_signed(span)) else {
+                continue;
+            };
+            let old: Vec<ItemId> = items
+                .iter()
+                .filter(|(_, samples)| {
+                    samples
+                        .iter()
+                        .map(|s| s.observation())
+                        .max()
+                        .and_then(|seq| at.get(&seq))
+                        .is_some_and(|t| *t < cutoff)
+                })
+                .map(|(id, _)| id.clone())
+                .collect();
+            if !old.is_empty() {
+                stale.insert(class.clone(), old);
+            }
+        }
+        stale
+    }
+
+    /// Removes the items `stale_items` found; how many.
+    pub fn retire(&mut self, stale: &BTreeMap<String, Vec<ItemId>>) -> usize {
+        let mut n = 0;
+        for (class, ids) in stale {
+            if let Some(items) = self.classes.get_mut(class) {
+                for id in ids {
+                    n += usize::from(items.remove(id).is_some());
+                }
+            }
+        }
+        self.classes.retain(|_, items| !items.is_empty());
+        n
+    }
+
     fn forget_unreferenced_observations(&mut self) {
         if self.observations.len() <= MAX_OBSERVATIONS {
             return;

@@ -203,3 +203,57 @@ fn a_store_behind_a_link_stays_a_link_and_keeps_its_mode() {
         .collect();
     assert!(left.is_empty(), "temporary files left: {left:?}");
 }
+
+/// A store under id churn grew without bound (renaming 5% of ids per run: 250k items after 30
+/// runs, 150k of them dead), and `shard` without `--items` printed the dead ones. Items not
+/// seen for `--retire-after` days before the newest run are retired, and said.
+#[test]
+fn renamed_tests_are_retired_and_never_planned() {
+    let dir = tmp();
+    let d = dir.path();
+    let store = d.join("store.json");
+    // Ten daily runs of ten tests; each run renames two of them.
+    for day in 1..=10u32 {
+        let cases: Vec<String> = (0..10u32)
+            .map(|k| {
+                let generation = if k < 2 { day } else { 0 };
+                format!(
+                    "<testcase classname=\"tests.test_a\" name=\"t{k}_g{generation}\" time=\"1\"/>"
+                )
+            })
+            .collect();
+        let cases = cases.concat();
+        let xml = format!(
+            "<testsuites name=\"pytest tests\"><testsuite name=\"pytest\" timestamp=\"2026-11-{day:02}T10:00:00\">{cases}</testsuite></testsuites>"
+        );
+        let input = write(d, &format!("run{day}.xml"), &xml);
+        let (code, _, err) = merge(&input, &store, &["--retire-after", "3"]);
+        assert_eq!(code, 0, "day {day}: {err}");
+        if day == 10 {
+            assert!(
+                err.contains("item(s) not seen in the 3 days before the newest run retired"),
+                "{err}"
+            );
+        }
+    }
+    let items = store_items(&store);
+    let ids: Vec<&String> = items.as_object().unwrap().keys().collect();
+    // The eight that never change, and the renamed ones of the last four days.
+    assert_eq!(ids.len(), 8 + 2 * 4, "{ids:?}");
+    assert!(!ids.iter().any(|i| i.ends_with("_g1")), "{ids:?}");
+    // A store written before retirement, read for a plan, leaves the dead out too.
+    let (code, out, err) = run(&[
+        "shard",
+        "--timings",
+        store.to_str().unwrap(),
+        "--retire-after",
+        "1",
+        "--index",
+        "1",
+        "--total",
+        "1",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.lines().count(), 8 + 2 * 2, "{out}");
+    assert!(err.contains("left out (--retire-after)"), "{err}");
+}
