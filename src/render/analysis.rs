@@ -228,7 +228,17 @@ pub struct Bar {
 /// (`dateFormat x`); labels cleaned for Mermaid, ids unique, every bar at least one unit long.
 pub fn gantt_chart(sections: &[(String, Vec<Bar>)], millis: bool) -> String {
     let format = if millis { "x" } else { "X" };
-    let mut s = format!("gantt\n    dateFormat {format}\n    axisFormat %H:%M:%S\n");
+    // Mermaid shows the offsets from 0 as clock times in the reader's own zone: 00:00:05 reads
+    // 01:00:05 at UTC+1. Under an hour the axis shows minutes and seconds only, which read the
+    // same in every zone a whole number of hours from UTC; longer charts keep the hours.
+    let hour = if millis { 3_600_000 } else { 3_600 };
+    let longest = sections
+        .iter()
+        .flat_map(|(_, bars)| bars.iter().map(|b| b.end))
+        .max()
+        .unwrap_or(0);
+    let axis = if longest < hour { "%M:%S" } else { "%H:%M:%S" };
+    let mut s = format!("gantt\n    dateFormat {format}\n    axisFormat {axis}\n");
     let mut id = 0usize;
     for (name, bars) in sections {
         let _ = writeln!(s, "    section {}", gantt_label(name));
@@ -273,6 +283,21 @@ pub fn gantt(a: &Analysis) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The report's axis was clock times of offsets from 0, so a reader at UTC+1 saw 01:00:05.
+    #[test]
+    fn a_gantt_under_an_hour_shows_no_hours() {
+        let bar = |end| Bar {
+            label: "s".into(),
+            start: 0,
+            end,
+            crit: false,
+        };
+        let short = gantt_chart(&[("a".into(), vec![bar(3_599_000)])], true);
+        assert!(short.contains("axisFormat %M:%S\n"), "{short}");
+        let long = gantt_chart(&[("a".into(), vec![bar(3_600)])], false);
+        assert!(long.contains("axisFormat %H:%M:%S\n"), "{long}");
+    }
 
     #[test]
     fn gantt_labels_cannot_break_the_grammar() {
