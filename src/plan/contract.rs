@@ -197,6 +197,31 @@ fn counts(estimates: &Estimates) -> EstimateCounts {
     }
 }
 
+/// What the items are, whatever the suite was told: a plan made from a map of files (a Knapsack
+/// report) holds files though it was read "by test", and one read `--by file` from a per-test
+/// store holds tests. Only a unanimous answer overrides what was declared.
+pub fn item_granularity(estimates: &Estimates, declared: Granularity) -> Granularity {
+    let looks_like_file = |id: &str| {
+        !id.contains("::")
+            && !id.contains(' ')
+            && (id.contains('/')
+                || id
+                    .rsplit_once('.')
+                    .is_some_and(|(_, ext)| (1..=5).contains(&ext.len())))
+    };
+    let ids = || estimates.durations().map(|(id, _)| id.as_str());
+    if ids().next().is_none() {
+        return declared;
+    }
+    match declared {
+        Granularity::Test if ids().all(looks_like_file) => Granularity::File,
+        Granularity::File | Granularity::Class if ids().all(|id| id.contains("::")) => {
+            Granularity::Test
+        }
+        other => other,
+    }
+}
+
 /// Plans one suite: the curve, the choice of n, the partition.
 pub fn plan_suite(estimates: &Estimates, s: &SuiteSettings) -> SuitePlan {
     let (ids, weights) = weighted_items(estimates);
@@ -226,7 +251,7 @@ pub fn plan_suite(estimates: &Estimates, s: &SuiteSettings) -> SuitePlan {
         .collect();
     SuitePlan {
         name: s.name.clone(),
-        granularity: s.granularity,
+        granularity: item_granularity(estimates, s.granularity),
         runner_class: s.runner_class.clone(),
         skip: ids.is_empty(),
         timings_digest: digest(estimates),
@@ -252,5 +277,50 @@ pub fn plan_suite(estimates: &Estimates, s: &SuiteSettings) -> SuitePlan {
         curve: points,
         shards,
         run: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn estimates(ids: &[&str]) -> Estimates {
+        let mut e = Estimates::default();
+        for id in ids {
+            e.items
+                .insert(ItemId::from(*id), (Millis(1), EstimateSource::History));
+        }
+        e
+    }
+
+    /// A plan from a Knapsack map of files said "test"; `--by file` over a per-test store said
+    /// "file" while holding tests.
+    #[test]
+    fn a_plan_says_what_its_items_are() {
+        let files = estimates(&["spec/a_spec.rb", "tests/test_b.py"]);
+        assert_eq!(
+            item_granularity(&files, Granularity::Test),
+            Granularity::File
+        );
+        let tests = estimates(&["t/a.py::x", "t/a.py::y"]);
+        assert_eq!(
+            item_granularity(&tests, Granularity::File),
+            Granularity::Test
+        );
+        assert_eq!(
+            item_granularity(&tests, Granularity::Test),
+            Granularity::Test
+        );
+        // nextest's `binary test` and a mix are left as declared.
+        let nextest = estimates(&["planner cli::plan", "planner tests"]);
+        assert_eq!(
+            item_granularity(&nextest, Granularity::Test),
+            Granularity::Test
+        );
+        let mixed = estimates(&["t/a.py", "t/a.py::x"]);
+        assert_eq!(
+            item_granularity(&mixed, Granularity::File),
+            Granularity::File
+        );
     }
 }

@@ -8,7 +8,8 @@ mod shard_index;
 pub use choose::{Choice, ChoiceMode, CostModel, CurvePoint, billed_minutes, choose_shards, curve};
 pub use contract::{
     Bound, BoundTerm, EstimateCounts, OverheadSource, PLAN_FORMAT, PLAN_VERSION, Plan, PlannedItem,
-    RunSpec, ShardPlan, SuitePlan, SuiteSettings, assign, plan_suite, weighted_items,
+    RunSpec, ShardPlan, SuitePlan, SuiteSettings, assign, item_granularity, plan_suite,
+    weighted_items,
 };
 pub use partition::{Assignment, bound, lpt, partition, refine};
 pub use shard_index::ShardIndex;

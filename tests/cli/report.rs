@@ -719,9 +719,10 @@ fn a_serial_report_is_one_shard_and_a_test_without_time_is_said() {
     );
 }
 
-/// A plan made from a map keyed by files (a Knapsack report) says `"granularity": "test"`;
+/// A plan made from a map keyed by files (a Knapsack report) said `"granularity": "test"`;
 /// `report` on that run's per-test JUnit then matched nothing ("0 of 2 shards reported"). The
-/// testcases are read at the granularity the plan's items are.
+/// plan now says what its items are, and `report` reads testcases at the granularity the plan's
+/// items are even when an older plan says otherwise.
 #[test]
 fn a_plan_of_files_reads_per_test_reports_by_file() {
     let dir = tmp();
@@ -733,11 +734,14 @@ fn a_plan_of_files_reads_per_test_reports_by_file() {
     );
     let plan = d.join("plan.json");
     plan_shards(&files, 2, &plan);
-    let p = read_json(&plan);
+    let mut p = read_json(&plan);
     assert_eq!(
-        p["suites"][0]["granularity"], "test",
-        "as the plan says today"
+        p["suites"][0]["granularity"], "file",
+        "the plan says what its items are"
     );
+    // A plan written before it did says "test": report reads its per-test JUnit by file anyway.
+    p["suites"][0]["granularity"] = json!("test");
+    std::fs::write(&plan, serde_json::to_string(&p).unwrap()).unwrap();
     let shard_of = |file: &str| {
         p["suites"][0]["shards"]
             .as_array()
