@@ -253,7 +253,32 @@ pub fn read_junit(path: &Path, bytes: &[u8]) -> Result<JunitSummary, IngestError
             message: "the document ends inside an element".into(),
         });
     }
+    if dialect == Dialect::Generic {
+        drop_subtests(&mut summary.cases);
+    }
     Ok(summary)
+}
+
+/// go test (through gotestsum) reports a subtest `TestTwo/sub` beside its parent `TestTwo`,
+/// whose time already holds it. Running the parent runs the subtest, so a plan that held both
+/// ran the subtest twice (`-run '^(?:TestTwo)$'` on one shard, `-run '^TestTwo$/^sub$'` on
+/// another): a subtest whose parent is in the same report is part of the parent's item.
+fn drop_subtests(cases: &mut Vec<JunitCase>) {
+    if !cases.iter().any(|c| c.test.as_str().contains('/')) {
+        return;
+    }
+    let ids: std::collections::HashSet<String> =
+        cases.iter().map(|c| c.test.as_str().to_owned()).collect();
+    cases.retain(|c| {
+        let id = c.test.as_str();
+        let Some((_, name)) = id.rsplit_once("::") else {
+            return true;
+        };
+        let start = id.len() - name.len();
+        !name
+            .match_indices('/')
+            .any(|(at, _)| ids.contains(&id[..start + at]))
+    });
 }
 
 /// The attributes the reader uses; the others are passed over without being unescaped.
@@ -493,6 +518,31 @@ mod tests {
             format!(
                 "deep.xml:1: malformed XML: elements nested more than {MAX_DEPTH} deep; a JUnit report nests suites a few levels at most"
             )
+        );
+    }
+
+    /// A per-test plan of gotestsum's report held `TestTwo` and `TestTwo/sub`, and ran the
+    /// subtest on two shards. (The report's shape is gotestsum's; this test writes it by hand.)
+    #[test]
+    fn go_subtests_are_part_of_their_parent() {
+        let xml = r#"<testsuites><testsuite name="example.com/m/pkg" tests="5">
+<testcase classname="example.com/m/pkg" name="TestOne" time="1.0"/>
+<testcase classname="example.com/m/pkg" name="TestTwo/a" time="2.0"/>
+<testcase classname="example.com/m/pkg" name="TestTwo/a/deep" time="1.0"/>
+<testcase classname="example.com/m/pkg" name="TestTwo/b" time="3.0"/>
+<testcase classname="example.com/m/pkg" name="TestTwo" time="5.0"/>
+<testcase classname="example.com/m/pkg" name="TestLone/x" time="1.5"/>
+</testsuite></testsuites>"#;
+        let s = read_junit(Path::new("go.xml"), xml.as_bytes()).unwrap();
+        let ids: Vec<&str> = s.cases.iter().map(|c| c.test.as_str()).collect();
+        assert_eq!(
+            ids,
+            [
+                "example.com/m/pkg::TestOne",
+                "example.com/m/pkg::TestTwo",
+                "example.com/m/pkg::TestLone/x"
+            ],
+            "a subtest without its parent in the report stays an item"
         );
     }
 
