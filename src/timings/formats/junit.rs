@@ -347,6 +347,9 @@ fn parse_timestamp(t: &str) -> Option<DateTime<Utc>> {
 /// `1.5`, `1,5` (a decimal comma) and `1,234.5` (a thousands separator) all read.
 fn parse_time(raw: &str) -> Option<f64> {
     let t = raw.trim();
+    if !t.contains(',') {
+        return t.parse::<f64>().ok();
+    }
     let normalized = if t.contains('.') {
         t.replace(',', "")
     } else {
@@ -453,16 +456,22 @@ fn finish(
 
 /// `tests.unit.test_math.TestDivision.TestInner` → (`tests.unit.test_math`, [`TestDivision`, `TestInner`]):
 /// the module ends at the first part that starts with a capital letter, as pytest classes do.
-fn split_python_classname(classname: &str) -> (String, Vec<&str>) {
-    let parts: Vec<&str> = classname.split('.').collect();
-    let first_class = parts
-        .iter()
-        .position(|p| p.starts_with(|c: char| c.is_ascii_uppercase()))
-        .unwrap_or(parts.len());
-    (
-        parts[..first_class].join("."),
-        parts[first_class..].to_vec(),
-    )
+/// `pkg.mod.Class.Inner` → (`pkg.mod`, [`Class`, `Inner`]): the module ends where the first
+/// part that starts with a capital begins.
+fn split_python_classname(classname: &str) -> (&str, Vec<&str>) {
+    let mut start = 0usize;
+    for part in classname.split('.') {
+        if part.starts_with(|c: char| c.is_ascii_uppercase()) {
+            let module = if start == 0 {
+                ""
+            } else {
+                &classname[..start - 1]
+            };
+            return (module, classname[start..].split('.').collect());
+        }
+        start += part.len() + 1;
+    }
+    (classname, Vec::new())
 }
 
 fn looks_like_path(s: &str) -> bool {
@@ -594,11 +603,11 @@ mod tests {
     fn python_classnames_split_at_the_class() {
         assert_eq!(
             split_python_classname("tests.io.test_x.TestA.TestB"),
-            ("tests.io.test_x".into(), vec!["TestA", "TestB"])
+            ("tests.io.test_x", vec!["TestA", "TestB"])
         );
         assert_eq!(
             split_python_classname("tests.test_x"),
-            ("tests.test_x".into(), vec![])
+            ("tests.test_x", vec![])
         );
     }
 }
