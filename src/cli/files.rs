@@ -130,15 +130,17 @@ pub fn update_store<T>(
     let _lock = StoreLock::take(path)?;
     let (old, mut store) = store_to_update(path, opts.keep, opts.force, reporter)?;
     let done = apply(&mut store, reporter);
-    let mut baseline = old.clone();
+    let had_store = old.is_some();
+    // What the store is held to: the old one, less what is retired now.
+    let mut baseline = old;
     let mut retired = 0;
     if let Some(span) = opts.retire_after {
         let stale = store.stale_items(span);
-        retired = store.retire(&stale);
-        if let Some(b) = &mut baseline {
-            b.retire(&stale);
-        }
-        if retired > 0 {
+        if !stale.is_empty() {
+            retired = store.retire(&stale);
+            if let Some(b) = &mut baseline {
+                b.retire(&stale);
+            }
             reporter.info(format!(
                 "{}: {retired} item(s) not seen in the {} days before the newest run retired (--retire-after)",
                 path.display(),
@@ -146,7 +148,7 @@ pub fn update_store<T>(
             ));
         }
     }
-    let nothing = old.is_none() && store.observations.is_empty() && !opts.create_empty;
+    let nothing = !had_store && store.observations.is_empty() && !opts.create_empty;
     let wrote = !nothing
         && save_store(
             path,

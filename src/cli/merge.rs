@@ -3,12 +3,18 @@
 
 use super::Error;
 use crate::timings::formats::{Ingested, read_input};
-use crate::timings::{MergeOutcome, Observed};
+use crate::timings::{MergeOutcome, Observed, Store};
 
 use super::Reporter;
 use super::args::MergeArgs;
 use super::files::{UpdateOptions, update_store};
 use super::settings::{read_options, retire_after};
+
+/// One input, read and ready to merge.
+enum Input {
+    Observed(Observed),
+    Store(Store),
+}
 
 pub fn run(args: &MergeArgs, reporter: &mut Reporter) -> Result<(), Error> {
     let opts = read_options(args.format, &args.read);
@@ -29,17 +35,17 @@ pub fn run(args: &MergeArgs, reporter: &mut Reporter) -> Result<(), Error> {
                     reporter.warn(format!("{arg}: no timed items; nothing to merge from it"));
                     continue;
                 }
-                inputs.push((
-                    arg,
-                    Ingested::Durations {
-                        kind,
-                        durations,
-                        at,
-                        warnings: Vec::new(),
-                    },
-                ));
+                let observed = Observed {
+                    source: arg.clone(),
+                    kind: kind.to_owned(),
+                    runner_class: args.read.runner_class.clone(),
+                    at,
+                    durations,
+                    ..Default::default()
+                };
+                inputs.push((arg, Input::Observed(observed)));
             }
-            store @ Ingested::Store(_) => inputs.push((arg, store)),
+            Ingested::Store(store) => inputs.push((arg, Input::Store(store))),
         }
     }
     let opts = UpdateOptions {
@@ -52,20 +58,8 @@ pub fn run(args: &MergeArgs, reporter: &mut Reporter) -> Result<(), Error> {
         let mut total = MergeOutcome::default();
         for (arg, input) in &inputs {
             let outcome = match input {
-                Ingested::Durations {
-                    kind,
-                    durations,
-                    at,
-                    ..
-                } => store.merge(&Observed {
-                    source: (*arg).clone(),
-                    kind: (*kind).to_owned(),
-                    runner_class: args.read.runner_class.clone(),
-                    at: *at,
-                    durations: durations.clone(),
-                    ..Default::default()
-                }),
-                Ingested::Store(other) => store.merge_store(other, arg),
+                Input::Observed(o) => store.merge(o),
+                Input::Store(other) => store.merge_store(other, arg),
             };
             if outcome.observations_already_present > 0 && outcome.observations_added == 0 {
                 reporter.info(format!("{arg}: already in the store; nothing new"));
