@@ -57,7 +57,6 @@ pub fn settings(
         .into());
     }
     if let Some(t) = &token {
-        reporter.hide(t);
         if in_actions() {
             // The runner hides secrets it knows; a token from elsewhere is made one.
             out.write_all(add_mask_commands(t).as_bytes())

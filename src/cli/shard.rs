@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use super::Error;
 use crate::plan::{RunSpec, ShardIndex, assign};
-use crate::runner::{AdapterError, Runner, runner_args, shell_quote};
+use crate::runner::{Runner, one_line_each, runner_args, shell_quote};
 use crate::timings::{ItemId, Millis};
 
 use super::Reporter;
@@ -48,16 +48,7 @@ fn runner_text(runner: Runner, items: &[ItemId], shard: ShardIndex) -> Result<St
 
 /// Items printed one to a line, or all on one, must hold no line break.
 fn no_line_breaks(items: &[ItemId], shard: ShardIndex, form: &'static str) -> Result<(), Error> {
-    match items.iter().find(|i| i.as_str().contains(['\n', '\r'])) {
-        Some(id) => Err(Error::Adapter {
-            shard,
-            source: AdapterError::LineBreak {
-                runner: form,
-                id: id.to_string(),
-            },
-        }),
-        None => Ok(()),
-    }
+    one_line_each(items, form).map_err(|source| Error::Adapter { shard, source })
 }
 
 /// Runs the suite's command with the shard's arguments, then collects its JUnit.

@@ -23,14 +23,21 @@ pub enum AdapterError {
     OptionLike { runner: &'static str, id: String },
 }
 
+/// Items given one to a line (or all on one) must hold no line break; `to` names what they are
+/// given to, for the message.
+pub fn one_line_each(items: &[ItemId], to: &'static str) -> Result<(), AdapterError> {
+    match items.iter().find(|i| i.as_str().contains(['\n', '\r'])) {
+        Some(id) => Err(AdapterError::LineBreak {
+            runner: to,
+            id: id.to_string(),
+        }),
+        None => Ok(()),
+    }
+}
+
 /// The invocations that run exactly `items` (in id order); none for an empty shard.
 pub fn runner_args(runner: Runner, items: &[ItemId]) -> Result<Vec<Vec<String>>, AdapterError> {
-    if let Some(id) = items.iter().find(|i| i.as_str().contains(['\n', '\r'])) {
-        return Err(AdapterError::LineBreak {
-            runner: runner.name(),
-            id: id.to_string(),
-        });
-    }
+    one_line_each(items, runner.name())?;
     if items.is_empty() {
         return Ok(Vec::new());
     }

@@ -4,6 +4,6 @@ mod args;
 mod kind;
 mod quote;
 
-pub use args::{AdapterError, runner_args};
+pub use args::{AdapterError, one_line_each, runner_args};
 pub use kind::Runner;
 pub use quote::shell_quote;
