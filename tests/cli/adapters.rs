@@ -142,16 +142,7 @@ fn nextest_runs_exactly_its_shard() {
 
 #[test]
 fn jest_runs_exactly_its_shard() {
-    let project = fixture("projects/jest_sample");
-    // `npm ci` installs what the lock file says and never rewrites it; CI has run it already.
-    if !Path::new(&project).join("node_modules/.bin/jest").exists() {
-        let status = Command::new("npm")
-            .current_dir(&project)
-            .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
-            .status()
-            .expect("npm runs");
-        assert!(status.success(), "npm ci in the jest sample");
-    }
+    let project = jest_sample();
     let out = tmp();
     check_exact_cover(&fixture("junit/jest.xml"), "file", "jest", 2, |args, k| {
         let text = std::fs::read_to_string(args).expect("args");
@@ -183,21 +174,26 @@ fn file_runners_refuse_a_plan_of_single_tests() {
     assert!(err.contains("plan this suite with `--by file`"), "{err}");
 }
 
-/// The items of shard 1 of 1 of `map` (a JSON map) in a runner's format, one argument per line.
+/// The arguments of shard 1 of 1 of `map` (a JSON map) in a runner's format, one per line.
 fn args_of(map: &Path, format: &str) -> Vec<String> {
-    let (code, out, err) = run(&[
-        "shard",
-        "--timings",
-        map.to_str().expect("utf-8"),
-        "--index",
-        "1",
-        "--total",
-        "1",
-        "--format",
-        format,
-    ]);
-    assert_eq!(code, 0, "{err}");
-    out.lines().map(str::to_owned).collect()
+    shard(map.to_str().expect("utf-8"), "test", 1, 1, Some(format))
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The jest sample's packages, installed from its lock file (CI has run `npm ci` already).
+fn jest_sample() -> String {
+    let project = fixture("projects/jest_sample");
+    if !Path::new(&project).join("node_modules/.bin/jest").exists() {
+        let status = Command::new("npm")
+            .current_dir(&project)
+            .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
+            .status()
+            .expect("npm runs");
+        assert!(status.success(), "npm ci in the jest sample");
+    }
+    project
 }
 
 /// An id that starts with `-` reached pytest as an option: `--collect-only` made a shard pass
@@ -243,16 +239,8 @@ fn pytest_never_reads_an_id_as_an_option() {
 /// jest ran every suite when handed `-dash.test.js` as a path; after `--` it runs that file only.
 #[test]
 fn jest_never_reads_an_id_as_an_option() {
-    let project = fixture("projects/jest_sample");
+    let project = jest_sample();
     let jest = Path::new(&project).join("node_modules/.bin/jest");
-    if !jest.exists() {
-        let status = Command::new("npm")
-            .current_dir(&project)
-            .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
-            .status()
-            .expect("npm runs");
-        assert!(status.success(), "npm ci in the jest sample");
-    }
     let dir = tmp();
     let d = dir.path();
     write(
