@@ -33,7 +33,7 @@ use clap::Parser;
 use gha_planner::cli::{Cli, Reporter, run};
 use gha_planner::plan::{bound, lpt, partition};
 use gha_planner::timings::formats::{Ingested, ReadOptions, Unit, read_input};
-use gha_planner::timings::{Estimator, ItemId, Millis, Observed, Statistic, Store};
+use gha_planner::timings::{Estimator, ItemId, Micros, Observed, Statistic, Store};
 
 struct Source {
     label: &'static str,
@@ -122,7 +122,7 @@ fn planner(args: &[&str]) -> Result<Vec<u8>, String> {
     Ok(out)
 }
 
-fn read_map(arg: &str, unit: Unit) -> BTreeMap<ItemId, Millis> {
+fn read_map(arg: &str, unit: Unit) -> BTreeMap<ItemId, Micros> {
     let opts = ReadOptions {
         unit,
         ..ReadOptions::default()
@@ -162,7 +162,7 @@ fn balance(data: &Path, fails: &mut Failures) {
             Unit::Seconds
         };
         let map = read_map(&arg, unit);
-        let weights: Vec<Millis> = map.values().copied().collect();
+        let weights: Vec<Micros> = map.values().copied().collect();
         print!("| {} | {} |", s.label, map.len());
         for &n in SIZES {
             let b = bound(&weights, n).0 as f64;
@@ -240,7 +240,7 @@ fn balance(data: &Path, fails: &mut Failures) {
 
 struct Series {
     name: String,
-    snapshots: Vec<(String, BTreeMap<ItemId, Millis>)>,
+    snapshots: Vec<(String, BTreeMap<ItemId, Micros>)>,
 }
 
 fn read_series(path: &Path) -> Series {
@@ -259,7 +259,7 @@ fn read_series(path: &Path) -> Series {
                                 .filter_map(|(k, v)| {
                                     Some((
                                         ItemId::from(k.as_str()),
-                                        Millis::from_secs_f64(v.as_f64()?).ok()?,
+                                        Micros::from_secs_f64(v.as_f64()?).ok()?,
                                     ))
                                 })
                                 .collect()
@@ -278,7 +278,7 @@ fn read_series(path: &Path) -> Series {
 
 /// pytest-split's `least_duration`: items by name, then longest first (stable), each to the group
 /// with the least summed duration (a heap of (sum, group)); unknown items get the mean duration.
-fn least_duration(items: &[ItemId], durations: &BTreeMap<ItemId, Millis>, n: usize) -> Vec<usize> {
+fn least_duration(items: &[ItemId], durations: &BTreeMap<ItemId, Micros>, n: usize) -> Vec<usize> {
     let relevant: Vec<f64> = items
         .iter()
         .filter_map(|i| durations.get(i))
@@ -322,9 +322,9 @@ fn least_duration(items: &[ItemId], durations: &BTreeMap<ItemId, Millis>, n: usi
     group
 }
 
-fn score(groups: &[usize], items: &[ItemId], actual: &BTreeMap<ItemId, Millis>, n: usize) -> f64 {
+fn score(groups: &[usize], items: &[ItemId], actual: &BTreeMap<ItemId, Micros>, n: usize) -> f64 {
     let mut loads = vec![0u64; n];
-    let weights: Vec<Millis> = items.iter().map(|i| actual[i]).collect();
+    let weights: Vec<Micros> = items.iter().map(|i| actual[i]).collect();
     for (i, &g) in groups.iter().enumerate() {
         loads[g] += weights[i].0;
     }
@@ -356,7 +356,7 @@ fn planner_groups(
     let empty = BTreeMap::new();
     let history = store.classes.get("default").unwrap_or(&empty);
     let estimates = est.estimate(history, Some(items));
-    let weights: Vec<Millis> = estimates.durations().map(|(_, m)| m).collect();
+    let weights: Vec<Micros> = estimates.durations().map(|(_, m)| m).collect();
     let a = partition(&weights, n);
     // estimates are in id order; items are too.
     a.shard_of.iter().map(|&s| s as usize).collect()
@@ -530,7 +530,7 @@ fn speed(data: &Path) {
                     i / 100 % 1000,
                     i / 100
                 )),
-                Millis(ms),
+                Micros::ms(ms),
             );
         }
         store.merge(&Observed {

@@ -11,7 +11,7 @@ use std::path::Path;
 
 use gha_planner::plan::{assign, bound, lpt};
 use gha_planner::timings::formats::{Unit, read_flat_map};
-use gha_planner::timings::{Estimator, ItemId, Millis, Sample, Store};
+use gha_planner::timings::{Estimator, ItemId, Micros, Sample, Store};
 use proptest::prelude::*;
 
 /// A flat timing map's bytes with the entries in the given order.
@@ -87,7 +87,7 @@ proptest! {
         weights in prop::collection::vec(prop_oneof![0u64..10, 10u64..10_000, 10_000u64..1_000_000], 1..300),
         n in 1usize..=300,
     ) {
-        let w: Vec<Millis> = weights.into_iter().map(Millis).collect();
+        let w: Vec<Micros> = weights.into_iter().map(Micros).collect();
         let plain = lpt(&w, n).makespan();
         let refined = gha_planner::plan::partition(&w, n);
         prop_assert!(refined.makespan() >= bound(&w, n));
@@ -106,7 +106,7 @@ proptest! {
             kind: "flat-map".into(),
             runner_class: "default".into(),
             at: None,
-            durations: m.iter().map(|(k, v)| (ItemId::from(k.as_str()), Millis(*v))).collect(),
+            durations: m.iter().map(|(k, v)| (ItemId::from(k.as_str()), Micros::ms(*v))).collect(),
             ..Default::default()
         };
         let mut once = Store::new(keep);

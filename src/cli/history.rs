@@ -302,7 +302,12 @@ mod tests {
     fn history_named_apart_from_the_items_is_said_with_the_likely_fix() {
         let history = |ids: &[&str]| -> BTreeMap<ItemId, Vec<Sample>> {
             ids.iter()
-                .map(|i| (ItemId::from(*i), vec![Sample(crate::timings::Millis(5), 0)]))
+                .map(|i| {
+                    (
+                        ItemId::from(*i),
+                        vec![Sample(crate::timings::Micros::ms(5), 0)],
+                    )
+                })
                 .collect()
         };
         let items = |ids: &[&str]| ids.iter().map(|i| ItemId::from(*i)).collect::<Vec<_>>();
@@ -341,7 +346,7 @@ mod tests {
             kind: "junit".into(),
             runner_class: "default".into(),
             at,
-            durations: [(ItemId::from("a"), crate::timings::Millis(5))].into(),
+            durations: [(ItemId::from("a"), crate::timings::Micros::ms(5))].into(),
             ..Default::default()
         });
         let day = |d| Utc.with_ymd_and_hms(2026, 1, d, 0, 0, 0).single().unwrap();

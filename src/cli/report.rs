@@ -287,7 +287,7 @@ pub fn run(args: &ReportArgs, out: &mut dyn Write, reporter: &mut Reporter) -> R
         let planned = plan.suites.iter().find(|s| s.name == suite);
         Goals {
             target_seconds: target_seconds.or_else(|| match planned?.choice.mode {
-                ChoiceMode::Target { target_ms } => Some(target_ms.0 as f64 / 1000.0),
+                ChoiceMode::Target { target_ms } => Some(target_ms.as_secs_f64()),
                 _ => None,
             }),
             sla_seconds: sla_per.get(suite).copied().or(sla_all),

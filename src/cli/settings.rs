@@ -12,7 +12,7 @@ use crate::config::{Config, Items, Suite};
 use crate::plan::{ChoiceMode, OverheadSource, SuiteSettings};
 use crate::report::Rates;
 use crate::timings::formats::{FormatChoice, Granularity, ReadOptions, Unit};
-use crate::timings::{Estimator, Millis, Statistic};
+use crate::timings::{Estimator, Micros, Statistic};
 use crate::workflow::Capacity;
 
 use super::args::{
@@ -64,12 +64,12 @@ impl SettingError {
 }
 
 /// Seconds, checked: finite, not negative, not absurd.
-pub fn seconds(origin: &Origin, value: f64) -> Result<Millis, SettingError> {
-    Millis::from_secs_f64(value).map_err(|e| SettingError::new(origin.clone(), e.to_string()))
+pub fn seconds(origin: &Origin, value: f64) -> Result<Micros, SettingError> {
+    Micros::from_secs_f64(value).map_err(|e| SettingError::new(origin.clone(), e.to_string()))
 }
 
 /// Seconds that must be more than zero (a target, a default duration).
-pub fn positive_seconds(origin: &Origin, value: f64, why: &str) -> Result<Millis, SettingError> {
+pub fn positive_seconds(origin: &Origin, value: f64, why: &str) -> Result<Micros, SettingError> {
     let ms = seconds(origin, value)?;
     if ms.0 == 0 {
         return Err(SettingError::new(
@@ -197,7 +197,7 @@ pub struct SuiteSettingsDraft {
     pub name: String,
     pub history: HistorySettings,
     /// An overhead given by a flag or the config; else measured, else assumed.
-    pub overhead: Option<(Millis, OverheadSource)>,
+    pub overhead: Option<(Micros, OverheadSource)>,
     /// The runner classes whose measured start-up applies, best first.
     pub classes: Vec<String>,
     pub mode: ChoiceMode,
@@ -206,7 +206,7 @@ pub struct SuiteSettingsDraft {
 }
 
 /// The per-shard overhead when nothing gives or measures it.
-pub const ASSUMED_OVERHEAD: Millis = Millis(30_000);
+pub const ASSUMED_OVERHEAD: Micros = Micros::ms(30_000);
 
 /// The raw values of one suite, from flags or a config, each with its origin.
 struct SuiteRequest {
@@ -223,8 +223,8 @@ struct SuiteRequest {
 /// A suite's overhead, target and shard cap, checked: the values a flag and a config field can
 /// both give.
 struct SuiteValues {
-    overhead: Option<Millis>,
-    target: Option<Millis>,
+    overhead: Option<Micros>,
+    target: Option<Micros>,
     max_shards: usize,
 }
 
@@ -512,8 +512,8 @@ pub fn report(args: &ReportArgs) -> Result<ReportSettings, SettingError> {
 #[derive(Clone, Debug)]
 pub struct AnalyzeSettings {
     pub capacity: Capacity,
-    pub default: Millis,
-    pub overhead: Millis,
+    pub default: Micros,
+    pub overhead: Micros,
     pub read: ReadOptions,
 }
 

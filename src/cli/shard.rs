@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::Error;
 use crate::plan::{RunSpec, ShardIndex, assign};
 use crate::runner::{Runner, one_line_each, runner_args, shell_quote};
-use crate::timings::{ItemId, Millis};
+use crate::timings::{ItemId, Micros};
 
 use super::Reporter;
 use super::args::{ShardArgs, ShardFormat};
@@ -21,7 +21,7 @@ struct ShardJson<'a> {
     suite: &'a str,
     index: u32,
     total: u32,
-    estimate_ms: Millis,
+    estimate_ms: Micros,
     items: Vec<&'a ItemId>,
 }
 
@@ -146,7 +146,7 @@ fn from_plan(
     path: &std::path::Path,
     args: &ShardArgs,
     index: ShardIndex,
-) -> Result<(String, Vec<ItemId>, Millis, Option<RunSpec>), Error> {
+) -> Result<(String, Vec<ItemId>, Micros, Option<RunSpec>), Error> {
     let plan = read_plan(path)?;
     let Some(suite) = plan.suite(args.suite.as_deref()) else {
         let names: Vec<&str> = plan.suites.iter().map(|s| s.name.as_str()).collect();
@@ -204,7 +204,7 @@ pub fn run(args: &ShardArgs, out: &mut dyn Write, reporter: &mut Reporter) -> Re
         )
         .into());
     };
-    let (suite_name, items, estimate, spec): (String, Vec<ItemId>, Millis, Option<RunSpec>) =
+    let (suite_name, items, estimate, spec): (String, Vec<ItemId>, Micros, Option<RunSpec>) =
         if let Some(path) = &args.plan {
             from_plan(path, args, index)?
         } else {

@@ -9,12 +9,12 @@
 use serde::{Deserialize, Serialize};
 
 use super::partition::{Assignment, lpt};
-use crate::timings::Millis;
+use crate::timings::Micros;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CostModel {
     /// Fixed cost of every shard before it runs its first item.
-    pub overhead: Millis,
+    pub overhead: Micros,
 }
 
 /// One point of the curve.
@@ -22,9 +22,9 @@ pub struct CostModel {
 pub struct CurvePoint {
     pub n: usize,
     /// Busiest shard's work, without overhead (longest-first).
-    pub makespan_ms: Millis,
+    pub makespan_ms: Micros,
     /// Predicted wall time of the phase: overhead + makespan.
-    pub wall_ms: Millis,
+    pub wall_ms: Micros,
     /// Sum over shards of (overhead + work) rounded up to the minute.
     pub runner_minutes: u64,
     /// Sequential time ÷ (n × wall).
@@ -37,7 +37,7 @@ pub enum ChoiceMode {
     /// `--total N`.
     Fixed { requested: usize },
     /// `--target-seconds S`: the fewest shards predicted to finish within it.
-    Target { target_ms: Millis },
+    Target { target_ms: Micros },
     /// The fastest count whose billed minutes stay within `max_extra_cost` over one runner's.
     Cost { max_extra_cost: f64 },
 }
@@ -60,7 +60,7 @@ struct ChoiceFields {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     requested: Option<usize>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    target_ms: Option<Millis>,
+    target_ms: Option<Micros>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     max_extra_cost: Option<f64>,
     n: usize,
@@ -118,15 +118,15 @@ impl TryFrom<ChoiceFields> for Choice {
 }
 
 /// Billed runner-minutes of an assignment: each shard rounded up to the minute.
-pub fn billed_minutes(loads: &[Millis], overhead: Millis) -> u64 {
+pub fn billed_minutes(loads: &[Micros], overhead: Micros) -> u64 {
     loads
         .iter()
-        .map(|&l| (overhead + l).0.div_ceil(60_000).max(1))
+        .map(|&l| (overhead + l).minutes_ceil().max(1))
         .sum()
 }
 
-fn point(weights: &[Millis], n: usize, cost: CostModel, a: &Assignment) -> CurvePoint {
-    let total: Millis = weights.iter().copied().sum();
+fn point(weights: &[Micros], n: usize, cost: CostModel, a: &Assignment) -> CurvePoint {
+    let total: Micros = weights.iter().copied().sum();
     let makespan = a.makespan();
     let wall = cost.overhead + makespan;
     let sequential = cost.overhead + total;
@@ -145,7 +145,7 @@ fn point(weights: &[Millis], n: usize, cost: CostModel, a: &Assignment) -> Curve
 }
 
 /// The curve for n = 1 ..= cap, from longest-first packings.
-pub fn curve(weights: &[Millis], cap: usize, cost: CostModel) -> Vec<CurvePoint> {
+pub fn curve(weights: &[Micros], cap: usize, cost: CostModel) -> Vec<CurvePoint> {
     (1..=cap.max(1))
         .map(|n| point(weights, n, cost, &lpt(weights, n)))
         .collect()
@@ -197,8 +197,8 @@ pub fn choose_shards(curve: &[CurvePoint], mode: ChoiceMode, default_extra_cost:
                     .copied()
                     .unwrap_or(CurvePoint {
                         n: 1,
-                        makespan_ms: Millis::ZERO,
-                        wall_ms: Millis::ZERO,
+                        makespan_ms: Micros::ZERO,
+                        wall_ms: Micros::ZERO,
                         runner_minutes: 0,
                         efficiency: 1.0,
                     });
@@ -239,7 +239,7 @@ mod tests {
     fn a_choice_is_one_flat_object_and_reads_back() {
         let c = Choice {
             mode: ChoiceMode::Target {
-                target_ms: Millis(600_000),
+                target_ms: Micros::ms(600_000),
             },
             n: 9,
             reason: "r".into(),
@@ -264,11 +264,14 @@ mod tests {
     #[test]
     fn billing_rounds_each_job_up_to_the_minute() {
         assert_eq!(
-            billed_minutes(&[Millis(1), Millis(60_000), Millis(60_001)], Millis(0)),
+            billed_minutes(
+                &[Micros::ms(1), Micros::ms(60_000), Micros::ms(60_001)],
+                Micros::ms(0)
+            ),
             1 + 1 + 2
         );
         assert_eq!(
-            billed_minutes(&[Millis(0)], Millis(0)),
+            billed_minutes(&[Micros::ms(0)], Micros::ms(0)),
             1,
             "a job is billed at least a minute"
         );
@@ -277,12 +280,12 @@ mod tests {
     #[test]
     fn the_knee_stops_where_rounding_and_overhead_eat_the_gain() {
         // 100 items of 6 s: one runner = 600 s + 30 s = 11 min billed.
-        let w = vec![Millis(6_000); 100];
+        let w = vec![Micros::ms(6_000); 100];
         let c = curve(
             &w,
             100,
             CostModel {
-                overhead: Millis(30_000),
+                overhead: Micros::ms(30_000),
             },
         );
         let choice = choose_shards(
@@ -304,19 +307,19 @@ mod tests {
 
     #[test]
     fn target_takes_the_fewest_shards_that_meet_it() {
-        let w = vec![Millis(10_000); 8];
+        let w = vec![Micros::ms(10_000); 8];
         let c = curve(
             &w,
             8,
             CostModel {
-                overhead: Millis(0),
+                overhead: Micros::ms(0),
             },
         );
         let within = |ms| {
             choose_shards(
                 &c,
                 ChoiceMode::Target {
-                    target_ms: Millis(ms),
+                    target_ms: Micros::ms(ms),
                 },
                 0.25,
             )

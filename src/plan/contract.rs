@@ -11,7 +11,7 @@ use super::ShardIndex;
 use super::choose::{Choice, ChoiceMode, CostModel, CurvePoint, choose_shards, curve};
 use super::partition::{Assignment, bound, partition};
 use crate::timings::formats::Granularity;
-use crate::timings::{EstimateSource, Estimates, ItemId, Millis};
+use crate::timings::{EstimateSource, Estimates, ItemId, Micros};
 
 pub const PLAN_FORMAT: &str = "gha-planner-plan";
 pub const PLAN_VERSION: u32 = 1;
@@ -35,9 +35,9 @@ pub struct SuitePlan {
     /// Digest of the (item, estimate) snapshot the plan was made from.
     pub timings_digest: String,
     pub item_count: usize,
-    pub total_ms: Millis,
-    pub longest_ms: Millis,
-    pub overhead_ms: Millis,
+    pub total_ms: Micros,
+    pub longest_ms: Micros,
+    pub overhead_ms: Micros,
     pub overhead_source: OverheadSource,
     /// How a measured overhead was measured.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -46,9 +46,9 @@ pub struct SuitePlan {
     pub choice: Choice,
     pub bound: Bound,
     /// The busiest shard's estimated work.
-    pub predicted_makespan_ms: Millis,
+    pub predicted_makespan_ms: Micros,
     /// Overhead + makespan.
-    pub predicted_wall_ms: Millis,
+    pub predicted_wall_ms: Micros,
     pub runner_minutes: u64,
     pub curve: Vec<CurvePoint>,
     pub shards: Vec<ShardPlan>,
@@ -105,14 +105,14 @@ pub enum BoundTerm {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Bound {
-    pub ms: Millis,
+    pub ms: Micros,
     pub binds: BoundTerm,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ShardPlan {
     pub index: ShardIndex,
-    pub estimate_ms: Millis,
+    pub estimate_ms: Micros,
     /// In id order.
     pub items: Vec<PlannedItem>,
 }
@@ -120,7 +120,7 @@ pub struct ShardPlan {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PlannedItem {
     pub id: ItemId,
-    pub ms: Millis,
+    pub ms: Micros,
 }
 
 /// What a suite is planned with, resolved from flags and config.
@@ -129,7 +129,7 @@ pub struct SuiteSettings {
     pub name: String,
     pub granularity: Granularity,
     pub runner_class: String,
-    pub overhead: Millis,
+    pub overhead: Micros,
     pub overhead_source: OverheadSource,
     pub overhead_detail: Option<String>,
     pub mode: ChoiceMode,
@@ -163,7 +163,7 @@ impl SuitePlan {
 }
 
 /// The items and their weights in id order: the one input order every runner shares.
-pub fn weighted_items(estimates: &Estimates) -> (Vec<ItemId>, Vec<Millis>) {
+pub fn weighted_items(estimates: &Estimates) -> (Vec<ItemId>, Vec<Micros>) {
     estimates
         .durations()
         .map(|(id, ms)| (id.clone(), ms))
@@ -171,7 +171,7 @@ pub fn weighted_items(estimates: &Estimates) -> (Vec<ItemId>, Vec<Millis>) {
 }
 
 /// The partition of `estimates` into `n` shards: what `plan` pins and `shard` recomputes.
-pub fn assign(estimates: &Estimates, n: usize) -> (Vec<ItemId>, Vec<Millis>, Assignment) {
+pub fn assign(estimates: &Estimates, n: usize) -> (Vec<ItemId>, Vec<Micros>, Assignment) {
     let (ids, weights) = weighted_items(estimates);
     let a = partition(&weights, n);
     (ids, weights, a)
@@ -233,7 +233,7 @@ pub fn plan_suite(estimates: &Estimates, s: &SuiteSettings) -> SuitePlan {
     let choice = choose_shards(&points, s.mode, s.max_extra_cost);
     let n = choice.n;
     let a = partition(&weights, n);
-    let total: Millis = weights.iter().copied().sum();
+    let total: Micros = weights.iter().copied().sum();
     let longest = weights.iter().copied().max().unwrap_or_default();
     let b = bound(&weights, n);
     let shards = (0..n)
@@ -288,7 +288,7 @@ mod tests {
         let mut e = Estimates::default();
         for id in ids {
             e.items
-                .insert(ItemId::from(*id), (Millis(1), EstimateSource::History));
+                .insert(ItemId::from(*id), (Micros::ms(1), EstimateSource::History));
         }
         e
     }

@@ -8,17 +8,17 @@
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
-use crate::timings::Millis;
+use crate::timings::Micros;
 
 /// Which shard (0-based) each item goes to, and each shard's load.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Assignment {
     pub shard_of: Vec<u32>,
-    pub loads: Vec<Millis>,
+    pub loads: Vec<Micros>,
 }
 
 impl Assignment {
-    pub fn makespan(&self) -> Millis {
+    pub fn makespan(&self) -> Micros {
         self.loads.iter().copied().max().unwrap_or_default()
     }
 
@@ -33,14 +33,14 @@ impl Assignment {
 }
 
 /// The lower bound on the busiest shard: max(longest item, ⌈total / n⌉).
-pub fn bound(weights: &[Millis], n: usize) -> Millis {
+pub fn bound(weights: &[Micros], n: usize) -> Micros {
     let total: u64 = weights.iter().map(|w| w.0).sum();
     let longest = weights.iter().copied().max().unwrap_or_default();
-    longest.max(Millis(total.div_ceil(n.max(1) as u64)))
+    longest.max(Micros(total.div_ceil(n.max(1) as u64)))
 }
 
 /// Indices by weight, longest first; equal weights keep their given order.
-fn longest_first(weights: &[Millis]) -> Vec<usize> {
+fn longest_first(weights: &[Micros]) -> Vec<usize> {
     let mut order: Vec<usize> = (0..weights.len()).collect();
     order.sort_by_key(|&i| (Reverse(weights[i]), i));
     order
@@ -49,15 +49,15 @@ fn longest_first(weights: &[Millis]) -> Vec<usize> {
 /// Longest-first: each item, longest first, to the least loaded shard (the lowest on a tie).
 /// Items with no measurable time go, in the order given, to the shard with the fewest items:
 /// they cost something each, and by load alone they would all land on one shard.
-pub fn lpt(weights: &[Millis], n: usize) -> Assignment {
+pub fn lpt(weights: &[Micros], n: usize) -> Assignment {
     let n = n.max(1);
     let mut shard_of = vec![0u32; weights.len()];
-    let mut loads = vec![Millis::ZERO; n];
+    let mut loads = vec![Micros::ZERO; n];
     let mut counts = vec![0usize; n];
-    let mut heap: BinaryHeap<Reverse<(Millis, u32)>> =
-        (0..n as u32).map(|s| Reverse((Millis::ZERO, s))).collect();
+    let mut heap: BinaryHeap<Reverse<(Micros, u32)>> =
+        (0..n as u32).map(|s| Reverse((Micros::ZERO, s))).collect();
     let order = longest_first(weights);
-    let timed = order.partition_point(|&i| weights[i] > Millis::ZERO);
+    let timed = order.partition_point(|&i| weights[i] > Micros::ZERO);
     for &i in &order[..timed] {
         let Some(Reverse((load, s))) = heap.pop() else {
             break;
@@ -96,7 +96,7 @@ struct Change {
 /// Local search from an assignment: while some single move or swap between the busiest shard and
 /// another shortens the busiest shard without making the other as long, apply the best one.
 /// Each step lowers the sum of squared loads, so it ends; `max_steps` bounds it anyway.
-pub fn refine(weights: &[Millis], a: &mut Assignment, max_steps: usize) {
+pub fn refine(weights: &[Micros], a: &mut Assignment, max_steps: usize) {
     let n = a.loads.len();
     if n < 2 || weights.is_empty() {
         return;
@@ -168,7 +168,7 @@ pub fn refine(weights: &[Millis], a: &mut Assignment, max_steps: usize) {
     }
 }
 
-fn apply(weights: &[Millis], a: &mut Assignment, members: &mut [Vec<usize>], m: usize, c: Change) {
+fn apply(weights: &[Micros], a: &mut Assignment, members: &mut [Vec<usize>], m: usize, c: Change) {
     let key = |i: usize| (weights[i], i);
     let remove = |list: &mut Vec<usize>, i: usize| {
         if let Ok(p) = list.binary_search_by_key(&key(i), |&x| key(x)) {
@@ -194,7 +194,7 @@ fn apply(weights: &[Millis], a: &mut Assignment, members: &mut [Vec<usize>], m: 
 }
 
 /// LPT refined by local search.
-pub fn partition(weights: &[Millis], n: usize) -> Assignment {
+pub fn partition(weights: &[Micros], n: usize) -> Assignment {
     let mut a = lpt(weights, n);
     refine(weights, &mut a, 50 * n.max(1) + weights.len());
     a
@@ -204,8 +204,8 @@ pub fn partition(weights: &[Millis], n: usize) -> Assignment {
 mod tests {
     use super::*;
 
-    fn ms(v: &[u64]) -> Vec<Millis> {
-        v.iter().copied().map(Millis).collect()
+    fn ms(v: &[u64]) -> Vec<Micros> {
+        v.iter().copied().map(Micros::ms).collect()
     }
 
     #[test]
@@ -220,12 +220,12 @@ mod tests {
     #[test]
     fn items_with_no_time_spread_by_count() {
         let mut w = ms(&[9, 4, 4]);
-        w.extend(std::iter::repeat_n(Millis::ZERO, 9));
+        w.extend(std::iter::repeat_n(Micros::ZERO, 9));
         let a = partition(&w, 3);
         let counts: Vec<usize> = (0..3).map(|k| a.items_of(k).count()).collect();
         assert_eq!(counts, [4, 4, 4], "{a:?}");
         assert_eq!(a.loads, ms(&[9, 4, 4]));
-        let zeros = partition(&[Millis::ZERO; 10], 4);
+        let zeros = partition(&[Micros::ZERO; 10], 4);
         let counts: Vec<usize> = (0..4).map(|k| zeros.items_of(k).count()).collect();
         assert_eq!(counts, [3, 3, 2, 2]);
     }
@@ -234,8 +234,8 @@ mod tests {
     fn refinement_fixes_the_classic_lpt_miss() {
         // LPT: 3, 3 | 2, 2 | 2 → {3,2,2} and {3,2}: 7. Optimal: {3,3} and {2,2,2}: 6.
         let w = ms(&[3, 3, 2, 2, 2]);
-        assert_eq!(lpt(&w, 2).makespan(), Millis(7));
-        assert_eq!(partition(&w, 2).makespan(), Millis(6));
+        assert_eq!(lpt(&w, 2).makespan(), Micros::ms(7));
+        assert_eq!(partition(&w, 2).makespan(), Micros::ms(6));
     }
 
     #[test]
@@ -246,7 +246,7 @@ mod tests {
 
     #[test]
     fn bound_is_the_larger_term() {
-        assert_eq!(bound(&ms(&[10, 1, 1]), 2), Millis(10));
-        assert_eq!(bound(&ms(&[3, 3, 3]), 2), Millis(5));
+        assert_eq!(bound(&ms(&[10, 1, 1]), 2), Micros::ms(10));
+        assert_eq!(bound(&ms(&[3, 3, 3]), 2), Micros(4500));
     }
 }

@@ -3,11 +3,11 @@
 use std::fmt::Write as _;
 
 use super::markdown::md_text;
-use crate::timings::Millis;
+use crate::timings::Micros;
 use crate::workflow::Analysis;
 
-fn dur(seconds: f64) -> Millis {
-    Millis::from_secs_lossy(seconds)
+fn dur(seconds: f64) -> Micros {
+    Micros::from_secs_lossy(seconds)
 }
 
 fn slack(seconds: f64) -> String {

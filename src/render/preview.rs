@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 
 use crate::plan::{BoundTerm, OverheadSource, SuitePlan};
-use crate::timings::Millis;
+use crate::timings::Micros;
 
 const BAR: usize = 32;
 /// Shard tables longer than this show their first and last rows only.
@@ -24,7 +24,7 @@ pub fn thousands(n: usize) -> String {
     out
 }
 
-fn bar(value: Millis, max: Millis) -> String {
+fn bar(value: Micros, max: Micros) -> String {
     if max.0 == 0 {
         return String::new();
     }
@@ -35,7 +35,7 @@ fn bar(value: Millis, max: Millis) -> String {
     s
 }
 
-fn pct_over(value: Millis, base: Millis) -> String {
+fn pct_over(value: Micros, base: Micros) -> String {
     if base.0 == 0 {
         return "—".into();
     }
@@ -249,14 +249,14 @@ mod tests {
         for i in 0..40u64 {
             estimates.items.insert(
                 ItemId::new(format!("t{i:02}")),
-                (Millis(1000 + i), EstimateSource::History),
+                (Micros::ms(1000 + i), EstimateSource::History),
             );
         }
         let settings = SuiteSettings {
             name: "s".into(),
             granularity: Granularity::Test,
             runner_class: "default".into(),
-            overhead: Millis(0),
+            overhead: Micros::ms(0),
             overhead_source: OverheadSource::Flag,
             overhead_detail: None,
             mode: ChoiceMode::Fixed { requested: 40 },
@@ -280,8 +280,8 @@ mod tests {
 
     #[test]
     fn bars_scale_to_the_longest() {
-        assert_eq!(bar(Millis(10), Millis(10)).chars().count(), BAR);
-        assert_eq!(bar(Millis(5), Millis(10)).chars().count(), BAR / 2);
-        assert_eq!(bar(Millis(0), Millis(0)), "");
+        assert_eq!(bar(Micros::ms(10), Micros::ms(10)).chars().count(), BAR);
+        assert_eq!(bar(Micros::ms(5), Micros::ms(10)).chars().count(), BAR / 2);
+        assert_eq!(bar(Micros::ms(0), Micros::ms(0)), "");
     }
 }

@@ -7,7 +7,7 @@ use super::analysis::{Bar, gantt_chart};
 use super::markdown::{md_code, md_text};
 use crate::report::fmt_s as dur;
 use crate::report::{Report, Severity, SuiteMeasures, Trend};
-use crate::timings::Millis;
+use crate::timings::Micros;
 
 fn pct(x: Option<f64>) -> String {
     x.map_or_else(|| "–".to_owned(), |v| format!("{:.0}%", v * 100.0))
@@ -51,7 +51,7 @@ const GANTT_SHARDS: usize = 64;
 /// The shards as they ran beside the plan, in milliseconds from the first start. Without job
 /// timings the predicted bars are the predicted work alone, as the actual ones are.
 fn gantt(m: &SuiteMeasures) -> String {
-    let ms = |s: f64| Millis::from_secs_lossy(s).0;
+    let ms = |s: f64| Micros::from_secs_lossy(s).as_millis();
     let shown: Vec<_> = m
         .per_shard
         .iter()

@@ -5,7 +5,7 @@
 use serde::Serialize;
 
 use crate::plan::{billed_minutes, partition};
-use crate::timings::Millis;
+use crate::timings::Micros;
 
 use super::measures::{SuiteMeasures, fmt_s};
 use super::run::SuiteRun;
@@ -79,7 +79,7 @@ const FEWER_TOLERANCE: f64 = 1.15;
 const SLA_WARNING: f64 = 0.8;
 
 /// Wall time and billed minutes of this run's items in `m` shards.
-fn what_if(items: &[Millis], overhead: Millis, m: usize) -> (Millis, u64) {
+fn what_if(items: &[Micros], overhead: Micros, m: usize) -> (Micros, u64) {
     let a = partition(items, m.max(1));
     (overhead + a.makespan(), billed_minutes(&a.loads, overhead))
 }
@@ -152,14 +152,14 @@ pub fn advise(run: &SuiteRun, m: &SuiteMeasures, goals: &Goals) -> Vec<Advice> {
     if n == 0 {
         return out;
     }
-    let items: Vec<Millis> = run
+    let items: Vec<Micros> = run
         .shards
         .iter()
         .filter(|s| s.reported)
         .flat_map(|s| s.items.values().copied())
         .collect();
     let overhead = if m.overhead_known {
-        Millis(((m.sequential_seconds - m.work_seconds) * 1000.0).round() as u64)
+        Micros::from_secs_lossy(m.sequential_seconds - m.work_seconds)
     } else {
         run.plan.overhead_ms
     };
@@ -227,7 +227,12 @@ pub fn advise(run: &SuiteRun, m: &SuiteMeasures, goals: &Goals) -> Vec<Advice> {
         busy.iter().copied().fold(0.0, f64::max),
         busy.iter().copied().fold(f64::INFINITY, f64::min),
     );
-    let longest = items.iter().copied().max().unwrap_or_default().0 as f64 / 1000.0;
+    let longest = items
+        .iter()
+        .copied()
+        .max()
+        .unwrap_or_default()
+        .as_secs_f64();
     if n > 1 && min_b > 0.0 && max_b / min_b > SPREAD && longest <= fair_share {
         say(
             AdviceKind::Rebalance,
@@ -244,7 +249,7 @@ pub fn advise(run: &SuiteRun, m: &SuiteMeasures, goals: &Goals) -> Vec<Advice> {
                     ""
                 },
                 now_wall,
-                Millis((m.critical_path_seconds * 1000.0) as u64)
+                Micros::from_secs_lossy(m.critical_path_seconds)
             ),
         );
     }
@@ -299,7 +304,7 @@ pub fn advise(run: &SuiteRun, m: &SuiteMeasures, goals: &Goals) -> Vec<Advice> {
     {
         let more = (n + 1..=goals.max_shards.max(n + 1)).find(|&k| {
             let (wall, _) = what_if(&items, overhead, k);
-            wall.0 as f64 / 1000.0 <= target
+            wall.as_secs_f64() <= target
         });
         let msg = match more {
             Some(k) => {

@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::plan::billed_minutes;
-use crate::timings::{ItemId, Millis, median};
+use crate::timings::{ItemId, Micros, median};
 
 use super::run::{ShardRun, SuiteRun};
 
@@ -51,7 +51,7 @@ impl Rates {
 
 /// Seconds as the summary and the advice write them (`2m 26s`).
 pub fn fmt_s(s: f64) -> String {
-    Millis::from_secs_lossy(s).to_string()
+    Micros::from_secs_lossy(s).to_string()
 }
 
 fn round(x: f64, digits: i32) -> f64 {
@@ -154,12 +154,12 @@ pub struct SuiteMeasures {
 
 /// How far off an item must run to be listed: twice or half its estimate, and a second apart.
 const OFF_RATIO: f64 = 2.0;
-const OFF_MIN: Millis = Millis(1000);
+const OFF_MIN: Micros = Micros::ms(1000);
 const OFF_LISTED: usize = 10;
 
 /// Items that ran far from their estimate, largest difference first.
 fn items_off(run: &SuiteRun) -> Vec<ItemOff> {
-    let estimates: BTreeMap<&ItemId, Millis> = run
+    let estimates: BTreeMap<&ItemId, Micros> = run
         .plan
         .shards
         .iter()
@@ -195,7 +195,7 @@ fn per_shard(run: &SuiteRun, origin: Option<chrono::DateTime<chrono::Utc>>) -> V
     run.shards
         .iter()
         .map(|s| {
-            let mut heaviest: Vec<(&ItemId, &Millis)> = s.items.iter().collect();
+            let mut heaviest: Vec<(&ItemId, &Micros)> = s.items.iter().collect();
             heaviest.sort_by(|a, b| b.1.cmp(a.1).then_with(|| a.0.cmp(b.0)));
             let offset = |t: Option<chrono::DateTime<chrono::Utc>>| {
                 Some(round((t? - origin?).num_milliseconds() as f64 / 1000.0, 3))
@@ -206,8 +206,8 @@ fn per_shard(run: &SuiteRun, origin: Option<chrono::DateTime<chrono::Utc>>) -> V
                 items: s.items.len(),
                 predicted_seconds: s.predicted.as_secs_f64(),
                 busy_seconds: s.busy().as_secs_f64(),
-                overhead_seconds: s.overhead.map(Millis::as_secs_f64),
-                queue_seconds: s.queue.map(Millis::as_secs_f64),
+                overhead_seconds: s.overhead.map(Micros::as_secs_f64),
+                queue_seconds: s.queue.map(Micros::as_secs_f64),
                 start_seconds: offset(s.start),
                 end_seconds: offset(s.end),
                 prediction_error: (s.reported && s.predicted.0 > 0).then(|| {
@@ -239,18 +239,18 @@ fn wall_time(
     timeline: bool,
     origin: Option<chrono::DateTime<chrono::Utc>>,
     overhead_known: bool,
-    critical: Millis,
-) -> (Millis, WallSource) {
+    critical: Micros,
+) -> (Micros, WallSource) {
     match (timeline, origin) {
         (true, Some(first)) => {
             let last = reported.iter().filter_map(|s| s.end).max().unwrap_or(first);
-            let span = Millis::between(Some(first), Some(last)).unwrap_or_default();
+            let span = Micros::between(Some(first), Some(last)).unwrap_or_default();
             let source = if overhead_known {
                 WallSource::JobTimings
             } else {
                 WallSource::JunitTimestamps
             };
-            (span.max(Millis(1)), source)
+            (span.max(Micros::ms(1)), source)
         }
         _ => (critical, WallSource::BusiestShard),
     }
@@ -267,24 +267,23 @@ fn billed(reported: &[&ShardRun], overhead_known: bool) -> u64 {
             .iter()
             .map(|s| {
                 (s.busy() + s.overhead.unwrap_or_default())
-                    .0
-                    .div_ceil(60_000)
+                    .minutes_ceil()
                     .max(1)
             })
             .sum()
     } else {
-        let loads: Vec<Millis> = reported.iter().map(|s| s.busy()).collect();
-        billed_minutes(&loads, Millis::ZERO)
+        let loads: Vec<Micros> = reported.iter().map(|s| s.busy()).collect();
+        billed_minutes(&loads, Micros::ZERO)
     }
 }
 
 pub fn measure(run: &SuiteRun, rates: &Rates) -> SuiteMeasures {
     let reported: Vec<_> = run.shards.iter().filter(|s| s.reported).collect();
     let n = reported.len();
-    let busy: Vec<Millis> = reported.iter().map(|s| s.busy()).collect();
-    let work: Millis = busy.iter().copied().sum();
+    let busy: Vec<Micros> = reported.iter().map(|s| s.busy()).collect();
+    let work: Micros = busy.iter().copied().sum();
     let overhead_known = n > 0 && reported.iter().all(|s| s.overhead.is_some());
-    let overheads: Vec<Millis> = reported
+    let overheads: Vec<Micros> = reported
         .iter()
         .map(|s| s.overhead.unwrap_or_default())
         .collect();
@@ -303,7 +302,7 @@ pub fn measure(run: &SuiteRun, rates: &Rates) -> SuiteMeasures {
     let o = if overhead_known {
         median(overheads.clone()).unwrap_or_default()
     } else {
-        Millis::ZERO
+        Micros::ZERO
     };
     let sequential = o + work;
     let wall_s = wall.as_secs_f64();
@@ -315,7 +314,7 @@ pub fn measure(run: &SuiteRun, rates: &Rates) -> SuiteMeasures {
         work.as_secs_f64() / n as f64
     };
     let max_busy = busy.iter().copied().max().unwrap_or_default();
-    let all_items: Vec<Millis> = reported
+    let all_items: Vec<Micros> = reported
         .iter()
         .flat_map(|s| s.items.values().copied())
         .collect();
@@ -326,7 +325,7 @@ pub fn measure(run: &SuiteRun, rates: &Rates) -> SuiteMeasures {
     } else {
         min_o.as_secs_f64() + longest.as_secs_f64().max(work.as_secs_f64() / n as f64)
     };
-    let total_o: Millis = overheads.iter().copied().sum();
+    let total_o: Micros = overheads.iter().copied().sum();
     let runner_minutes = billed(&reported, overhead_known);
     let label = run
         .plan
@@ -358,7 +357,7 @@ pub fn measure(run: &SuiteRun, rates: &Rates) -> SuiteMeasures {
             .iter()
             .filter_map(|s| s.queue)
             .max()
-            .map(Millis::as_secs_f64),
+            .map(Micros::as_secs_f64),
         lower_bound_seconds: round(lower_bound, 3),
         critical_path_seconds: critical.as_secs_f64(),
         predicted_wall_seconds: run.plan.predicted_wall_ms.as_secs_f64(),

@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use super::shard_job::ShardJob;
 use crate::plan::{Plan, SuitePlan};
 use crate::timings::formats::{Granularity, JunitSummary, Outcome, ReadOptions, junit_items};
-use crate::timings::{ItemId, Millis};
+use crate::timings::{ItemId, Micros};
 
 /// One shard as it ran.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -19,16 +19,16 @@ pub struct ShardRun {
     /// 1-based.
     pub index: u32,
     /// The plan's estimate of its work.
-    pub predicted: Millis,
+    pub predicted: Micros,
     pub planned_items: usize,
     /// Items and their actual times (failed tests included: they took the time).
-    pub items: BTreeMap<ItemId, Millis>,
+    pub items: BTreeMap<ItemId, Micros>,
     /// When its reports started and ended, or its job when job timings are known.
     pub start: Option<DateTime<Utc>>,
     pub end: Option<DateTime<Utc>>,
     /// Start-up overhead and queue, when job timings are known.
-    pub overhead: Option<Millis>,
-    pub queue: Option<Millis>,
+    pub overhead: Option<Micros>,
+    pub queue: Option<Micros>,
     /// A report was seen for it.
     pub reported: bool,
     /// Its job, when the run's jobs were read from the API.
@@ -39,7 +39,7 @@ pub struct ShardRun {
 
 impl ShardRun {
     /// Busy time: its items' times.
-    pub fn busy(&self) -> Millis {
+    pub fn busy(&self) -> Micros {
         self.items.values().copied().sum()
     }
 }
@@ -98,7 +98,7 @@ fn empty_run(plan: &SuitePlan) -> SuiteRun {
 /// A report read at the granularity of the suite whose items it matches best.
 struct Matched {
     suite: usize,
-    items: BTreeMap<ItemId, Millis>,
+    items: BTreeMap<ItemId, Micros>,
     /// How many of its items the suite planned.
     hits: usize,
     /// What its testcases were read as.
@@ -193,7 +193,7 @@ pub fn collect(plan: &Plan, reports: &[Report], warnings: &mut Vec<String>) -> V
             continue;
         }
         // The shard that ran most of this report's time.
-        let mut time_by_shard: BTreeMap<usize, Millis> = BTreeMap::new();
+        let mut time_by_shard: BTreeMap<usize, Micros> = BTreeMap::new();
         for (id, ms) in &items {
             if let Some(&k) = owners[si].get(id) {
                 *time_by_shard.entry(k).or_default() += *ms;

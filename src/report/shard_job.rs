@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::timings::Millis;
+use crate::timings::Micros;
 
 /// A job of the run, as the report reads it: what `cli` makes of the API's job records.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -25,7 +25,7 @@ pub struct ShardJob {
     pub status: String,
     pub conclusion: Option<String>,
     pub url: Option<String>,
-    pub queue: Option<Millis>,
+    pub queue: Option<Micros>,
     pub started: Option<DateTime<Utc>>,
     pub completed: Option<DateTime<Utc>>,
 }
@@ -36,15 +36,15 @@ impl ShardJob {
             status: job.status.clone(),
             conclusion: job.conclusion.clone(),
             url: job.url.clone(),
-            queue: Millis::between(job.created, job.started),
+            queue: Micros::between(job.created, job.started),
             started: job.started,
             completed: job.completed,
         }
     }
 
     /// Started → completed, when both are known and in order.
-    pub fn duration(&self) -> Option<Millis> {
-        Millis::between(self.started, self.completed)
+    pub fn duration(&self) -> Option<Micros> {
+        Micros::between(self.started, self.completed)
     }
 
     /// What became of it, in a word: its conclusion, else its status.
@@ -70,8 +70,8 @@ mod tests {
             ..RunJob::default()
         };
         let sj = ShardJob::of(&job);
-        assert_eq!(sj.queue, Some(Millis(12_000)));
-        assert_eq!(sj.duration(), Some(Millis(168_000)));
+        assert_eq!(sj.queue, Some(Micros::ms(12_000)));
+        assert_eq!(sj.duration(), Some(Micros::ms(168_000)));
         assert_eq!(sj.outcome(), "failure");
         let waiting = ShardJob::of(&RunJob {
             status: "queued".into(),

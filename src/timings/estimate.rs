@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 
-use super::{ItemId, Millis, Sample, item_ancestors, item_file};
+use super::{ItemId, Micros, Sample, item_ancestors, item_file};
 
 /// How an item's samples become one number.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -59,7 +59,7 @@ pub struct Estimator {
     /// How many of the most recent samples count.
     pub window: usize,
     /// What an item gets when nothing at all is known.
-    pub default: Millis,
+    pub default: Micros,
 }
 
 impl Default for Estimator {
@@ -67,7 +67,7 @@ impl Default for Estimator {
         Estimator {
             statistic: Statistic::Ewma(0.7),
             window: 5,
-            default: Millis(1000),
+            default: Micros::ms(1000),
         }
     }
 }
@@ -75,7 +75,7 @@ impl Default for Estimator {
 /// Estimates for a set of items, in id order.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Estimates {
-    pub items: BTreeMap<ItemId, (Millis, EstimateSource)>,
+    pub items: BTreeMap<ItemId, (Micros, EstimateSource)>,
 }
 
 impl Estimates {
@@ -83,23 +83,23 @@ impl Estimates {
         self.items.values().filter(|(_, s)| *s == source).count()
     }
 
-    pub fn total(&self) -> Millis {
+    pub fn total(&self) -> Micros {
         self.items.values().map(|(ms, _)| *ms).sum()
     }
 
-    pub fn durations(&self) -> impl Iterator<Item = (&ItemId, Millis)> {
+    pub fn durations(&self) -> impl Iterator<Item = (&ItemId, Micros)> {
         self.items.iter().map(|(id, (ms, _))| (id, *ms))
     }
 }
 
 impl Estimator {
     /// One item's estimate from its samples (oldest first), or `None` without samples.
-    pub fn of_samples(&self, samples: &[Millis]) -> Option<Millis> {
+    pub fn of_samples(&self, samples: &[Micros]) -> Option<Micros> {
         let recent = &samples[samples.len().saturating_sub(self.window.max(1))..];
         if recent.is_empty() {
             return None;
         }
-        let ms = match self.statistic {
+        let us = match self.statistic {
             Statistic::Last => recent[recent.len() - 1].0,
             Statistic::Mean => mean(recent.iter().map(|m| m.0)),
             Statistic::Median => {
@@ -132,7 +132,7 @@ impl Estimator {
                 acc.round() as u64
             }
         };
-        Some(Millis(ms))
+        Some(Micros(us))
     }
 
     /// Estimates for `items` (or, with `None`, for every item with history) from `history`.
@@ -141,10 +141,10 @@ impl Estimator {
         history: &BTreeMap<ItemId, Vec<Sample>>,
         items: Option<&[ItemId]>,
     ) -> Estimates {
-        let known: BTreeMap<&ItemId, Millis> = history
+        let known: BTreeMap<&ItemId, Micros> = history
             .iter()
             .filter_map(|(id, samples)| {
-                let ms: Vec<Millis> = samples.iter().map(|s| s.millis()).collect();
+                let ms: Vec<Micros> = samples.iter().map(|s| s.duration()).collect();
                 self.of_samples(&ms).map(|m| (id, m))
             })
             .collect();
@@ -164,7 +164,7 @@ impl Estimator {
                 family
                     .get_or_insert_with(|| Family::new(&known))
                     .estimate(id.as_str())
-                    .unwrap_or((self.default.max(Millis(1)), EstimateSource::Default))
+                    .unwrap_or((self.default.max(Micros::ms(1)), EstimateSource::Default))
             };
             out.items.insert(id.clone(), entry);
         }
@@ -174,15 +174,15 @@ impl Estimator {
 
 /// Medians of known estimates by file, by directory and over the suite.
 struct Family {
-    by_file: HashMap<String, Millis>,
-    by_dir: HashMap<String, Millis>,
-    suite: Option<Millis>,
+    by_file: HashMap<String, Micros>,
+    by_dir: HashMap<String, Micros>,
+    suite: Option<Micros>,
 }
 
 impl Family {
-    fn new(known: &BTreeMap<&ItemId, Millis>) -> Self {
-        let mut files: HashMap<String, Vec<Millis>> = HashMap::new();
-        let mut dirs: HashMap<String, Vec<Millis>> = HashMap::new();
+    fn new(known: &BTreeMap<&ItemId, Micros>) -> Self {
+        let mut files: HashMap<String, Vec<Micros>> = HashMap::new();
+        let mut dirs: HashMap<String, Vec<Micros>> = HashMap::new();
         for (id, &ms) in known {
             let file = item_file(id.as_str());
             files.entry(file.to_owned()).or_default().push(ms);
@@ -190,7 +190,7 @@ impl Family {
                 dirs.entry(dir.to_owned()).or_default().push(ms);
             }
         }
-        let all: Vec<Millis> = known.values().copied().collect();
+        let all: Vec<Micros> = known.values().copied().collect();
         Family {
             by_file: files.into_iter().map(|(k, v)| (k, median(&v))).collect(),
             by_dir: dirs.into_iter().map(|(k, v)| (k, median(&v))).collect(),
@@ -198,7 +198,7 @@ impl Family {
         }
     }
 
-    fn estimate(&self, id: &str) -> Option<(Millis, EstimateSource)> {
+    fn estimate(&self, id: &str) -> Option<(Micros, EstimateSource)> {
         let file = item_file(id);
         // An item that is a file has no siblings in itself; its family starts at its directory.
         if file != id
@@ -215,7 +215,7 @@ impl Family {
     }
 }
 
-fn sorted(s: &[Millis]) -> Vec<u64> {
+fn sorted(s: &[Micros]) -> Vec<u64> {
     let mut v: Vec<u64> = s.iter().map(|m| m.0).collect();
     v.sort_unstable();
     v
@@ -227,18 +227,18 @@ fn mean(values: impl Iterator<Item = u64>) -> u64 {
 }
 
 /// The median, at least 1 ms (an estimate is never zero).
-fn median(values: &[Millis]) -> Millis {
-    super::millis::median(values.to_vec())
+fn median(values: &[Micros]) -> Micros {
+    super::micros::median(values.to_vec())
         .unwrap_or_default()
-        .max(Millis(1))
+        .max(Micros::ms(1))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn ms(v: &[u64]) -> Vec<Millis> {
-        v.iter().copied().map(Millis).collect()
+    fn ms(v: &[u64]) -> Vec<Micros> {
+        v.iter().copied().map(Micros::ms).collect()
     }
 
     #[test]
@@ -252,16 +252,19 @@ mod tests {
             .of_samples(&samples)
         };
         // 10, 20, 30, 400, 50 weighted 0.7 towards the newest: 10, 17, 26.1, 287.83, 121.35
-        assert_eq!(e(Statistic::Ewma(0.7)), Some(Millis(121)));
+        assert_eq!(e(Statistic::Ewma(0.7)), Some(Micros(121_349)));
         // the window of five drops the oldest (1000)
-        assert_eq!(e(Statistic::Median), Some(Millis(30)));
-        assert_eq!(e(Statistic::Mean), Some(Millis(102)));
-        assert_eq!(e(Statistic::TrimmedMean), Some(Millis(33)));
-        assert_eq!(e(Statistic::Last), Some(Millis(50)));
-        assert_eq!(e(Statistic::Quantile(1.0)), Some(Millis(400)));
+        assert_eq!(e(Statistic::Median), Some(Micros::ms(30)));
+        assert_eq!(e(Statistic::Mean), Some(Micros::ms(102)));
+        assert_eq!(e(Statistic::TrimmedMean), Some(Micros(33_333)));
+        assert_eq!(e(Statistic::Last), Some(Micros::ms(50)));
+        assert_eq!(e(Statistic::Quantile(1.0)), Some(Micros::ms(400)));
         assert_eq!(Estimator::default().of_samples(&[]), None);
         // A test seen taking no measurable time is planned as such; only the unseen are floored.
-        assert_eq!(Estimator::default().of_samples(&ms(&[0])), Some(Millis(0)));
+        assert_eq!(
+            Estimator::default().of_samples(&ms(&[0])),
+            Some(Micros::ms(0))
+        );
     }
 
     #[test]
@@ -273,7 +276,7 @@ mod tests {
             ("tests/a/test_y.py::t1", 5000),
             ("tests/b/test_z.py::t1", 7),
         ] {
-            history.insert(ItemId::from(id), vec![Sample(Millis(v), 0)]);
+            history.insert(ItemId::from(id), vec![Sample(Micros::ms(v), 0)]);
         }
         let items: Vec<ItemId> = [
             "tests/a/test_x.py::new",
@@ -288,19 +291,19 @@ mod tests {
         let got = |id: &str| est.items[&ItemId::from(id)];
         assert_eq!(
             got("tests/a/test_x.py::new"),
-            (Millis(200), EstimateSource::SameFile)
+            (Micros::ms(200), EstimateSource::SameFile)
         );
         assert_eq!(
             got("tests/a/test_new.py::t"),
-            (Millis(300), EstimateSource::SameDirectory)
+            (Micros::ms(300), EstimateSource::SameDirectory)
         );
         assert_eq!(
             got("other/test_q.py::t"),
-            (Millis(200), EstimateSource::SuiteMedian)
+            (Micros::ms(200), EstimateSource::SuiteMedian)
         );
         assert_eq!(
             got("tests/a/test_y.py::t1"),
-            (Millis(5000), EstimateSource::History)
+            (Micros::ms(5000), EstimateSource::History)
         );
 
         let nothing = Estimator::default().estimate(&BTreeMap::new(), Some(&items));
@@ -308,7 +311,7 @@ mod tests {
             nothing
                 .items
                 .values()
-                .all(|&(m, s)| m == Millis(1000) && s == EstimateSource::Default)
+                .all(|&(m, s)| m == Micros::ms(1000) && s == EstimateSource::Default)
         );
     }
 }

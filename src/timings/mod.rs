@@ -3,13 +3,13 @@
 mod estimate;
 pub mod formats;
 mod item;
-mod millis;
+mod micros;
 mod overhead;
 mod store;
 
 pub use estimate::{EstimateSource, Estimates, Estimator, Statistic};
 pub use item::{ItemId, item_ancestors, item_file};
-pub use millis::{DurationError, Millis, median};
+pub use micros::{DurationError, Micros, median};
 pub use overhead::{KEEP_STARTUPS, MeasuredOverhead, StartUp};
 pub(crate) use store::hex_digest;
 pub use store::{

@@ -4,8 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::Millis;
-use super::millis::median;
+use super::Micros;
+use super::micros::median;
 
 /// How many start-up samples a runner class keeps.
 pub const KEEP_STARTUPS: usize = 100;
@@ -13,13 +13,13 @@ pub const KEEP_STARTUPS: usize = 100;
 /// One job's start-up, written `[queue_ms, setup_ms, seq]`: the wait for a runner, and the time on
 /// the runner spent outside the work (set-up and clean-up steps, the gaps between steps).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StartUp(pub Millis, pub Millis, pub u64);
+pub struct StartUp(pub Micros, pub Micros, pub u64);
 
 impl StartUp {
-    pub fn queue(self) -> Millis {
+    pub fn queue(self) -> Micros {
         self.0
     }
-    pub fn setup(self) -> Millis {
+    pub fn setup(self) -> Micros {
         self.1
     }
     pub fn observation(self) -> u64 {
@@ -31,9 +31,9 @@ impl StartUp {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MeasuredOverhead {
     /// Median of queue + set-up per job: the per-shard overhead.
-    pub total: Millis,
-    pub queue: Millis,
-    pub setup: Millis,
+    pub total: Micros,
+    pub queue: Micros,
+    pub setup: Micros,
     pub jobs: usize,
     /// The runner class it was measured on; `None` when pooled over every class.
     pub class: Option<String>,
@@ -73,16 +73,16 @@ mod tests {
 
     #[test]
     fn medians_of_queue_setup_and_their_sum() {
-        let s = |q, u| StartUp(Millis(q), Millis(u), 0);
+        let s = |q, u| StartUp(Micros::ms(q), Micros::ms(u), 0);
         let m = MeasuredOverhead::of(
             &[s(1_000, 40_000), s(30_000, 30_000), s(5_000, 50_000)],
             None,
         )
         .unwrap();
-        assert_eq!(m.queue, Millis(5_000));
-        assert_eq!(m.setup, Millis(40_000));
+        assert_eq!(m.queue, Micros::ms(5_000));
+        assert_eq!(m.setup, Micros::ms(40_000));
         // Sums 41 s, 60 s, 55 s: the median job, not the sum of medians.
-        assert_eq!(m.total, Millis(55_000));
+        assert_eq!(m.total, Micros::ms(55_000));
         assert_eq!(m.jobs, 3);
         assert_eq!(MeasuredOverhead::of(&[], None), None);
     }

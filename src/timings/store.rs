@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::overhead::{KEEP_STARTUPS, MeasuredOverhead, StartUp};
-use super::{ItemId, Millis};
+use super::{ItemId, Micros};
 
 pub const STORE_FORMAT: &str = "gha-planner-store";
 pub const STORE_VERSION: u32 = 1;
@@ -114,12 +114,12 @@ pub struct Observation {
     pub attempt: Option<u32>,
 }
 
-/// One observed duration, written `[ms, seq]`.
+/// One observed duration, written `[ms, seq]` (milliseconds, with decimals below one).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Sample(pub Millis, pub u64);
+pub struct Sample(pub Micros, pub u64);
 
 impl Sample {
-    pub fn millis(self) -> Millis {
+    pub fn duration(self) -> Micros {
         self.0
     }
     pub fn observation(self) -> u64 {
@@ -134,11 +134,11 @@ pub struct Observed {
     pub kind: String,
     pub runner_class: String,
     pub at: Option<DateTime<Utc>>,
-    pub durations: BTreeMap<ItemId, Millis>,
+    pub durations: BTreeMap<ItemId, Micros>,
     /// The workflow run it came from, when it came from one.
     pub run: Option<RunRef>,
     /// Start-up overhead of the jobs observed, `(queue, setup)` each.
-    pub startups: Vec<(Millis, Millis)>,
+    pub startups: Vec<(Micros, Micros)>,
 }
 
 /// A workflow run attempt: what makes two runs with equal timings two observations.
@@ -160,7 +160,14 @@ impl Observed {
         for (id, ms) in &self.durations {
             h.update(id.0.as_bytes());
             h.update([0]);
-            h.update(ms.0.to_le_bytes());
+            // Whole milliseconds as they always were, so that a digest made before microseconds
+            // still names the same observation.
+            if ms.0.is_multiple_of(1000) {
+                h.update((ms.0 / 1000).to_le_bytes());
+            } else {
+                h.update(b"\0us");
+                h.update(ms.0.to_le_bytes());
+            }
         }
         if let Some(run) = &self.run {
             h.update(b"\0run");
@@ -168,8 +175,8 @@ impl Observed {
             h.update(run.attempt.to_le_bytes());
         }
         for (queue, setup) in &self.startups {
-            h.update(queue.0.to_le_bytes());
-            h.update(setup.0.to_le_bytes());
+            h.update(queue.as_millis().to_le_bytes());
+            h.update(setup.as_millis().to_le_bytes());
         }
         hex_digest(h)
     }
@@ -332,7 +339,7 @@ impl Store {
                 outcome.observations_already_present += 1;
                 continue;
             }
-            let durations: BTreeMap<ItemId, Millis> = other
+            let durations: BTreeMap<ItemId, Micros> = other
                 .classes
                 .get(&obs.runner_class)
                 .into_iter()
@@ -341,7 +348,7 @@ impl Store {
                     samples
                         .iter()
                         .find(|s| s.observation() == obs.seq)
-                        .map(|s| (item.clone(), s.millis()))
+                        .map(|s| (item.clone(), s.duration()))
                 })
                 .collect();
             let startups: Vec<StartUp> = other
@@ -581,7 +588,7 @@ mod tests {
             at: None,
             durations: pairs
                 .iter()
-                .map(|&(k, v)| (ItemId::from(k), Millis(v)))
+                .map(|&(k, v)| (ItemId::from(k), Micros::ms(v)))
                 .collect(),
             ..Default::default()
         }
@@ -606,7 +613,7 @@ mod tests {
         }
         let samples: Vec<u64> = s.classes["default"][&ItemId::from("a")]
             .iter()
-            .map(|x| x.millis().0)
+            .map(|x| x.duration().as_millis())
             .collect();
         assert_eq!(samples, [3, 4, 5]);
     }
@@ -641,7 +648,7 @@ mod tests {
                 attempt,
                 commit: Some("abc".into()),
             }),
-            startups: vec![(Millis(2_000), Millis(30_000))],
+            startups: vec![(Micros::ms(2_000), Micros::ms(30_000))],
             ..observed(pairs)
         }
     }
@@ -657,7 +664,7 @@ mod tests {
         assert_eq!(s.observations[0].commit.as_deref(), Some("abc"));
         assert_eq!(s.overheads["ubuntu-latest"].len(), 2);
         let m = s.measured_overhead(&["macos-14", "ubuntu-latest"]).unwrap();
-        assert_eq!(m.total, Millis(32_000));
+        assert_eq!(m.total, Micros::ms(32_000));
         assert_eq!(m.class.as_deref(), Some("ubuntu-latest"));
 
         let back: Store = serde_json::from_str(&s.to_json()).unwrap();

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::timings::{Millis, Sample};
+use crate::timings::{Micros, Sample};
 
 use super::durations::{JobEstimate, job_samples};
 use super::graph::JobGraph;
@@ -103,20 +103,20 @@ pub struct Analysis {
 pub struct Assumptions {
     pub capacity: Capacity,
     /// Start-up cost of one job (runner, checkout, toolchain).
-    pub overhead: Millis,
+    pub overhead: Micros,
 }
 
 pub fn analyze(
     wf: &Workflow,
     g: &JobGraph,
-    durations: &[(Millis, JobEstimate)],
+    durations: &[(Micros, JobEstimate)],
     history: &BTreeMap<crate::timings::ItemId, Vec<Sample>>,
     assume: &Assumptions,
 ) -> Analysis {
-    let d: Vec<Millis> = durations.iter().map(|&(m, _)| m).collect();
+    let d: Vec<Micros> = durations.iter().map(|&(m, _)| m).collect();
     let s = schedule(g, &d);
     let sim = simulate(g, &d, &assume.capacity);
-    let wall = sim.iter().map(|&(_, f)| f).max().unwrap_or(Millis(0));
+    let wall = sim.iter().map(|&(_, f)| f).max().unwrap_or(Micros::ms(0));
     let name = |i: usize| g.instances[i].name.clone();
 
     let (phases, phase_details) = phases(wf, g, &d);
@@ -174,7 +174,7 @@ pub fn analyze(
     if defaults == durations.len() {
         notes.push(format!(
             "no timings: every job counts the same {}; give --timings for real durations",
-            d.first().copied().unwrap_or(Millis(0))
+            d.first().copied().unwrap_or(Micros::ms(0))
         ));
     } else {
         let estimated = known.iter().filter(|k| !**k).count();
@@ -217,7 +217,7 @@ pub fn analyze(
 }
 
 /// The jobs by level of the graph, and each phase described.
-fn phases(wf: &Workflow, g: &JobGraph, d: &[Millis]) -> (Vec<Vec<usize>>, Vec<Phase>) {
+fn phases(wf: &Workflow, g: &JobGraph, d: &[Micros]) -> (Vec<Vec<usize>>, Vec<Phase>) {
     let name = |i: usize| g.instances[i].name.clone();
     let levels = g.levels.iter().copied().max().map_or(0, |m| m + 1);
     let mut phases: Vec<Vec<usize>> = vec![Vec::new(); levels];
@@ -239,16 +239,16 @@ fn phases(wf: &Workflow, g: &JobGraph, d: &[Millis]) -> (Vec<Vec<usize>>, Vec<Ph
                 .iter()
                 .map(|&i| d[i])
                 .max()
-                .unwrap_or(Millis(0))
+                .unwrap_or(Micros::ms(0))
                 .as_secs_f64(),
-            work_seconds: Millis(members.iter().map(|&i| d[i].0).sum()).as_secs_f64(),
+            work_seconds: Micros(members.iter().map(|&i| d[i].0).sum()).as_secs_f64(),
         })
         .collect();
     (phases, phase_details)
 }
 
 /// Critical-path jobs that dominate it, and jobs over 1.5× their phase's mean.
-fn bottlenecks(g: &JobGraph, d: &[Millis], s: &Schedule, phases: &[Vec<usize>]) -> Vec<Bottleneck> {
+fn bottlenecks(g: &JobGraph, d: &[Micros], s: &Schedule, phases: &[Vec<usize>]) -> Vec<Bottleneck> {
     let name = |i: usize| g.instances[i].name.clone();
     let mut bottlenecks = Vec::new();
     for &i in &s.critical_path {
@@ -276,7 +276,7 @@ fn bottlenecks(g: &JobGraph, d: &[Millis], s: &Schedule, phases: &[Vec<usize>]) 
                     reason: format!(
                         "{:.1}× the mean of its phase ({})",
                         d[i].0 as f64 / mean,
-                        Millis(mean.round() as u64)
+                        Micros(mean.round() as u64)
                     ),
                 });
             }
@@ -287,7 +287,7 @@ fn bottlenecks(g: &JobGraph, d: &[Millis], s: &Schedule, phases: &[Vec<usize>]) 
 }
 
 /// The work of each limited pool over its limit, and all work over the total.
-fn capacity_bound(g: &JobGraph, d: &[Millis], capacity: &Capacity) -> Millis {
+fn capacity_bound(g: &JobGraph, d: &[Micros], capacity: &Capacity) -> Micros {
     let mut per_pool: BTreeMap<String, u64> = BTreeMap::new();
     let mut all = 0;
     for (i, inst) in g.instances.iter().enumerate() {
@@ -302,7 +302,7 @@ fn capacity_bound(g: &JobGraph, d: &[Millis], capacity: &Capacity) -> Millis {
             bound = bound.max(work.div_ceil(l as u64));
         }
     }
-    Millis(bound)
+    Micros(bound)
 }
 
 /// A short title for a phase: its job if it has one, their common prefix, or the first few.
@@ -339,19 +339,19 @@ fn phase_title<'a>(ids: impl Iterator<Item = &'a str>) -> String {
     }
 }
 
-fn wall_of(times: &[(Millis, Millis)]) -> Millis {
-    times.iter().map(|&(_, f)| f).max().unwrap_or(Millis(0))
+fn wall_of(times: &[(Micros, Micros)]) -> Micros {
+    times.iter().map(|&(_, f)| f).max().unwrap_or(Micros::ms(0))
 }
 
 /// What the advice is drawn from.
 struct Facts<'a> {
     wf: &'a Workflow,
     g: &'a JobGraph,
-    d: &'a [Millis],
+    d: &'a [Micros],
     /// Whether each job's duration comes from its own history.
     known: &'a [bool],
     path: &'a [usize],
-    wall: Millis,
+    wall: Micros,
     assume: &'a Assumptions,
 }
 
@@ -369,25 +369,25 @@ fn advise_sharding(f: &Facts, out: &mut Vec<Advice>) {
     let o = assume.overhead.0;
     for &i in path {
         if !known[i]
-            || d[i].0 < 5 * 60_000
+            || d[i].0 < 5 * MINUTE
             || (d[i].0 as f64) < 0.25 * wall.0 as f64
             || d[i].0 <= 2 * o
         {
             continue;
         }
-        let mut best: Option<(usize, Millis)> = None;
+        let mut best: Option<(usize, Micros)> = None;
         for k in 2..=8u64 {
             // k shards each pay the start-up again; the work divides.
-            let shard = Millis(o + (d[i].0 - o).div_ceil(k));
+            let shard = Micros(o + (d[i].0 - o).div_ceil(k));
             let mut trial = d.to_vec();
             trial[i] = shard;
             let w = wall_of(&simulate(g, &trial, &assume.capacity));
             // Take a larger k only when it buys at least a minute more.
-            if best.is_none_or(|(_, bw)| w.0 + 60_000 <= bw.0) {
+            if best.is_none_or(|(_, bw)| w.0 + MINUTE <= bw.0) {
                 best = Some((k as usize, w));
             }
         }
-        if let Some((k, w)) = best.filter(|&(_, w)| w.0 + 60_000 <= wall.0) {
+        if let Some((k, w)) = best.filter(|&(_, w)| w.0 + MINUTE <= wall.0) {
             out.push(Advice {
                 kind: AdviceKind::Shard,
                 jobs: vec![g.instances[i].name.clone()],
@@ -397,7 +397,7 @@ fn advise_sharding(f: &Facts, out: &mut Vec<Advice>) {
                     d[i],
                     w,
                     wall,
-                    Millis(o * (k as u64 - 1))
+                    Micros(o * (k as u64 - 1))
                 ),
                 wall_seconds_delta: Some(w.as_secs_f64() - wall.as_secs_f64()),
             });
@@ -429,10 +429,10 @@ fn advise_grouping(f: &Facts, out: &mut Vec<Advice>) {
         if members.len() < 2 {
             continue;
         }
-        let billed: u64 = members.iter().map(|&i| d[i].0.div_ceil(60_000)).sum();
+        let billed: u64 = members.iter().map(|&i| d[i].0.div_ceil(MINUTE)).sum();
         let merged_ms: u64 =
             members.iter().map(|&i| d[i].0).sum::<u64>() - o * (members.len() as u64 - 1);
-        let saved = billed.saturating_sub(merged_ms.div_ceil(60_000));
+        let saved = billed.saturating_sub(merged_ms.div_ceil(MINUTE));
         let names: Vec<String> = members
             .iter()
             .map(|&i| g.instances[i].name.clone())
@@ -472,7 +472,7 @@ fn advise_needs(f: &Facts, out: &mut Vec<Advice>) {
                 continue;
             }
             seen.push((need, job));
-            let cheap = d[p].0 <= 2 * 60_000 || d[p].0 * 10 <= d[i].0;
+            let cheap = d[p].0 <= 2 * MINUTE || d[p].0 * 10 <= d[i].0;
             let long = d[i].0 >= 5 * d[p].0;
             if !known[i]
                 || !known[p]
@@ -510,13 +510,16 @@ fn advise_needs(f: &Facts, out: &mut Vec<Advice>) {
 }
 
 /// Samples needed before history can set a timeout.
+/// A minute, in the unit of job durations.
+const MINUTE: u64 = Micros::ms(60_000).0;
+
 const TIMEOUT_MIN_SAMPLES: usize = 5;
 /// GitHub's timeout when `timeout-minutes` is not set.
 const GITHUB_DEFAULT_TIMEOUT_MINUTES: f64 = 360.0;
 
 /// `timeout-minutes` from the p99 of history, with a margin: 1.5 × p99, and at least 5 minutes
 /// over it, rounded up to whole minutes.
-pub fn suggested_timeout(samples: &[Millis]) -> Option<u64> {
+pub fn suggested_timeout(samples: &[Micros]) -> Option<u64> {
     if samples.len() < TIMEOUT_MIN_SAMPLES {
         return None;
     }
@@ -524,8 +527,8 @@ pub fn suggested_timeout(samples: &[Millis]) -> Option<u64> {
     s.sort_unstable();
     let rank = ((0.99 * s.len() as f64).ceil() as usize).clamp(1, s.len());
     let p99 = s[rank - 1];
-    let with_margin = (p99 * 3 / 2).max(p99 + 5 * 60_000);
-    Some(with_margin.div_ceil(60_000))
+    let with_margin = (p99 * 3 / 2).max(p99 + 5 * MINUTE);
+    Some(with_margin.div_ceil(MINUTE))
 }
 
 fn advise_timeouts(
@@ -535,10 +538,10 @@ fn advise_timeouts(
     out: &mut Vec<Advice>,
 ) {
     for (j, job) in wf.jobs.iter().enumerate() {
-        let mut samples: Vec<Millis> = Vec::new();
+        let mut samples: Vec<Micros> = Vec::new();
         for i in (0..g.instances.len()).filter(|&i| g.instances[i].job == j) {
             if let Some(s) = job_samples(wf, g, i, history) {
-                samples.extend(s.iter().map(|s| s.millis()));
+                samples.extend(s.iter().map(|s| s.duration()));
             }
         }
         let Some(suggested) = suggested_timeout(&samples) else {
@@ -578,7 +581,7 @@ mod tests {
 
     #[test]
     fn timeouts_come_from_p99_with_a_margin() {
-        let mins = |v: &[u64]| v.iter().map(|m| Millis(m * 60_000)).collect::<Vec<_>>();
+        let mins = |v: &[u64]| v.iter().map(|m| Micros::ms(m * 60_000)).collect::<Vec<_>>();
         assert_eq!(
             suggested_timeout(&mins(&[10, 10, 10, 10])),
             None,

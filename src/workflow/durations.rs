@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::timings::{Estimator, ItemId, Millis, Sample, median};
+use crate::timings::{Estimator, ItemId, Micros, Sample, median};
 
 use super::graph::JobGraph;
 use super::model::Workflow;
@@ -56,18 +56,18 @@ pub fn job_durations(
     g: &JobGraph,
     history: &BTreeMap<ItemId, Vec<Sample>>,
     estimator: &Estimator,
-    default: Millis,
-) -> Vec<(Millis, JobEstimate)> {
-    let known: Vec<Option<Millis>> = (0..g.instances.len())
+    default: Micros,
+) -> Vec<(Micros, JobEstimate)> {
+    let known: Vec<Option<Micros>> = (0..g.instances.len())
         .map(|i| {
-            let samples: Vec<Millis> = job_samples(wf, g, i, history)?
+            let samples: Vec<Micros> = job_samples(wf, g, i, history)?
                 .iter()
-                .map(|s| s.millis())
+                .map(|s| s.duration())
                 .collect();
-            estimator.of_samples(&samples).map(|m| m.max(Millis(1)))
+            estimator.of_samples(&samples).map(|m| m.max(Micros::ms(1)))
         })
         .collect();
-    let all: Vec<Millis> = known.iter().flatten().copied().collect();
+    let all: Vec<Micros> = known.iter().flatten().copied().collect();
     let workflow_median = median(all);
     (0..g.instances.len())
         .map(|i| {
@@ -75,7 +75,7 @@ pub fn job_durations(
                 return (m, JobEstimate::History);
             }
             let job = g.instances[i].job;
-            let siblings: Vec<Millis> = (0..g.instances.len())
+            let siblings: Vec<Micros> = (0..g.instances.len())
                 .filter(|&k| g.instances[k].job == job)
                 .filter_map(|k| known[k])
                 .collect();
@@ -84,7 +84,7 @@ pub fn job_durations(
             } else if let Some(m) = workflow_median {
                 (m, JobEstimate::Workflow)
             } else {
-                (default.max(Millis(1)), JobEstimate::Default)
+                (default.max(Micros::ms(1)), JobEstimate::Default)
             }
         })
         .collect()

@@ -1,7 +1,7 @@
 //! Times on the job graph: earliest start and finish, slack, the critical path, phases, the
 //! parallelism profile, and a list-scheduling simulation onto runner pools of limited capacity.
 
-use crate::timings::Millis;
+use crate::timings::Micros;
 
 use super::graph::JobGraph;
 use super::pools::Capacity;
@@ -9,17 +9,17 @@ use super::pools::Capacity;
 /// The graph's times with unlimited runners (each job starts when what it needs is done).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Schedule {
-    pub earliest_start: Vec<Millis>,
-    pub earliest_finish: Vec<Millis>,
+    pub earliest_start: Vec<Micros>,
+    pub earliest_finish: Vec<Micros>,
     /// How long a job may slip without delaying the workflow.
-    pub slack: Vec<Millis>,
+    pub slack: Vec<Micros>,
     /// The instances on the longest path, in order.
     pub critical_path: Vec<usize>,
-    pub critical_length: Millis,
+    pub critical_length: Micros,
     /// Σ durations: the runner time the workflow needs.
-    pub work: Millis,
+    pub work: Micros,
     /// (time, jobs running from then on), one step per change.
-    pub profile: Vec<(Millis, usize)>,
+    pub profile: Vec<(Micros, usize)>,
 }
 
 impl Schedule {
@@ -28,20 +28,20 @@ impl Schedule {
     }
 }
 
-pub fn schedule(g: &JobGraph, durations: &[Millis]) -> Schedule {
+pub fn schedule(g: &JobGraph, durations: &[Micros]) -> Schedule {
     let n = g.instances.len();
-    let mut es = vec![Millis(0); n];
-    let mut ef = vec![Millis(0); n];
+    let mut es = vec![Micros::ms(0); n];
+    let mut ef = vec![Micros::ms(0); n];
     for &i in &g.order {
         es[i] = g
             .predecessors(i)
             .into_iter()
             .map(|p| ef[p])
             .max()
-            .unwrap_or(Millis(0));
-        ef[i] = Millis(es[i].0 + durations[i].0);
+            .unwrap_or(Micros::ms(0));
+        ef[i] = Micros(es[i].0 + durations[i].0);
     }
-    let length = ef.iter().copied().max().unwrap_or(Millis(0));
+    let length = ef.iter().copied().max().unwrap_or(Micros::ms(0));
     let mut lf = vec![length; n];
     for &i in g.order.iter().rev() {
         if let Some(m) = g
@@ -50,10 +50,10 @@ pub fn schedule(g: &JobGraph, durations: &[Millis]) -> Schedule {
             .map(|s| lf[s].0 - durations[s].0)
             .min()
         {
-            lf[i] = Millis(m);
+            lf[i] = Micros(m);
         }
     }
-    let slack: Vec<Millis> = (0..n).map(|i| Millis(lf[i].0 - ef[i].0)).collect();
+    let slack: Vec<Micros> = (0..n).map(|i| Micros(lf[i].0 - ef[i].0)).collect();
 
     // Walk back from the last finisher; among ties prefer the longer chain, then file order, so
     // the path is the same on every machine and as long in jobs as the tie allows.
@@ -75,12 +75,12 @@ pub fn schedule(g: &JobGraph, durations: &[Millis]) -> Schedule {
     }
     path.reverse();
 
-    let mut events: Vec<(Millis, i64)> = (0..n)
+    let mut events: Vec<(Micros, i64)> = (0..n)
         .filter(|&i| durations[i].0 > 0)
         .flat_map(|i| [(es[i], 1), (ef[i], -1)])
         .collect();
     events.sort();
-    let mut profile: Vec<(Millis, usize)> = Vec::new();
+    let mut profile: Vec<(Micros, usize)> = Vec::new();
     let mut running: i64 = 0;
     for (t, delta) in events {
         running += delta;
@@ -97,15 +97,15 @@ pub fn schedule(g: &JobGraph, durations: &[Millis]) -> Schedule {
         slack,
         critical_path: path,
         critical_length: length,
-        work: Millis(durations.iter().map(|d| d.0).sum()),
+        work: Micros(durations.iter().map(|d| d.0).sum()),
         profile,
     }
 }
 
 /// Each job's remaining path: its own duration and the longest chain after it. The simulation's
 /// priority: the job that holds up the most goes first.
-pub fn tails(g: &JobGraph, durations: &[Millis]) -> Vec<Millis> {
-    let mut tail = vec![Millis(0); g.instances.len()];
+pub fn tails(g: &JobGraph, durations: &[Micros]) -> Vec<Micros> {
+    let mut tail = vec![Micros::ms(0); g.instances.len()];
     for &i in g.order.iter().rev() {
         let after = g
             .successors(i)
@@ -113,13 +113,13 @@ pub fn tails(g: &JobGraph, durations: &[Millis]) -> Vec<Millis> {
             .map(|s| tail[s].0)
             .max()
             .unwrap_or(0);
-        tail[i] = Millis(durations[i].0 + after);
+        tail[i] = Micros(durations[i].0 + after);
     }
     tail
 }
 
 /// Start and finish of each job when runners are limited: list scheduling, longest tail first.
-pub fn simulate(g: &JobGraph, durations: &[Millis], capacity: &Capacity) -> Vec<(Millis, Millis)> {
+pub fn simulate(g: &JobGraph, durations: &[Micros], capacity: &Capacity) -> Vec<(Micros, Micros)> {
     let n = g.instances.len();
     let tail = tails(g, durations);
     let pools: Vec<Option<String>> = g
@@ -129,9 +129,9 @@ pub fn simulate(g: &JobGraph, durations: &[Millis], capacity: &Capacity) -> Vec<
         .collect();
     let mut waiting: Vec<usize> = (0..n).map(|i| g.predecessors(i).len()).collect();
     let mut ready: Vec<usize> = (0..n).filter(|&i| waiting[i] == 0).collect();
-    let mut running: Vec<(Millis, usize)> = Vec::new();
-    let mut times = vec![(Millis(0), Millis(0)); n];
-    let mut now = Millis(0);
+    let mut running: Vec<(Micros, usize)> = Vec::new();
+    let mut times = vec![(Micros::ms(0), Micros::ms(0)); n];
+    let mut now = Micros::ms(0);
     let mut done = 0;
     while done < n {
         ready.sort_by_key(|&i| (std::cmp::Reverse(tail[i]), i));
@@ -154,7 +154,7 @@ pub fn simulate(g: &JobGraph, durations: &[Millis], capacity: &Capacity) -> Vec<
                 }
             };
             if fits {
-                times[i] = (now, Millis(now.0 + durations[i].0));
+                times[i] = (now, Micros(now.0 + durations[i].0));
                 running.push((times[i].1, i));
             } else {
                 still.push(i);
@@ -164,7 +164,7 @@ pub fn simulate(g: &JobGraph, durations: &[Millis], capacity: &Capacity) -> Vec<
         let Some(next) = running.iter().map(|&(t, _)| t).min() else {
             // Nothing runs and nothing fits: a pool of capacity zero. Run the rest in turn.
             for i in ready.drain(..) {
-                times[i] = (now, Millis(now.0 + durations[i].0));
+                times[i] = (now, Micros(now.0 + durations[i].0));
                 now = times[i].1;
             }
             break;
@@ -209,13 +209,16 @@ mod tests {
         // lint 1, build 5, docs 2, test 4, deploy 1 (minutes): the path lint→build→test→deploy
         // is 11; docs can slip 7 (it may finish as late as 10 and finishes at 3).
         let graph = g(DIAMOND);
-        let d: Vec<Millis> = [1, 5, 2, 4, 1].iter().map(|m| Millis(m * 60_000)).collect();
+        let d: Vec<Micros> = [1, 5, 2, 4, 1]
+            .iter()
+            .map(|m| Micros::ms(m * 60_000))
+            .collect();
         let s = schedule(&graph, &d);
         assert_eq!(s.critical_path, [0, 1, 3, 4]);
-        assert_eq!(s.critical_length, Millis(11 * 60_000));
-        assert_eq!(s.slack[2], Millis(7 * 60_000));
-        assert_eq!(s.slack[1], Millis(0));
-        assert_eq!(s.work, Millis(13 * 60_000));
+        assert_eq!(s.critical_length, Micros::ms(11 * 60_000));
+        assert_eq!(s.slack[2], Micros::ms(7 * 60_000));
+        assert_eq!(s.slack[1], Micros::ms(0));
+        assert_eq!(s.work, Micros::ms(13 * 60_000));
         assert_eq!(s.max_parallelism(), 2);
         assert_eq!(graph.levels, [0, 1, 1, 2, 3]);
     }
@@ -223,19 +226,26 @@ mod tests {
     #[test]
     fn one_runner_runs_everything_in_turn_longest_tail_first() {
         let graph = g(DIAMOND);
-        let d: Vec<Millis> = [1, 5, 2, 4, 1].iter().map(|m| Millis(m * 60_000)).collect();
+        let d: Vec<Micros> = [1, 5, 2, 4, 1]
+            .iter()
+            .map(|m| Micros::ms(m * 60_000))
+            .collect();
         let one = Capacity {
             total: Some(1),
             labels: Vec::new(),
         };
         let t = simulate(&graph, &d, &one);
         let end = t.iter().map(|&(_, f)| f).max().unwrap();
-        assert_eq!(end, Millis(13 * 60_000), "one runner: the sum of the work");
+        assert_eq!(
+            end,
+            Micros::ms(13 * 60_000),
+            "one runner: the sum of the work"
+        );
         assert!(t[1].0 < t[2].0, "build (tail 10) goes before docs (tail 3)");
         let many = simulate(&graph, &d, &Capacity::unlimited());
         assert_eq!(
             many.iter().map(|&(_, f)| f).max().unwrap(),
-            Millis(11 * 60_000),
+            Micros::ms(11 * 60_000),
             "unlimited runners: the critical path"
         );
     }

@@ -366,3 +366,32 @@ fn dry_run_preview_of_a_pytest_suite() {
     let out = out.replace(&timings, "[pytest.xml]");
     insta::assert_snapshot!(out);
 }
+
+/// Durations were rounded to whole milliseconds: a suite of sub-millisecond tests became all 0 ms,
+/// planned by count, and predicted at 0 s. In microseconds, ten 0.9 ms tests and ninety 0.1 ms
+/// ones (18 ms) split into two shards of 9 ms each, and the store keeps the fractions.
+#[test]
+fn sub_millisecond_tests_keep_their_weight() {
+    let dir = tmp();
+    let d = dir.path();
+    let mut map: Vec<String> = (0..10).map(|i| format!("\"a{i}\": 0.0009")).collect();
+    map.extend((0..90).map(|i| format!("\"b{i:02}\": 0.0001")));
+    let map = write(d, "durations.json", &format!("{{{}}}", map.join(",")));
+    let store = d.join("store.json");
+    let (code, _, err) = crate::merge(&map, &store, &[]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(crate::store_items(&store)["a0"][0][0], 0.9, "the store keeps 0.9 ms");
+    let store_s = store.display().to_string();
+    let estimates: Vec<f64> = ["1", "2"]
+        .iter()
+        .map(|k| {
+            let (code, out, err) = run(&[
+                "shard", "--timings", &store_s, "--index", k, "--total", "2", "--format", "json",
+            ]);
+            assert_eq!(code, 0, "{err}");
+            let v: serde_json::Value = serde_json::from_str(&out).expect("JSON");
+            v["estimate_ms"].as_f64().expect("estimate_ms")
+        })
+        .collect();
+    assert_eq!(estimates, [9.0, 9.0], "18 ms of tests in two equal halves");
+}

@@ -162,7 +162,7 @@ fn plan_config_numbers_its_outputs_and_carries_runs_on_into_the_matrix() {
         serde_json::from_str(&std::fs::read_to_string(&plan).expect("plan")).expect("JSON");
     assert_eq!(p["suites"][0]["run"]["runner"], "pytest");
     // 600 s target with 90 s overhead: the fewest shards predicted to make it.
-    assert!(p["suites"][0]["predicted_wall_ms"].as_u64().expect("wall") <= 600_000);
+    assert!(p["suites"][0]["predicted_wall_ms"].as_f64().expect("wall") <= 600_000.0);
 }
 
 /// Text that would be an expression, a quote, a command substitution or a new line if it were

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::timings::{ItemId, Millis, Observed, RunRef};
+use crate::timings::{ItemId, Micros, Observed, RunRef};
 
 use super::records::{FetchedRun, JobRecord, StepRecord};
 
@@ -95,16 +95,16 @@ fn is_setup(step: &StepRecord, extra: &[String]) -> bool {
 
 /// A job's start-up: (queue, set-up), where set-up is its time on the runner outside its work
 /// steps. None when the steps are missing or untimed, or none of them is work.
-pub fn startup(job: &JobRecord, extra: &[String]) -> Option<(Millis, Millis)> {
-    let duration = Millis::between(job.started_at, job.completed_at)?;
-    let queue = Millis::between(job.created_at, job.started_at).unwrap_or(Millis::ZERO);
+pub fn startup(job: &JobRecord, extra: &[String]) -> Option<(Micros, Micros)> {
+    let duration = Micros::between(job.started_at, job.completed_at)?;
+    let queue = Micros::between(job.created_at, job.started_at).unwrap_or(Micros::ZERO);
     if job.steps.is_empty() {
         return None;
     }
-    let mut work = Millis::ZERO;
+    let mut work = Micros::ZERO;
     let mut any_work = false;
     for step in &job.steps {
-        let d = Millis::between(step.started_at, step.completed_at)?;
+        let d = Micros::between(step.started_at, step.completed_at)?;
         if !is_setup(step, extra) {
             work += d;
             any_work = true;
@@ -115,7 +115,7 @@ pub fn startup(job: &JobRecord, extra: &[String]) -> Option<(Millis, Millis)> {
 
 /// The job's duration if it is a timing: completed, successful (or failed, when asked), with
 /// times that make sense.
-fn timing(job: &JobRecord, opts: &JobOptions, tally: &mut Tally) -> Option<Millis> {
+fn timing(job: &JobRecord, opts: &JobOptions, tally: &mut Tally) -> Option<Micros> {
     if job.status != "completed" {
         tally.unfinished += 1;
         return None;
@@ -132,7 +132,7 @@ fn timing(job: &JobRecord, opts: &JobOptions, tally: &mut Tally) -> Option<Milli
             return None;
         }
     }
-    let Some(d) = Millis::between(job.started_at, job.completed_at) else {
+    let Some(d) = Micros::between(job.started_at, job.completed_at) else {
         tally.no_times += 1;
         return None;
     };
@@ -295,14 +295,17 @@ mod tests {
             ],
         );
         // Queue 10 s; on the runner 120 s, of which 90 s of work.
-        assert_eq!(startup(&j, &[]), Some((Millis(10_000), Millis(30_000))));
+        assert_eq!(
+            startup(&j, &[]),
+            Some((Micros::ms(10_000), Micros::ms(30_000)))
+        );
         // A build step named as start-up by the user moves into it.
         let mut k = j.clone();
         k.steps.insert(3, step("Build wheels", 30, 40));
         k.steps[4].started_at = t(40);
         assert_eq!(
             startup(&k, &["build ".into()]),
-            Some((Millis(10_000), Millis(40_000)))
+            Some((Micros::ms(10_000), Micros::ms(40_000)))
         );
         let untimed = JobRecord {
             steps: vec![StepRecord {
@@ -368,7 +371,7 @@ mod tests {
                 (2, "ubuntu-latest", 1)
             ]
         );
-        assert_eq!(obs[0].durations[&ItemId::from("lint")], Millis(120_000));
+        assert_eq!(obs[0].durations[&ItemId::from("lint")], Micros::ms(120_000));
         assert_eq!(
             (
                 tally.jobs,

@@ -12,10 +12,10 @@ use std::path::Path;
 use serde::de::{self, DeserializeSeed, MapAccess, Visitor};
 
 use super::{IngestError, Unit};
-use crate::timings::{ItemId, Millis};
+use crate::timings::{ItemId, Micros};
 
 enum Node {
-    Leaf(Millis),
+    Leaf(Micros),
     Map(Vec<(String, Node)>),
 }
 
@@ -34,8 +34,8 @@ impl<'de> DeserializeSeed<'de> for NodeSeed<'_> {
 impl NodeSeed<'_> {
     fn leaf<E: de::Error>(&self, v: f64) -> Result<Node, E> {
         let ms = match self.unit {
-            Unit::Seconds => Millis::from_secs_f64(v),
-            Unit::Millis => Millis::from_millis_f64(v),
+            Unit::Seconds => Micros::from_secs_f64(v),
+            Unit::Millis => Micros::from_millis_f64(v),
         };
         ms.map(Node::Leaf)
             .map_err(|e| E::custom(format_args!("`{}`: {e}", self.key)))
@@ -115,7 +115,7 @@ pub fn read_flat_map(
     bytes: &[u8],
     unit: Unit,
     group: Option<&str>,
-) -> Result<BTreeMap<ItemId, Millis>, IngestError> {
+) -> Result<BTreeMap<ItemId, Micros>, IngestError> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let root = NodeSeed { unit, key: "" }
         .deserialize(&mut de)
@@ -245,7 +245,7 @@ pub fn strip_position(msg: &str) -> String {
 mod tests {
     use super::*;
 
-    fn read(json: &str, group: Option<&str>) -> Result<BTreeMap<ItemId, Millis>, IngestError> {
+    fn read(json: &str, group: Option<&str>) -> Result<BTreeMap<ItemId, Micros>, IngestError> {
         read_flat_map(Path::new("t.json"), json.as_bytes(), Unit::Seconds, group)
     }
 
@@ -275,7 +275,7 @@ mod tests {
         let err = read(json, None).unwrap_err().to_string();
         assert!(err.contains("#env / x (3.11)/default"), "{err}");
         let m = read(json, Some("env / x (3.11)/default")).unwrap();
-        assert_eq!(m[&ItemId::from("f")], Millis(1500));
+        assert_eq!(m[&ItemId::from("f")], Micros::ms(1500));
         let m = read(json, Some("default/slow")).unwrap();
         assert_eq!(m.len(), 1);
         assert!(

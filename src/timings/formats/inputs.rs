@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use super::junit::Outcome;
 use super::{IngestError, read_flat_map, read_junit};
 use crate::timings::store::STORE_FORMAT;
-use crate::timings::{ItemId, Millis, Store};
+use crate::timings::{ItemId, Micros, Store};
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum FormatChoice {
@@ -79,7 +79,7 @@ pub struct ReadOptions {
 pub enum Ingested {
     Durations {
         kind: &'static str,
-        durations: BTreeMap<ItemId, Millis>,
+        durations: BTreeMap<ItemId, Micros>,
         at: Option<DateTime<Utc>>,
         warnings: Vec<String>,
     },
@@ -265,7 +265,7 @@ fn read_store_file(path: &Path, bytes: &[u8]) -> Result<Store, IngestError> {
 pub fn read_input(arg: &str, opts: &ReadOptions) -> Result<Ingested, IngestError> {
     let (files, group) = expand_input(arg)?;
     let several = files.len() > 1;
-    let mut combined: BTreeMap<ItemId, Millis> = BTreeMap::new();
+    let mut combined: BTreeMap<ItemId, Micros> = BTreeMap::new();
     let mut warnings = Vec::new();
     let mut at: Option<DateTime<Utc>> = None;
     let mut kinds = BTreeSet::new();
@@ -356,7 +356,7 @@ pub fn read_input(arg: &str, opts: &ReadOptions) -> Result<Ingested, IngestError
 
 /// One test's time in a report, with what it belongs to at each granularity.
 struct TestTime<'a> {
-    ms: Millis,
+    ms: Micros,
     file: &'a str,
     class: &'a str,
     failed: bool,
@@ -378,7 +378,7 @@ fn tests_of<'a>(
             (_, None) => no_time.push(case),
             (outcome, Some(ms)) => {
                 let t = tests.entry(&case.test).or_insert_with(|| TestTime {
-                    ms: Millis::ZERO,
+                    ms: Micros::ZERO,
                     file: &case.file,
                     class: &case.class,
                     failed: false,
@@ -415,7 +415,7 @@ pub fn junit_view(
     reports: &[(&Path, &super::JunitSummary)],
     opts: ReadOptions,
     warnings: &mut Vec<String>,
-) -> (BTreeMap<ItemId, Millis>, usize) {
+) -> (BTreeMap<ItemId, Micros>, usize) {
     let mut tests: HashMap<&ItemId, TestTime> = HashMap::new();
     let mut overlaps = 0usize;
     for (path, summary) in reports {
@@ -433,7 +433,7 @@ pub fn junit_view(
             }
         }
     }
-    let mut items: BTreeMap<&str, Millis> = BTreeMap::new();
+    let mut items: BTreeMap<&str, Micros> = BTreeMap::new();
     let mut failed_items: BTreeSet<&str> = BTreeSet::new();
     let mut nameless = 0usize;
     for (id, t) in tests {
@@ -484,7 +484,7 @@ pub fn junit_items(
     summary: &super::JunitSummary,
     opts: ReadOptions,
     warnings: &mut Vec<String>,
-) -> BTreeMap<ItemId, Millis> {
+) -> BTreeMap<ItemId, Micros> {
     junit_view(
         &path.display().to_string(),
         &[(path, summary)],
@@ -496,17 +496,17 @@ pub fn junit_items(
 
 /// A map read as seconds whose values are all whole numbers in the thousands is almost surely in
 /// milliseconds (playwright's `durations.json`).
-fn looks_like_millis(path: &Path, map: &BTreeMap<ItemId, Millis>) -> Option<String> {
-    if map.len() < 5 || !map.values().all(|m| m.0 % 1000 == 0) {
+fn looks_like_millis(path: &Path, map: &BTreeMap<ItemId, Micros>) -> Option<String> {
+    if map.len() < 5 || !map.values().all(|m| m.0.is_multiple_of(1_000_000)) {
         return None;
     }
     let mut v: Vec<u64> = map.values().map(|m| m.0).collect();
     v.sort_unstable();
-    (v[v.len() / 2] >= 100_000).then(|| {
+    (v[v.len() / 2] >= Micros::ms(100_000).0).then(|| {
         format!(
             "{}: every duration is a whole number and the median is {} s: if they are milliseconds, pass --unit ms",
             path.display(),
-            v[v.len() / 2] / 1000
+            v[v.len() / 2] / 1_000_000
         )
     })
 }
@@ -543,8 +543,8 @@ mod tests {
         };
         let mut w = Vec::new();
         let (files, overlaps) = junit_view("run", &views, by(Granularity::File), &mut w);
-        assert_eq!(files[&ItemId::from("tests/test_a.py")], Millis(20_850));
-        assert_eq!(files[&ItemId::from("tests/test_b.py")], Millis(3_000));
+        assert_eq!(files[&ItemId::from("tests/test_a.py")], Micros::ms(20_850));
+        assert_eq!(files[&ItemId::from("tests/test_b.py")], Micros::ms(3_000));
         assert_eq!(overlaps, 0, "no test ran twice");
         assert!(w.is_empty(), "{w:?}");
 
@@ -556,9 +556,12 @@ mod tests {
             (Path::new("1-again.xml"), &again),
         ];
         let (files, overlaps) = junit_view("run", &views, by(Granularity::File), &mut w);
-        assert_eq!(files[&ItemId::from("tests/test_a.py")], Millis(22_850));
+        assert_eq!(files[&ItemId::from("tests/test_a.py")], Micros::ms(22_850));
         assert_eq!(overlaps, 1);
         let (tests, _) = junit_view("run", &views, by(Granularity::Test), &mut w);
-        assert_eq!(tests[&ItemId::from("tests/test_a.py::t1")], Millis(12_000));
+        assert_eq!(
+            tests[&ItemId::from("tests/test_a.py::t1")],
+            Micros::ms(12_000)
+        );
     }
 }

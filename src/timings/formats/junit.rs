@@ -12,7 +12,7 @@ use quick_xml::Reader;
 use quick_xml::events::{BytesStart, Event};
 
 use super::{IngestError, line_of};
-use crate::timings::{ItemId, Millis};
+use crate::timings::{ItemId, Micros};
 
 /// Which runner wrote the report, as far as it shows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -39,7 +39,7 @@ pub struct JunitCase {
     pub file: String,
     /// Its class, or its file where the runner has no classes.
     pub class: String,
-    pub millis: Option<Millis>,
+    pub millis: Option<Micros>,
     pub outcome: Outcome,
     /// Line of the `<testcase>` element.
     pub line: usize,
@@ -376,7 +376,7 @@ fn finish(
             };
             let secs = parse_time(raw)
                 .ok_or_else(|| field_err(format!("`{raw}` is not a number of seconds")))?;
-            Some(Millis::from_secs_f64(secs).map_err(|e| field_err(e.to_string()))?)
+            Some(Micros::from_secs_f64(secs).map_err(|e| field_err(e.to_string()))?)
         }
     };
     let suite = suites.last();
