@@ -59,20 +59,21 @@ pub fn runner_args(runner: Runner, items: &[ItemId]) -> Result<Vec<Vec<String>>,
     // An id that starts with `-` must never reach a runner as an option (`--collect-only` once
     // made a shard pass having run nothing).
     let dashed = |id: &str| id.starts_with('-');
+    let from_dot = |id: &str| {
+        if dashed(id) {
+            format!("./{id}")
+        } else {
+            id.to_owned()
+        }
+    };
     Ok(match runner {
-        // Node ids and paths are what pytest and rspec take. pytest reads options after `--`
-        // too, so an id that starts with `-` is given as the same path from `./`.
-        Runner::Pytest | Runner::Rspec => vec![
-            ids()
-                .map(|id| {
-                    if dashed(id) {
-                        format!("./{id}")
-                    } else {
-                        id.to_owned()
-                    }
-                })
-                .collect(),
-        ],
+        // Node ids and paths are what pytest takes. pytest reads options after `--` too, so an
+        // id that starts with `-` is given as the same path from `./`.
+        Runner::Pytest => vec![ids().map(from_dot).collect()],
+        // rspec selects an example by line or by id, and rspec_junit_formatter reports neither:
+        // only whole spec files can be given exactly. A file that starts with `-` goes from `./`
+        // as for pytest (checked by running rspec).
+        Runner::Rspec => vec![whole_files(runner)?.iter().map(|f| from_dot(f)).collect()],
         Runner::Nextest => vec![nextest_filtersets(items)],
         // Positional arguments are regular expressions to jest; --runTestsByPath makes them
         // exact paths.

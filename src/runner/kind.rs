@@ -54,7 +54,7 @@ impl Runner {
             Runner::Go => {
                 "go test: one shell-quoted argument list per package and line (`-run '^(?:A|B)$' PKG`)"
             }
-            Runner::Rspec => "rspec: the spec files or example ids, one per line",
+            Runner::Rspec => "rspec: the spec files, one per line (needs a plan `--by file`)",
         }
     }
 

@@ -302,3 +302,241 @@ fn vitest_refuses_an_id_it_would_read_as_an_option() {
         "{err}"
     );
 }
+
+/// `(classname, name)` of every testcase in a JUnit report, subtests included, as written.
+fn raw_testcases(report: &Path) -> Vec<(String, String)> {
+    let text = std::fs::read_to_string(report).expect("a JUnit report");
+    let mut reader = quick_xml::Reader::from_str(&text);
+    let mut out = Vec::new();
+    loop {
+        match reader.read_event().expect("well-formed JUnit") {
+            quick_xml::events::Event::Start(e) | quick_xml::events::Event::Empty(e)
+                if e.name().as_ref() == b"testcase" =>
+            {
+                let attr = |key: &[u8]| {
+                    e.try_get_attribute(key)
+                        .ok()
+                        .flatten()
+                        .map(|a| a.unescape_value().expect("attribute").into_owned())
+                        .unwrap_or_default()
+                };
+                out.push((attr(b"classname"), attr(b"name")));
+            }
+            quick_xml::events::Event::Eof => break,
+            _ => {}
+        }
+    }
+    out
+}
+
+/// The words of a shell line, as the workflow's `eval "set -- $line"` makes them.
+fn shell_words(line: &str) -> Vec<String> {
+    let words = Command::new("bash")
+        .args(["-c", "eval \"set -- $1\"; printf '%s\\0' \"$@\"", "-", line])
+        .output()
+        .expect("bash runs");
+    String::from_utf8_lossy(&words.stdout)
+        .split('\0')
+        .filter(|w| !w.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The go sample's environment: its own build cache, and no network (the module has no
+/// dependencies).
+fn go_env<'a>(cmd: &'a mut Command, cache: &Path) -> &'a mut Command {
+    cmd.env("GOCACHE", cache)
+        .env("GOFLAGS", "-mod=mod")
+        .env("GOPROXY", "off")
+        .env("GOTOOLCHAIN", "local")
+}
+
+/// A per-test plan of go tests with subtests, nested subtests and names that are prefixes of each
+/// other, run as the shipped workflow runs it (items from `go test -list`, one gotestsum per
+/// printed line): every test and every subtest runs exactly once across the shards. Before
+/// subtests were folded into their parent, a plan from gotestsum's report ran `TestAdd/small` on
+/// two shards.
+#[test]
+fn go_runs_every_subtest_exactly_once() {
+    crate::tools();
+    let project = fixture("projects/go_sample");
+    let dir = tmp();
+    let d = dir.path();
+    let cache = d.join("gocache");
+    let gotestsum = |junit: &Path, args: &[String]| {
+        let out = go_env(&mut Command::new("gotestsum"), &cache)
+            .current_dir(&project)
+            .arg("--junitfile")
+            .arg(junit)
+            .arg("--")
+            .args(args)
+            .output()
+            .expect("gotestsum runs");
+        assert!(
+            out.status.success(),
+            "gotestsum {args:?}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    // The history: one full run.
+    let full = d.join("full.xml");
+    gotestsum(&full, &["./...".to_owned()]);
+    let mut everything = raw_testcases(&full);
+    assert!(
+        everything.iter().any(|(_, n)| n == "TestAdd/outer/inner"),
+        "the sample has nested subtests: {everything:?}"
+    );
+    // The items, as the workflow lists them.
+    let items: String = ["example.com/gosample/calc", "example.com/gosample/strs"]
+        .iter()
+        .flat_map(|pkg| {
+            let out = go_env(&mut Command::new("go"), &cache)
+                .current_dir(&project)
+                .args(["test", "-list", "^Test", pkg])
+                .output()
+                .expect("go test -list runs");
+            String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .filter(|t| t.starts_with("Test"))
+                .map(|t| format!("{pkg}::{t}\n"))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let items = write(d, "items.txt", &items);
+    let (full_s, items_s) = (full.display().to_string(), items.display().to_string());
+    everything.sort();
+    // As the workflow runs it (items from `go test -list`), and from the history alone.
+    for items in [Some(items_s.as_str()), None] {
+        let total = 3;
+        let mut ran = Vec::new();
+        for k in 1..=total {
+            let shard = |format: Option<&str>| {
+                let (k, total) = (k.to_string(), total.to_string());
+                let mut args = vec![
+                    "shard",
+                    "--timings",
+                    &full_s,
+                    "--index",
+                    &k,
+                    "--total",
+                    &total,
+                ];
+                args.extend(items.map(|i| ["--items", i]).into_iter().flatten());
+                args.extend(format.map(|f| ["--format", f]).into_iter().flatten());
+                let (code, out, err) = run(&args);
+                assert_eq!(code, 0, "{err}");
+                out
+            };
+            let lines = shard(Some("go"));
+            let mut shard_ran = Vec::new();
+            for (n, line) in lines.lines().enumerate() {
+                let args = shell_words(line);
+                let junit = d.join(format!("shard{k}-{n}.xml"));
+                gotestsum(&junit, &args);
+                shard_ran.extend(raw_testcases(&junit));
+            }
+            // The shard ran exactly its items' tests (a subtest counts under its parent).
+            let mut tops: Vec<String> = shard_ran
+                .iter()
+                .filter(|(_, n)| !n.contains('/'))
+                .map(|(c, n)| format!("{c}::{n}"))
+                .collect();
+            let mut want: Vec<String> = shard(None).lines().map(str::to_owned).collect();
+            tops.sort();
+            want.sort();
+            assert_eq!(
+                tops, want,
+                "shard {k} of {total} ran exactly its items ({items:?})"
+            );
+            ran.extend(shard_ran);
+        }
+        ran.sort();
+        assert_eq!(
+            ran, everything,
+            "every test and subtest ran exactly once ({items:?})"
+        );
+    }
+}
+
+/// rspec with rspec_junit_formatter, as the shipped workflow runs it: a plan by spec file, each
+/// shard's files given to rspec, and together the shards run every example once.
+#[test]
+fn rspec_runs_exactly_its_shard() {
+    crate::tools();
+    let project = fixture("projects/rspec_sample");
+    let out = tmp();
+    let rspec = |k: &str, files: &[String]| {
+        let report = out.path().join(format!("rspec{k}.xml"));
+        ok(Command::new("rspec")
+            .current_dir(&project)
+            .args(["--format", "RspecJunitFormatter", "--out"])
+            .arg(&report)
+            .args(files));
+        report
+    };
+    let full = rspec("-full", &[]);
+    let full_s = full.display().to_string();
+    check_exact_cover(&full_s, "file", "rspec", 2, |args, k| {
+        let text = std::fs::read_to_string(args).expect("args");
+        let files: Vec<String> = text.lines().map(str::to_owned).collect();
+        rspec(&k.to_string(), &files)
+    });
+    // Examples, not only files: each example of the full run ran on exactly one shard.
+    let mut ran: Vec<_> = (1..=2)
+        .flat_map(|k| raw_testcases(&out.path().join(format!("rspec{k}.xml"))))
+        .collect();
+    let mut all = raw_testcases(&full);
+    ran.sort();
+    all.sort();
+    assert_eq!(ran, all, "every example ran exactly once");
+    // rspec cannot be given one example of a file exactly: a per-test plan is refused.
+    let (code, _, err) = run(&[
+        "shard",
+        "--timings",
+        &full_s,
+        "--index",
+        "1",
+        "--total",
+        "1",
+        "--format",
+        "rspec",
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("plan this suite with `--by file`"), "{err}");
+}
+
+/// A spec file that starts with `-` reached rspec as an option; given from `./`, rspec runs that
+/// file and only it.
+#[test]
+fn rspec_never_reads_a_file_as_an_option() {
+    crate::tools();
+    let dir = tmp();
+    let d = dir.path();
+    write(
+        d,
+        "-dash_spec.rb",
+        "RSpec.describe('Dash') { it('runs') {} }\n",
+    );
+    write(
+        d,
+        "plain_spec.rb",
+        "RSpec.describe('Plain') { it('runs') {} }\n",
+    );
+    let map = write(d, "t.json", r#"{"-dash_spec.rb": 1.0}"#);
+    let args = args_of(&map, "rspec");
+    assert_eq!(args, ["./-dash_spec.rb"]);
+    let out = Command::new("rspec")
+        .current_dir(d)
+        .args(["--format", "documentation"])
+        .args(&args)
+        .output()
+        .expect("rspec runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains("Dash") && text.contains("1 example, 0 failures"),
+        "{text}"
+    );
+    assert!(!text.contains("Plain"), "{text}");
+}

