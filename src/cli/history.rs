@@ -210,6 +210,37 @@ fn mismatch(listed: &[ItemId], history: &BTreeMap<ItemId, Vec<Sample>>) -> Optio
     ))
 }
 
+/// The history as the item list names its items: playwright's test ids as the files they hash
+/// from, then ids named from another folder than the items (playwright's testDir, a runner
+/// started in a sub-folder) as the items name them. Each said.
+fn align<'h>(
+    history: &'h BTreeMap<ItemId, Vec<Sample>>,
+    listed: Option<&[ItemId]>,
+    reporter: &mut Reporter,
+) -> std::borrow::Cow<'h, BTreeMap<ItemId, Vec<Sample>>> {
+    use crate::timings::align::{find_reroot, playwright_files, rerooted};
+    use std::borrow::Cow;
+    let Some(listed) = listed else {
+        return Cow::Borrowed(history);
+    };
+    let mut out = Cow::Borrowed(history);
+    if let Some((files, moved)) = playwright_files(&out, listed) {
+        reporter.info(format!(
+            "{moved} playwright test id(s) in the history matched to the listed files they hash from"
+        ));
+        out = Cow::Owned(files);
+    }
+    if let Some(reroot) = find_reroot(out.keys(), listed.iter()) {
+        let names: std::collections::HashSet<&str> = listed.iter().map(ItemId::as_str).collect();
+        reporter.info(format!(
+            "the history names its items from another folder than the item list: {}",
+            reroot.describe()
+        ));
+        out = Cow::Owned(rerooted(&out, |id| names.contains(id), &reroot));
+    }
+    out
+}
+
 /// Reads a suite's history and lists its items, then estimates each item.
 pub fn load(source: &HistorySettings, reporter: &mut Reporter) -> Result<Loaded, Error> {
     let (mut store, used) = read_history(
@@ -242,6 +273,8 @@ pub fn load(source: &HistorySettings, reporter: &mut Reporter) -> Result<Loaded,
             config,
         } => Some(list_items(suite, items, dir, config)?),
     };
+    let aligned = align(history, items.as_deref(), reporter);
+    let history = aligned.as_ref();
     let estimates = source.estimator.estimate(history, items.as_deref());
     if estimates.items.is_empty() && !source.allow_empty {
         return Err(Error::NoItems {

@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 
 use super::shard_job::ShardJob;
 use crate::plan::{Plan, SuitePlan};
+use crate::timings::align::{find_reroot, rerooted};
 use crate::timings::formats::{Granularity, JunitSummary, Outcome, ReadOptions, junit_items};
 use crate::timings::{ItemId, Micros};
 
@@ -128,8 +129,22 @@ fn best_suite(
                 ..ReadOptions::default()
             };
             let mut said = Vec::new();
-            let items = junit_items(&report.path, &report.summary, opts, &mut said);
-            let matched = items.keys().filter(|i| owners[si].contains_key(i)).count();
+            let mut items = junit_items(&report.path, &report.summary, opts, &mut said);
+            let mut matched = items.keys().filter(|i| owners[si].contains_key(i)).count();
+            // The report names its files from another folder than the plan's items
+            // (playwright's testDir): its ids follow the plan's, as the plan's history did.
+            if matched * 2 < items.len()
+                && let Some(reroot) = find_reroot(items.keys(), owners[si].keys().copied())
+            {
+                let planned = |id: &str| owners[si].contains_key(&ItemId::from(id));
+                items = rerooted(&items, planned, &reroot);
+                matched = items.keys().filter(|i| owners[si].contains_key(i)).count();
+                said.push(format!(
+                    "{}: the report names its tests from another folder than the plan: {}",
+                    report.path.display(),
+                    reroot.describe()
+                ));
+            }
             if best.as_ref().is_none_or(|b| matched > b.hits) {
                 best = Some(Matched {
                     suite: si,

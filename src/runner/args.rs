@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 
 use super::Runner;
 use crate::timings::ItemId;
+use crate::timings::align::is_playwright_id;
 
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 pub enum AdapterError {
@@ -17,6 +18,10 @@ pub enum AdapterError {
     NeedsFiles { runner: &'static str, id: String },
     #[error("item {id:?} holds a line break, which {runner} cannot be given")]
     LineBreak { runner: &'static str, id: String },
+    #[error(
+        "`{id}` is one of playwright's own test ids, not a file: list the spec files with --items, and the planner finds the file each id hashes from"
+    )]
+    TestIdHash { id: String },
     #[error(
         "item {id:?} starts with `-`, and {runner} would read it as an option: it has no way to be told where its options end"
     )]
@@ -102,6 +107,15 @@ pub fn runner_args(runner: Runner, items: &[ItemId]) -> Result<Vec<Vec<String>>,
         // escaped and anchored at a path boundary and the end, it matches that file only.
         Runner::Playwright => vec![
             whole_files(runner)?
+                .into_iter()
+                .map(|f| {
+                    if is_playwright_id(&f) {
+                        Err(AdapterError::TestIdHash { id: f })
+                    } else {
+                        Ok(f)
+                    }
+                })
+                .collect::<Result<Vec<_>, _>>()?
                 .iter()
                 .map(|f| format!("(^|/){}$", regex_escape(f)))
                 .collect(),

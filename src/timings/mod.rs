@@ -1,5 +1,6 @@
 //! Timing history: items, samples, the store, and estimates drawn from it.
 
+pub mod align;
 mod estimate;
 pub mod formats;
 mod item;

@@ -182,18 +182,10 @@ fn args_of(map: &Path, format: &str) -> Vec<String> {
         .collect()
 }
 
-/// The jest sample's packages, installed from its lock file (CI has run `npm ci` already).
+/// The jest sample, its packages installed.
 fn jest_sample() -> String {
-    let project = fixture("projects/jest_sample");
-    if !Path::new(&project).join("node_modules/.bin/jest").exists() {
-        let status = Command::new("npm")
-            .current_dir(&project)
-            .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
-            .status()
-            .expect("npm runs");
-        assert!(status.success(), "npm ci in the jest sample");
-    }
-    project
+    crate::installed("jest_sample");
+    fixture("projects/jest_sample")
 }
 
 /// An id that starts with `-` reached pytest as an option: `--collect-only` made a shard pass

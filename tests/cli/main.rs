@@ -10,6 +10,7 @@ mod analyze;
 mod config;
 mod errors;
 mod fetch;
+mod js_workflows;
 mod layers;
 mod merge;
 mod mock_api;
@@ -139,6 +140,21 @@ pub fn tools() -> PathBuf {
             dir
         })
         .clone()
+}
+
+/// A sample project's packages (its `node_modules`), installed from its lock file when missing
+/// (CI has run `npm ci` already).
+pub fn installed(sample: &str) -> PathBuf {
+    let project = PathBuf::from(fixture(&format!("projects/{sample}")));
+    if !project.join("node_modules/.package-lock.json").exists() {
+        let ok = std::process::Command::new("npm")
+            .current_dir(&project)
+            .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
+            .status()
+            .expect("npm runs");
+        assert!(ok.success(), "npm ci in {sample}");
+    }
+    project.join("node_modules")
 }
 
 /// The Python that has pytest and check-jsonschema.

@@ -380,13 +380,25 @@ fn sub_millisecond_tests_keep_their_weight() {
     let store = d.join("store.json");
     let (code, _, err) = crate::merge(&map, &store, &[]);
     assert_eq!(code, 0, "{err}");
-    assert_eq!(crate::store_items(&store)["a0"][0][0], 0.9, "the store keeps 0.9 ms");
+    assert_eq!(
+        crate::store_items(&store)["a0"][0][0],
+        0.9,
+        "the store keeps 0.9 ms"
+    );
     let store_s = store.display().to_string();
     let estimates: Vec<f64> = ["1", "2"]
         .iter()
         .map(|k| {
             let (code, out, err) = run(&[
-                "shard", "--timings", &store_s, "--index", k, "--total", "2", "--format", "json",
+                "shard",
+                "--timings",
+                &store_s,
+                "--index",
+                k,
+                "--total",
+                "2",
+                "--format",
+                "json",
             ]);
             assert_eq!(code, 0, "{err}");
             let v: serde_json::Value = serde_json::from_str(&out).expect("JSON");
