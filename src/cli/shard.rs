@@ -7,7 +7,9 @@ use serde::Serialize;
 
 use super::Error;
 use crate::plan::{RunSpec, ShardIndex, assign};
-use crate::runner::{Runner, one_line_each, runner_args, shell_quote};
+use crate::runner::{
+    PYTEST_PLUGIN, Runner, one_line_each, runner_args, runs_pytest_directly, shell_quote,
+};
 use crate::timings::{ItemId, Micros};
 
 use super::Reporter;
@@ -59,7 +61,7 @@ fn exec(
     junit_to: Option<&std::path::Path>,
     reporter: &mut Reporter,
 ) -> Result<(), Error> {
-    let invocations = runner_args(spec.runner, items).map_err(|source| Error::Adapter {
+    let mut invocations = runner_args(spec.runner, items).map_err(|source| Error::Adapter {
         shard: index,
         source,
     })?;
@@ -68,17 +70,35 @@ fn exec(
         return Ok(());
     }
     let dir = std::path::PathBuf::from(spec.working_directory.as_deref().unwrap_or("."));
+    // pytest itself gets the shard through the planner's plugin, as the pytest workflow does:
+    // it collects as usual and keeps the shard's tests.
+    let plugin = if spec.runner == Runner::Pytest && runs_pytest_directly(&spec.command) {
+        let folder = PluginFolder::new(index, items)?;
+        invocations = vec![vec![
+            "-p".to_owned(),
+            "planner_select".to_owned(),
+            format!("--planner-items={}", folder.items.display()),
+        ]];
+        Some(folder)
+    } else {
+        None
+    };
     let mut failed = None;
     for inv in invocations {
         // The command is the config's, run by the shell as written; the arguments are passed
         // as arguments, never through the shell's parser.
         let shell = if cfg!(windows) { "bash" } else { "sh" };
-        let status = std::process::Command::new(shell)
+        let mut command = std::process::Command::new(shell);
+        command
             .arg("-c")
             .arg(format!("{} \"$@\"", spec.command))
             .arg("planner-shard")
             .args(&inv)
-            .current_dir(&dir)
+            .current_dir(&dir);
+        if let Some(p) = &plugin {
+            command.env("PYTHONPATH", p.python_path());
+        }
+        let status = command
             .status()
             .map_err(|e| Error::io("run the suite's command in", &dir, e))?;
         if !status.success() && failed.is_none() {
@@ -95,6 +115,53 @@ fn exec(
             status,
         }),
         None => Ok(()),
+    }
+}
+
+/// A folder of its own for one `--exec` of pytest: the plugin and the shard's items, removed
+/// when done.
+struct PluginFolder {
+    dir: std::path::PathBuf,
+    items: std::path::PathBuf,
+}
+
+impl PluginFolder {
+    fn new(index: ShardIndex, items: &[ItemId]) -> Result<Self, Error> {
+        let dir = std::env::temp_dir().join(format!(
+            "planner-pytest-{}-{}",
+            std::process::id(),
+            index.get()
+        ));
+        std::fs::create_dir_all(&dir).map_err(|e| Error::io("create", &dir, e))?;
+        let folder = PluginFolder {
+            items: dir.join("items.txt"),
+            dir,
+        };
+        let plugin = folder.dir.join("planner_select.py");
+        std::fs::write(&plugin, PYTEST_PLUGIN).map_err(|e| Error::io("write", &plugin, e))?;
+        let mut list = String::new();
+        for id in items {
+            list.push_str(id.as_str());
+            list.push('\n');
+        }
+        std::fs::write(&folder.items, list).map_err(|e| Error::io("write", &folder.items, e))?;
+        Ok(folder)
+    }
+
+    /// The plugin's folder before whatever `PYTHONPATH` held.
+    fn python_path(&self) -> std::ffi::OsString {
+        let mut path = self.dir.clone().into_os_string();
+        if let Some(old) = std::env::var_os("PYTHONPATH").filter(|p| !p.is_empty()) {
+            path.push(if cfg!(windows) { ";" } else { ":" });
+            path.push(old);
+        }
+        path
+    }
+}
+
+impl Drop for PluginFolder {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 

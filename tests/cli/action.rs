@@ -389,6 +389,13 @@ fn plan_shard_and_report_through_the_action_as_a_runner_runs_it() {
         std::fs::read_to_string(&shard.outputs["items-file"]).expect("items file"),
         want
     );
+    assert!(
+        Path::new(&shard.outputs["pytest-plugin"])
+            .join("planner_select.py")
+            .is_file(),
+        "the pytest plugin's folder: {}",
+        shard.outputs["pytest-plugin"]
+    );
 
     // report: the measures as outputs, the summary in the step summary.
     let junit = reports.join("\n");

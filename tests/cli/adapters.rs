@@ -532,3 +532,137 @@ fn rspec_never_reads_a_file_as_an_option() {
     );
     assert!(!text.contains("Plain"), "{text}");
 }
+
+/// pytest with the planner's plugin (`-p planner_select --planner-items FILE`), the selection the
+/// pytest workflow uses: pytest collects as usual and keeps the shard's tests.
+fn pytest_with_plugin(project: &str, items: &Path, junit: &Path) -> std::process::Output {
+    let plugin = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/runner/pytest");
+    Command::new(python())
+        .current_dir(project)
+        .env("PYTHONPATH", plugin)
+        .args([
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "planner_select",
+        ])
+        .arg(format!("--planner-items={}", items.display()))
+        .arg(format!("--junitxml={}", junit.display()))
+        .output()
+        .expect("pytest runs")
+}
+
+#[test]
+fn pytest_plugin_runs_exactly_its_shard() {
+    let project = fixture("projects/pytest_sample");
+    let out = tmp();
+    for (by, total) in [("test", 3), ("file", 2)] {
+        check_exact_cover(
+            &fixture("junit/pytest.xml"),
+            by,
+            "pytest",
+            total,
+            |args, k| {
+                let report = out.path().join(format!("plugin-{by}-{k}.xml"));
+                let run = pytest_with_plugin(&project, args, &report);
+                assert!(
+                    run.status.code().is_some_and(|c| c <= 1),
+                    "{}",
+                    String::from_utf8_lossy(&run.stdout)
+                );
+                report
+            },
+        );
+    }
+}
+
+/// An item of the shard that pytest does not collect (renamed, deleted) fails the run by name,
+/// where node ids given as arguments and pytest-split's selection would pass without it.
+#[test]
+fn pytest_plugin_fails_on_an_item_it_cannot_find() {
+    let project = fixture("projects/pytest_sample");
+    let dir = tmp();
+    let first = shard(&fixture("junit/pytest.xml"), "test", 1, 1, None);
+    let first = first.lines().next().expect("an item");
+    let items = write(
+        dir.path(),
+        "items.txt",
+        &format!("{first}\ntests/gone.py::test_gone\n"),
+    );
+    let run = pytest_with_plugin(&project, &items, &dir.path().join("j.xml"));
+    let text = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(4), "{text}");
+    assert!(
+        text.contains("1 item(s) of the shard name no collected test"),
+        "{text}"
+    );
+    assert!(text.contains("tests/gone.py::test_gone"), "{text}");
+    // An empty shard (more shards than items) passes, running nothing.
+    let empty = write(dir.path(), "empty.txt", "");
+    let run = pytest_with_plugin(&project, &empty, &dir.path().join("e.xml"));
+    let text = String::from_utf8_lossy(&run.stdout);
+    assert_eq!(run.status.code(), Some(0), "{text}");
+    assert!(text.contains("10 deselected"), "{text}");
+}
+
+/// `shard --exec` of a pytest suite (the rendered workflows' way) gives pytest the shard through
+/// the plugin, not as node ids: pytest reports the rest as deselected, and the shards together
+/// run every test once.
+#[test]
+fn pytest_exec_selects_through_the_plugin() {
+    let project = fixture("projects/pytest_sample");
+    let dir = tmp();
+    let d = dir.path();
+    let config = format!(
+        "version: 1\ntimings: [{timings}]\nsuites:\n  unit:\n    runner: pytest\n    command: {py} -m pytest -q -p no:cacheprovider --junitxml=junit.xml\n    junit: junit.xml\n    working-directory: {project}\n    max-shards: 2\n    overhead-seconds: 0\n    target-seconds: 0.01\n",
+        timings = fixture("junit/pytest.xml"),
+        py = python().display(),
+    );
+    let config = write(d, "planner.yml", &config);
+    let plan = d.join("plan.json").display().to_string();
+    let (code, _, err) = run(&[
+        "plan",
+        "--config",
+        &config.display().to_string(),
+        "--out",
+        &plan,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let mut ran = Vec::new();
+    for k in ["1", "2"] {
+        let to = d.join(format!("junit-{k}"));
+        let out = crate::planner()
+            .args([
+                "shard",
+                "--plan",
+                &plan,
+                "--index",
+                k,
+                "--total",
+                "2",
+                "--exec",
+                "--junit-to",
+            ])
+            .arg(&to)
+            .output()
+            .expect("runs");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.code().is_some_and(|c| c <= 1),
+            "{text}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            text.contains("deselected"),
+            "pytest selected the shard itself: {text}"
+        );
+        ran.extend(ids_in(&to, "test"));
+    }
+    ran.sort();
+    let mut all = ids_in(Path::new(&fixture("junit/pytest.xml")), "test");
+    all.sort();
+    assert_eq!(ran, all, "every test ran once");
+}

@@ -368,6 +368,20 @@ const FOREIGN: &[&str] = &[
     "--runTestsByPath",
 ];
 
+/// The options the pytest plugin adds (`group.addoption("--planner-items", …)`).
+fn pytest_plugin_flags() -> Vec<String> {
+    let plugin = std::fs::read_to_string(root().join("src/runner/pytest/planner_select.py"))
+        .expect("the pytest plugin");
+    plugin
+        .split("addoption(")
+        .skip(1)
+        .filter_map(|rest| {
+            let rest = rest.trim_start().strip_prefix('"')?;
+            Some(rest[..rest.find('"')?].to_owned())
+        })
+        .collect()
+}
+
 #[test]
 fn every_flag_the_readme_names_exists() {
     let commands: &[&[&str]] = &[
@@ -389,6 +403,7 @@ fn every_flag_the_readme_names_exists() {
         .flat_map(|(_, f)| f.iter().cloned())
         .chain(help_flags(&[]))
         .chain(FOREIGN.iter().map(|f| (*f).to_owned()))
+        .chain(pytest_plugin_flags())
         .collect();
     let readme = std::fs::read_to_string(root().join("README.md")).expect("README.md");
     let mut checked = 0;
