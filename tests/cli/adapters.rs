@@ -617,9 +617,10 @@ fn pytest_exec_selects_through_the_plugin() {
     let dir = tmp();
     let d = dir.path();
     let config = format!(
-        "version: 1\ntimings: [{timings}]\nsuites:\n  unit:\n    runner: pytest\n    command: {py} -m pytest -q -p no:cacheprovider --junitxml=junit.xml\n    junit: junit.xml\n    working-directory: {project}\n    max-shards: 2\n    overhead-seconds: 0\n    target-seconds: 0.01\n",
+        "version: 1\ntimings: [{timings}]\nsuites:\n  unit:\n    runner: pytest\n    command: {py} -m pytest -q -p no:cacheprovider --junitxml={junit}\n    junit: {junit}\n    working-directory: {project}\n    max-shards: 2\n    overhead-seconds: 0\n    target-seconds: 0.01\n",
         timings = fixture("junit/pytest.xml"),
         py = python().display(),
+        junit = d.join("junit.xml").display(),
     );
     let config = write(d, "planner.yml", &config);
     let plan = d.join("plan.json").display().to_string();
