@@ -305,9 +305,7 @@ impl Store {
                 .classes
                 .entry(observed.runner_class.clone())
                 .or_default();
-            for (item, &ms) in &observed.durations {
-                push_sample(class, item.clone(), Sample(ms, seq), keep, &mut outcome);
-            }
+            merge_sorted(class, &observed.durations, seq, keep, &mut outcome);
         }
         let startups: Vec<StartUp> = observed
             .startups
@@ -556,6 +554,49 @@ impl Store {
     }
 }
 
+/// Adds one observation's durations (each the newest sample of its item, at most `keep` kept)
+/// by walking the two sorted maps side by side: a tree insertion per item compared its long,
+/// shared-prefix ids a log of the store's size times over.
+fn merge_sorted(
+    class: &mut BTreeMap<ItemId, Vec<Sample>>,
+    durations: &BTreeMap<ItemId, Micros>,
+    seq: u64,
+    keep: usize,
+    outcome: &mut MergeOutcome,
+) {
+    let old = std::mem::take(class);
+    let mut merged: Vec<(ItemId, Vec<Sample>)> = Vec::with_capacity(old.len() + durations.len());
+    let mut new = durations.iter().peekable();
+    let add = |samples: &mut Vec<Sample>, d: Micros, outcome: &mut MergeOutcome| {
+        samples.push(Sample(d, seq));
+        if samples.len() > keep {
+            let excess = samples.len() - keep;
+            samples.drain(..excess);
+        }
+        outcome.samples_added += 1;
+    };
+    for (id, mut samples) in old {
+        while let Some((nid, &d)) = new.next_if(|(nid, _)| **nid < id) {
+            let mut fresh = Vec::new();
+            add(&mut fresh, d, outcome);
+            outcome.new_items += 1;
+            merged.push((nid.clone(), fresh));
+        }
+        if let Some((_, &d)) = new.next_if(|(nid, _)| **nid == id) {
+            add(&mut samples, d, outcome);
+        }
+        merged.push((id, samples));
+    }
+    for (nid, &d) in new {
+        let mut fresh = Vec::new();
+        add(&mut fresh, d, outcome);
+        outcome.new_items += 1;
+        merged.push((nid.clone(), fresh));
+    }
+    // In order already: the tree is built from it without comparing ids again.
+    *class = merged.into_iter().collect();
+}
+
 /// Appends a sample as the item's newest, keeping at most `keep`.
 fn push_sample(
     class: &mut BTreeMap<ItemId, Vec<Sample>>,
@@ -603,6 +644,38 @@ mod tests {
         let again = s.merge(&o);
         assert_eq!(again.observations_already_present, 1);
         assert_eq!(s, once);
+    }
+
+    /// The side-by-side merge gives what one insertion per item gave, whatever the overlap.
+    #[test]
+    fn merging_sorted_equals_inserting_one_by_one() {
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for round in 0..200 {
+            let (mut fast, mut slow) = (BTreeMap::new(), BTreeMap::new());
+            let (mut a, mut b) = (MergeOutcome::default(), MergeOutcome::default());
+            for seq in 0..4 {
+                let durations: BTreeMap<ItemId, Micros> = (0..next() % 30)
+                    .map(|_| {
+                        (
+                            ItemId::new(format!("t{}", next() % 40)),
+                            Micros(next() % 1000),
+                        )
+                    })
+                    .collect();
+                merge_sorted(&mut fast, &durations, seq, 3, &mut a);
+                for (id, &d) in &durations {
+                    push_sample(&mut slow, id.clone(), Sample(d, seq), 3, &mut b);
+                }
+            }
+            assert_eq!(fast, slow, "round {round}");
+            assert_eq!(a, b, "round {round}");
+        }
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! One command-line input → one observation: a file, or a directory or glob of reports (one per
 //! shard) read as one view, or the planner's own store.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
+
+use rustc_hash::FxHashMap as HashMap;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
@@ -370,7 +372,8 @@ fn tests_of<'a>(
     warnings: &mut Vec<String>,
 ) -> HashMap<&'a ItemId, TestTime<'a>> {
     // Hashed, not ordered: what is built from it is summed per item, the same in any order.
-    let mut tests: HashMap<&ItemId, TestTime> = HashMap::with_capacity(summary.cases.len());
+    let mut tests: HashMap<&ItemId, TestTime> =
+        HashMap::with_capacity_and_hasher(summary.cases.len(), rustc_hash::FxBuildHasher);
     let mut no_time = Vec::new();
     for case in &summary.cases {
         match (case.outcome, case.millis) {
@@ -416,10 +419,15 @@ pub fn junit_view(
     opts: ReadOptions,
     warnings: &mut Vec<String>,
 ) -> (BTreeMap<ItemId, Micros>, usize) {
-    let mut tests: HashMap<&ItemId, TestTime> = HashMap::new();
     let mut overlaps = 0usize;
-    for (path, summary) in reports {
-        for (id, t) in tests_of(path, summary, warnings) {
+    let mut tests: HashMap<&ItemId, TestTime> = HashMap::default();
+    for (i, (path, summary)) in reports.iter().enumerate() {
+        let these = tests_of(path, summary, warnings);
+        if i == 0 {
+            tests = these;
+            continue;
+        }
+        for (id, t) in these {
             match tests.entry(id) {
                 std::collections::hash_map::Entry::Occupied(mut old) => {
                     overlaps += 1;
@@ -433,8 +441,10 @@ pub fn junit_view(
             }
         }
     }
-    let mut items: BTreeMap<&str, Micros> = BTreeMap::new();
-    let mut failed_items: BTreeSet<&str> = BTreeSet::new();
+    // Sorted once rather than kept in order while built: a report's ids share long prefixes,
+    // and every comparison in a tree reads them again.
+    let mut parts: Vec<(&str, Micros)> = Vec::with_capacity(tests.len());
+    let mut failed_items: rustc_hash::FxHashSet<&str> = rustc_hash::FxHashSet::default();
     let mut nameless = 0usize;
     for (id, t) in tests {
         let item = match opts.by {
@@ -452,7 +462,15 @@ pub fn junit_view(
             failed_items.insert(item);
             continue;
         }
-        *items.entry(item).or_default() += t.ms;
+        parts.push((item, t.ms));
+    }
+    parts.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    let mut items: Vec<(&str, Micros)> = Vec::with_capacity(parts.len());
+    for (item, ms) in parts {
+        match items.last_mut() {
+            Some((last, sum)) if *last == item => *sum += ms,
+            _ => items.push((item, ms)),
+        }
     }
     if nameless > 0 {
         warnings.push(format!(
@@ -465,7 +483,7 @@ pub fn junit_view(
         ));
     }
     if !failed_items.is_empty() {
-        items.retain(|id, _| !failed_items.contains(id));
+        items.retain(|(id, _)| !failed_items.contains(id));
         warnings.push(format!(
             "{label}: {} failed item(s) teach no duration (pass --include-failed to keep them)",
             failed_items.len()

@@ -264,7 +264,11 @@ pub fn read_junit(path: &Path, bytes: &[u8]) -> Result<JunitSummary, IngestError
 /// ran the subtest twice (`-run '^(?:TestTwo)$'` on one shard, `-run '^TestTwo$/^sub$'` on
 /// another): a subtest whose parent is in the same report is part of the parent's item.
 fn drop_subtests(cases: &mut Vec<JunitCase>) {
-    if !cases.iter().any(|c| c.test.as_str().contains('/')) {
+    let subtest = |id: &str| {
+        id.rsplit_once("::")
+            .is_some_and(|(_, name)| name.contains('/'))
+    };
+    if !cases.iter().any(|c| subtest(c.test.as_str())) {
         return;
     }
     let ids: std::collections::HashSet<String> =
