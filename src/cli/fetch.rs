@@ -170,7 +170,7 @@ pub fn run(args: &FetchArgs, out: &mut dyn Write, reporter: &mut Reporter) -> Re
 }
 
 /// A fetch that stopped early: a rate limit is a warning (what was read is kept, the next fetch
-/// goes on from there); anything else is a warning and exit code 7.
+/// goes on from there); anything else is an error (exit code 7) that says what was kept.
 fn finish(
     stopped: Option<ApiError>,
     runs_read: usize,
@@ -194,7 +194,6 @@ fn finish(
                     out.display()
                 )
             };
-            reporter.warn(format!("timings fetch stopped: {e}; {kept}"));
             Err(Error::FetchStopped { kept, source: e })
         }
     }
