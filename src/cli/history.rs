@@ -192,7 +192,7 @@ fn mismatch(listed: &[ItemId], history: &BTreeMap<ItemId, Vec<Sample>>) -> Optio
         .keys()
         .find(|h| !listed.contains(h))
         .map_or("", |h| h.as_str());
-    let is_test = |id: &str| id.contains("::");
+    let is_test = crate::timings::is_test_id;
     let hint = if is_test(item) && !is_test(seen) {
         "the history holds files and the items are tests: plan them --by file (list files), or keep per-test history".to_owned()
     } else if !is_test(item) && is_test(seen) {

@@ -11,7 +11,7 @@ use super::ShardIndex;
 use super::choose::{Choice, ChoiceMode, CostModel, CurvePoint, choose_shards, curve};
 use super::partition::{Assignment, bound, partition};
 use crate::timings::formats::Granularity;
-use crate::timings::{EstimateSource, Estimates, ItemId, Micros};
+use crate::timings::{EstimateSource, Estimates, ItemId, Micros, is_test_id, looks_like_file};
 
 pub const PLAN_FORMAT: &str = "gha-planner-plan";
 pub const PLAN_VERSION: u32 = 1;
@@ -201,23 +201,13 @@ fn counts(estimates: &Estimates) -> EstimateCounts {
 /// report) holds files though it was read "by test", and one read `--by file` from a per-test
 /// store holds tests. Only a unanimous answer overrides what was declared.
 pub fn item_granularity(estimates: &Estimates, declared: Granularity) -> Granularity {
-    let looks_like_file = |id: &str| {
-        !id.contains("::")
-            && !id.contains(' ')
-            && (id.contains('/')
-                || id
-                    .rsplit_once('.')
-                    .is_some_and(|(_, ext)| (1..=5).contains(&ext.len())))
-    };
     let ids = || estimates.durations().map(|(id, _)| id.as_str());
     if ids().next().is_none() {
         return declared;
     }
     match declared {
         Granularity::Test if ids().all(looks_like_file) => Granularity::File,
-        Granularity::File | Granularity::Class if ids().all(|id| id.contains("::")) => {
-            Granularity::Test
-        }
+        Granularity::File | Granularity::Class if ids().all(is_test_id) => Granularity::Test,
         other => other,
     }
 }

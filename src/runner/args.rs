@@ -50,7 +50,7 @@ pub fn runner_args(runner: Runner, items: &[ItemId]) -> Result<Vec<Vec<String>>,
     let whole_files = |runner: Runner| -> Result<Vec<String>, AdapterError> {
         ids()
             .map(|id| {
-                if id.contains("::") {
+                if crate::timings::is_test_id(id) {
                     Err(AdapterError::NeedsFiles {
                         runner: runner.name(),
                         id: id.to_owned(),

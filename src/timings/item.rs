@@ -33,6 +33,23 @@ impl From<&str> for ItemId {
     }
 }
 
+/// Whether an item names one test of a file (`FILE::TEST`, as pytest, jest, rspec and go ids
+/// do here) rather than a whole file, class or package.
+pub fn is_test_id(id: &str) -> bool {
+    id.contains("::")
+}
+
+/// Whether an item reads as a path to a file: not a test of one, no spaces (a nextest test, a
+/// JVM display name), and a folder or an extension.
+pub fn looks_like_file(id: &str) -> bool {
+    !is_test_id(id)
+        && !id.contains(' ')
+        && (id.contains('/')
+            || id
+                .rsplit_once('.')
+                .is_some_and(|(_, ext)| (1..=5).contains(&ext.len())))
+}
+
 /// The file (or other container: a nextest binary, a JVM class, a playwright spec hash) an item
 /// belongs to. For an item that is itself a file, the item.
 pub fn item_file(id: &str) -> &str {

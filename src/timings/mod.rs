@@ -9,7 +9,7 @@ mod overhead;
 mod store;
 
 pub use estimate::{EstimateSource, Estimates, Estimator, Statistic};
-pub use item::{ItemId, item_ancestors, item_file};
+pub use item::{ItemId, is_test_id, item_ancestors, item_file, looks_like_file};
 pub use micros::{DurationError, Micros, median};
 pub use overhead::{KEEP_STARTUPS, MeasuredOverhead, StartUp};
 pub(crate) use store::hex_digest;
