@@ -69,6 +69,11 @@ pub struct Suite {
     #[serde(default)]
     #[schemars(extend("exclusiveMinimum" = 0))]
     pub target_seconds: Option<f64>,
+    /// How many of its shards run at once (the account's concurrent jobs); the rendered matrix
+    /// gets it as `max-parallel` [default: 20, GitHub Free's; 5 on macOS runners].
+    #[serde(default)]
+    #[schemars(range(min = 1, max = 1000))]
+    pub capacity: Option<u32>,
     /// Never more shards than this.
     #[serde(default = "default_max_shards")]
     #[schemars(range(min = 1, max = 256))]
@@ -147,6 +152,13 @@ pub enum RunsOnConfig {
 }
 
 impl RunsOnConfig {
+    /// Whether the suite runs on macOS runners, which GitHub Free runs fewer of at once.
+    pub fn is_macos(&self) -> bool {
+        self.labels()
+            .iter()
+            .any(|l| crate::runner::is_macos_label(l))
+    }
+
     pub fn labels(&self) -> &[String] {
         match self {
             RunsOnConfig::One(l) => std::slice::from_ref(l),

@@ -328,6 +328,12 @@ pub struct PlanArgs {
     #[arg(long, default_value_t = 256, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=256))]
     pub max_shards: u32,
 
+    /// How many shards run at once (the account's concurrent jobs, or the matrix's
+    /// `max-parallel`); more run in waves, which the wall time and the choice of N count
+    /// [default: 20, GitHub Free's; 5 for macOS runners].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub capacity: Option<u32>,
+
     /// Fixed cost per shard before its first item: runner start, checkout, setup [default: 30, assumed].
     #[arg(long, value_name = "SECONDS")]
     pub overhead_seconds: Option<f64>,

@@ -9,7 +9,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use crate::config::{Config, Items, Suite};
-use crate::plan::{ChoiceMode, OverheadSource, SuiteSettings};
+use crate::plan::{CapacitySource, ChoiceMode, OverheadSource, RunnerCapacity, SuiteSettings};
 use crate::report::Rates;
 use crate::timings::formats::{FormatChoice, Granularity, ReadOptions, Unit};
 use crate::timings::{Estimator, Micros, Statistic};
@@ -203,6 +203,7 @@ pub struct SuiteSettingsDraft {
     pub mode: ChoiceMode,
     pub max_shards: usize,
     pub max_extra_cost: f64,
+    pub capacity: RunnerCapacity,
 }
 
 /// The per-shard overhead when nothing gives or measures it.
@@ -218,6 +219,9 @@ struct SuiteRequest {
     target: Option<(f64, Origin)>,
     max_shards: (u32, Origin),
     max_extra_cost: f64,
+    /// Given by a flag or the config; else GitHub Free's, for macOS runners or others.
+    capacity: Option<(u32, CapacitySource)>,
+    macos: bool,
 }
 
 /// A suite's overhead, target and shard cap, checked: the values a flag and a config field can
@@ -282,6 +286,13 @@ fn resolve(r: SuiteRequest) -> Result<SuiteSettingsDraft, SettingError> {
         mode,
         max_shards: values.max_shards,
         max_extra_cost: extra / 100.0,
+        capacity: match r.capacity {
+            Some((runners, source)) => RunnerCapacity {
+                runners: runners.max(1) as usize,
+                source,
+            },
+            None => RunnerCapacity::github_free(r.macos),
+        },
     })
 }
 
@@ -301,6 +312,8 @@ pub fn suite_from_flags(args: &PlanArgs) -> Result<SuiteSettingsDraft, SettingEr
             .map(|t| (t, Origin::Flag("--target-seconds"))),
         max_shards: (args.max_shards, Origin::Flag("--max-shards")),
         max_extra_cost: args.max_extra_cost,
+        capacity: args.capacity.map(|c| (c, CapacitySource::Flag)),
+        macos: false,
     })
 }
 
@@ -415,6 +428,11 @@ fn suite_from_config(
         target: suite.target_seconds.map(|t| (t, at("target-seconds"))),
         max_shards: (suite.max_shards, at("max-shards")),
         max_extra_cost: args.max_extra_cost,
+        capacity: args
+            .capacity
+            .map(|c| (c, CapacitySource::Flag))
+            .or(suite.capacity.map(|c| (c, CapacitySource::Config))),
+        macos: suite.runs_on.is_macos(),
     })
 }
 
@@ -442,6 +460,7 @@ impl SuiteSettingsDraft {
             mode: self.mode,
             max_shards: self.max_shards,
             max_extra_cost: self.max_extra_cost,
+            capacity: self.capacity,
         }
     }
 }

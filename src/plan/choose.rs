@@ -15,6 +15,33 @@ use crate::timings::Micros;
 pub struct CostModel {
     /// Fixed cost of every shard before it runs its first item.
     pub overhead: Micros,
+    /// How many shards run at once; the rest wait for a free runner, in waves.
+    pub capacity: usize,
+}
+
+/// The wall time of shards with these loads when at most `capacity` run at once: each shard, in
+/// order, starts on the runner that frees first (as GitHub starts a matrix's queued jobs) and
+/// pays the overhead there.
+pub fn wall_with_capacity(loads: &[Micros], overhead: Micros, capacity: usize) -> Micros {
+    let c = capacity.max(1);
+    if loads.len() <= c {
+        return overhead + loads.iter().copied().max().unwrap_or_default();
+    }
+    let mut free: std::collections::BinaryHeap<std::cmp::Reverse<Micros>> =
+        (0..c).map(|_| std::cmp::Reverse(Micros::ZERO)).collect();
+    let mut end = Micros::ZERO;
+    for &load in loads {
+        let std::cmp::Reverse(start) = free.pop().unwrap_or(std::cmp::Reverse(Micros::ZERO));
+        let finish = start + overhead + load;
+        end = end.max(finish);
+        free.push(std::cmp::Reverse(finish));
+    }
+    end
+}
+
+/// How many waves `n` shards run in at this capacity.
+pub fn waves(n: usize, capacity: usize) -> usize {
+    n.div_ceil(capacity.max(1)).max(1)
 }
 
 /// One point of the curve.
@@ -23,7 +50,7 @@ pub struct CurvePoint {
     pub n: usize,
     /// Busiest shard's work, without overhead (longest-first).
     pub makespan_ms: Micros,
-    /// Predicted wall time of the phase: overhead + makespan.
+    /// Predicted wall time of the phase: overhead + makespan, in waves past the capacity.
     pub wall_ms: Micros,
     /// Sum over shards of (overhead + work) rounded up to the minute.
     pub runner_minutes: u64,
@@ -128,7 +155,7 @@ pub fn billed_minutes(loads: &[Micros], overhead: Micros) -> u64 {
 fn point(weights: &[Micros], n: usize, cost: CostModel, a: &Assignment) -> CurvePoint {
     let total: Micros = weights.iter().copied().sum();
     let makespan = a.makespan();
-    let wall = cost.overhead + makespan;
+    let wall = wall_with_capacity(&a.loads, cost.overhead, cost.capacity);
     let sequential = cost.overhead + total;
     let efficiency = if wall.0 == 0 {
         1.0
@@ -235,6 +262,46 @@ pub fn choose_shards(curve: &[CurvePoint], mode: ChoiceMode, default_extra_cost:
 mod tests {
     use super::*;
 
+    /// 31 shards on 20 runners: 11 wait for a second wave, and the wall doubles.
+    #[test]
+    fn shards_past_the_capacity_run_in_waves() {
+        let loads = vec![Micros::ms(120_000); 31];
+        let overhead = Micros::ms(30_000);
+        assert_eq!(
+            wall_with_capacity(&loads, overhead, 256),
+            Micros::ms(150_000)
+        );
+        assert_eq!(
+            wall_with_capacity(&loads, overhead, 20),
+            Micros::ms(300_000)
+        );
+        assert_eq!(waves(31, 20), 2);
+        assert_eq!(waves(20, 20), 1);
+        // The curve sees it: past the capacity a shard more is slower, not faster.
+        let w = vec![Micros::ms(6_000); 400];
+        let points = curve(
+            &w,
+            40,
+            CostModel {
+                overhead,
+                capacity: 20,
+            },
+        );
+        assert!(
+            points[20].wall_ms > points[19].wall_ms,
+            "{:?}",
+            &points[18..22]
+        );
+        let choice = choose_shards(
+            &points,
+            ChoiceMode::Cost {
+                max_extra_cost: 10.0,
+            },
+            0.25,
+        );
+        assert!(choice.n <= 20, "{}", choice.n);
+    }
+
     #[test]
     fn a_choice_is_one_flat_object_and_reads_back() {
         let c = Choice {
@@ -286,6 +353,7 @@ mod tests {
             100,
             CostModel {
                 overhead: Micros::ms(30_000),
+                capacity: 256,
             },
         );
         let choice = choose_shards(
@@ -313,6 +381,7 @@ mod tests {
             8,
             CostModel {
                 overhead: Micros::ms(0),
+                capacity: 256,
             },
         );
         let within = |ms| {

@@ -47,8 +47,11 @@ pub struct SuitePlan {
     pub bound: Bound,
     /// The busiest shard's estimated work.
     pub predicted_makespan_ms: Micros,
-    /// Overhead + makespan.
+    /// Overhead + makespan, in waves when the shards outnumber the runners.
     pub predicted_wall_ms: Micros,
+    /// The runners that run the shards at once (absent from plans made before it was modelled).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capacity: Option<RunnerCapacity>,
     pub runner_minutes: u64,
     pub curve: Vec<CurvePoint>,
     pub shards: Vec<ShardPlan>,
@@ -135,6 +138,35 @@ pub struct SuiteSettings {
     pub mode: ChoiceMode,
     pub max_shards: usize,
     pub max_extra_cost: f64,
+    pub capacity: RunnerCapacity,
+}
+
+/// How many runners run a suite's shards at once, and who said so.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunnerCapacity {
+    pub runners: usize,
+    pub source: CapacitySource,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CapacitySource {
+    /// `--capacity`.
+    Flag,
+    /// The suite's `capacity` in the config.
+    Config,
+    /// GitHub Free's concurrent jobs: 20, of which 5 macOS.
+    Default,
+}
+
+impl RunnerCapacity {
+    /// GitHub Free runs 20 jobs at once, 5 of them on macOS.
+    pub fn github_free(macos: bool) -> RunnerCapacity {
+        RunnerCapacity {
+            runners: crate::runner::github_free_capacity(macos) as usize,
+            source: CapacitySource::Default,
+        }
+    }
 }
 
 impl Plan {
@@ -217,6 +249,7 @@ pub fn plan_suite(estimates: &Estimates, s: &SuiteSettings) -> SuitePlan {
     let (ids, weights) = weighted_items(estimates);
     let cost = CostModel {
         overhead: s.overhead,
+        capacity: s.capacity.runners,
     };
     let cap = s.max_shards.min(ids.len()).max(1);
     let points = curve(&weights, cap, cost);
@@ -262,7 +295,8 @@ pub fn plan_suite(estimates: &Estimates, s: &SuiteSettings) -> SuitePlan {
             },
         },
         predicted_makespan_ms: a.makespan(),
-        predicted_wall_ms: s.overhead + a.makespan(),
+        predicted_wall_ms: super::wall_with_capacity(&a.loads, s.overhead, s.capacity.runners),
+        capacity: Some(s.capacity),
         runner_minutes: super::billed_minutes(&a.loads, s.overhead),
         curve: points,
         shards,

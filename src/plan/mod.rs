@@ -5,11 +5,14 @@ mod contract;
 mod partition;
 mod shard_index;
 
-pub use choose::{Choice, ChoiceMode, CostModel, CurvePoint, billed_minutes, choose_shards, curve};
+pub use choose::{
+    Choice, ChoiceMode, CostModel, CurvePoint, billed_minutes, choose_shards, curve,
+    wall_with_capacity, waves,
+};
 pub use contract::{
-    Bound, BoundTerm, EstimateCounts, OverheadSource, PLAN_FORMAT, PLAN_VERSION, Plan, PlannedItem,
-    RunSpec, ShardPlan, SuitePlan, SuiteSettings, assign, item_granularity, plan_suite,
-    weighted_items,
+    Bound, BoundTerm, CapacitySource, EstimateCounts, OverheadSource, PLAN_FORMAT, PLAN_VERSION,
+    Plan, PlannedItem, RunSpec, RunnerCapacity, ShardPlan, SuitePlan, SuiteSettings, assign,
+    item_granularity, plan_suite, weighted_items,
 };
 pub use partition::{Assignment, bound, lpt, partition, refine};
 pub use shard_index::ShardIndex;

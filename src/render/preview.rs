@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use crate::plan::{BoundTerm, OverheadSource, SuitePlan};
+use crate::plan::{BoundTerm, CapacitySource, OverheadSource, SuitePlan, waves};
 use crate::timings::Micros;
 
 const BAR: usize = 32;
@@ -55,6 +55,7 @@ fn curve_rows(suite: &SuitePlan) -> Vec<usize> {
         .filter(|&n| n <= cap)
         .collect();
     rows.extend([suite.choice.n, suite.choice.knee, cap]);
+    rows.extend(suite.capacity.map(|c| c.runners));
     rows.sort_unstable();
     rows.dedup();
     rows.retain(|&n| n >= 1 && n <= cap);
@@ -119,6 +120,20 @@ pub fn preview(suite: &SuitePlan, sources: &str) -> String {
         "  overhead    {} per shard{overhead_note}",
         suite.overhead_ms
     );
+    if let Some(c) = suite.capacity {
+        let note = match c.source {
+            CapacitySource::Default => {
+                " (GitHub Free's concurrent jobs; set --capacity, or the suite's `capacity`)"
+            }
+            CapacitySource::Flag => " (--capacity)",
+            CapacitySource::Config => " (the suite's `capacity`)",
+        };
+        let _ = writeln!(
+            o,
+            "  capacity    {} shards at once, more run in waves{note}",
+            c.runners
+        );
+    }
     let _ = writeln!(o);
     if suite.skip {
         let _ = writeln!(
@@ -133,6 +148,14 @@ pub fn preview(suite: &SuitePlan, sources: &str) -> String {
         if n == 1 { "" } else { "s" },
         suite.choice.reason
     );
+    if let Some(c) = suite.capacity.filter(|c| n > c.runners) {
+        let _ = writeln!(
+            o,
+            "  capacity binds: {n} shards on {} runners run in {} waves",
+            c.runners,
+            waves(n, c.runners)
+        );
+    }
     let _ = writeln!(o);
     let max = suite.predicted_makespan_ms;
     let _ = writeln!(o, "  shard   items   estimate");
@@ -214,6 +237,13 @@ pub fn preview(suite: &SuitePlan, sources: &str) -> String {
                 "  ◄ the knee"
             });
         }
+        if let Some(c) = suite.capacity {
+            if row == c.runners && row < suite.curve.len() {
+                mark.push_str("  ← capacity");
+            } else if row > c.runners {
+                let _ = write!(mark, "  ({} waves)", waves(row, c.runners));
+            }
+        }
         let _ = writeln!(
             o,
             "  {:>6}  {:>9}  {:>7.2}×  {:>10.0}%  {:>15}{mark}",
@@ -262,6 +292,7 @@ mod tests {
             mode: ChoiceMode::Fixed { requested: 40 },
             max_shards: 256,
             max_extra_cost: 0.25,
+            capacity: crate::plan::RunnerCapacity::github_free(false),
         };
         let text = preview(&plan_suite(&estimates, &settings), "test");
         let table: Vec<&str> = text

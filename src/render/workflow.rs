@@ -25,6 +25,8 @@ struct SuiteContext {
     /// 1-based position: job ids and outputs are numbered, never named after config text.
     n: usize,
     timeout_minutes: u32,
+    /// How many shards run at once: the plan's capacity, as `max-parallel`.
+    max_parallel: u32,
     /// The setup steps as YAML, indented to sit in a job's `steps:`.
     setup: String,
 }
@@ -74,6 +76,9 @@ pub fn render_workflow(
         .map(|(k, s)| SuiteContext {
             n: k + 1,
             timeout_minutes: s.timeout_minutes,
+            max_parallel: s
+                .capacity
+                .unwrap_or_else(|| crate::runner::github_free_capacity(s.runs_on.is_macos())),
             setup: if s.setup.is_empty() {
                 String::new()
             } else {

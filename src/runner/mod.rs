@@ -8,6 +8,16 @@ pub use args::{AdapterError, one_line_each, runner_args};
 pub use kind::Runner;
 pub use quote::shell_quote;
 
+/// How many jobs GitHub Free runs at once: 20, of which 5 on macOS runners.
+pub fn github_free_capacity(macos: bool) -> u32 {
+    if macos { 5 } else { 20 }
+}
+
+/// Whether a runner label names a macOS runner (`macos-latest`, `macos-14-arm64`).
+pub fn is_macos_label(label: &str) -> bool {
+    label.to_ascii_lowercase().starts_with("macos")
+}
+
 /// The pytest plugin that keeps a shard's tests after collection (`-p planner_select
 /// --planner-items=FILE`): node ids given as arguments cost pytest milliseconds each.
 pub const PYTEST_PLUGIN: &str = include_str!("pytest/planner_select.py");

@@ -375,12 +375,24 @@ fn advise_sharding(f: &Facts, out: &mut Vec<Advice>) {
         {
             continue;
         }
+        // The k shards share the job's runners: as many at once as its pool and the total allow.
+        let pool = assume.capacity.pool_of(&g.instances[i].runs_on);
+        let at_once = [
+            assume.capacity.limit(pool.as_deref()),
+            assume.capacity.total,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+        .unwrap_or(usize::MAX)
+        .max(1) as u64;
         let mut best: Option<(usize, Micros)> = None;
         for k in 2..=8u64 {
-            // k shards each pay the start-up again; the work divides.
-            let shard = Micros(o + (d[i].0 - o).div_ceil(k));
+            // k shards each pay the start-up again; the work divides; past the capacity they
+            // run in waves.
+            let shard = o + (d[i].0 - o).div_ceil(k);
             let mut trial = d.to_vec();
-            trial[i] = shard;
+            trial[i] = Micros(shard * k.div_ceil(at_once));
             let w = wall_of(&simulate(g, &trial, &assume.capacity));
             // Take a larger k only when it buys at least a minute more.
             if best.is_none_or(|(_, bw)| w.0 + MINUTE <= bw.0) {

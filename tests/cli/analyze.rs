@@ -228,6 +228,14 @@ fn a_small_workflow_worked_out_by_hand() {
     // One runner in all: everything in turn, the sum of the work.
     let one = analyze_json(&wf, &runs, &["--capacity", "total=1"]);
     assert_eq!(one["predicted_wall_seconds"], one["total_work_seconds"]);
+    // And shards of one job only add start-ups: it once advised 6 shards "22m instead of 38m".
+    let kinds: Vec<&str> = one["advice"]
+        .as_array()
+        .expect("advice")
+        .iter()
+        .map(|x| x["kind"].as_str().expect("kind"))
+        .collect();
+    assert!(!kinds.contains(&"shard"), "one runner: {}", one["advice"]);
 }
 
 #[test]

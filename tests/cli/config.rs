@@ -148,3 +148,51 @@ fn a_bad_value_is_the_same_error_from_a_flag_or_the_config() {
         "{from_flag}"
     );
 }
+
+/// A suite's capacity comes from the config, else from its runners (GitHub Free: 5 macOS jobs at
+/// once, 20 others), and the rendered matrix runs no more than the plan counted on.
+#[test]
+fn capacity_comes_from_the_config_or_the_runners_and_reaches_max_parallel() {
+    let dir = crate::tmp();
+    let d = dir.path();
+    crate::write(d, "t.json", r#"{"a.py::x": 1.0, "b.py::y": 2.0}"#);
+    let config = crate::write(
+        d,
+        "planner.yml",
+        "version: 1\ntimings: [t.json]\nsuites:\n  mac:\n    runner: pytest\n    runs-on: macos-latest\n  linux:\n    runner: pytest\n    capacity: 8\n",
+    );
+    let config = config.display().to_string();
+    let plan = d.join("plan.json");
+    let (code, _, err) = crate::run(&[
+        "plan",
+        "--config",
+        &config,
+        "--out",
+        plan.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let plan: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&plan).expect("plan")).expect("JSON");
+    let capacity = |name: &str| {
+        let suite = plan["suites"]
+            .as_array()
+            .expect("suites")
+            .iter()
+            .find(|s| s["name"] == name)
+            .expect("the suite");
+        (
+            suite["capacity"]["runners"].clone(),
+            suite["capacity"]["source"].clone(),
+        )
+    };
+    assert_eq!(capacity("mac"), (5.into(), "default".into()));
+    assert_eq!(capacity("linux"), (8.into(), "config".into()));
+    let (code, yaml, err) = crate::run(&["render", "--config", &config]);
+    assert_eq!(code, 0, "{err}");
+    let mut parallel: Vec<&str> = yaml
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("max-parallel: "))
+        .collect();
+    parallel.sort_unstable();
+    assert_eq!(parallel, ["5", "8"], "{yaml}");
+}

@@ -407,3 +407,57 @@ fn sub_millisecond_tests_keep_their_weight() {
         .collect();
     assert_eq!(estimates, [9.0, 9.0], "18 ms of tests in two equal halves");
 }
+
+/// N ignored runner capacity: the README's example chose 31 shards where GitHub Free runs 20
+/// jobs at once, and 11 shards waited for a second wave the prediction did not count.
+#[test]
+fn shards_past_the_runner_capacity_run_in_waves_and_n_respects_it() {
+    let example = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/onegov-cloud/test_durations.json"
+    );
+    let plan = |extra: &[&str]| {
+        let dir = tmp();
+        let out = dir.path().join("plan.json");
+        let mut args = vec![
+            "plan",
+            "--timings",
+            example,
+            "--out",
+            out.to_str().expect("utf-8"),
+        ];
+        args.extend_from_slice(extra);
+        let (code, _, err) = run(&args);
+        assert_eq!(code, 0, "{err}");
+        let text = std::fs::read_to_string(&out).expect("the plan");
+        let v: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+        v["suites"][0].clone()
+    };
+    let free = plan(&[]);
+    assert_eq!(free["capacity"]["runners"], 20);
+    assert_eq!(free["capacity"]["source"], "default");
+    let n = free["shards"].as_array().map_or(0, Vec::len);
+    assert!((2..=20).contains(&n), "within GitHub Free's 20: {n}");
+    // With runners to spare, the same budget buys more shards.
+    let many = plan(&["--capacity", "64"]);
+    assert!(
+        many["shards"].as_array().map_or(0, Vec::len) > 20,
+        "{}",
+        many["choice"]
+    );
+    // 31 shards on 20 runners: the predicted wall counts the second wave.
+    let forced = plan(&["--total", "31"]);
+    let wall = forced["predicted_wall_ms"].as_f64().expect("wall");
+    let one_wave = forced["overhead_ms"].as_f64().expect("overhead")
+        + forced["predicted_makespan_ms"].as_f64().expect("makespan");
+    assert!(
+        wall > 1.9 * one_wave,
+        "two waves: {wall} against {one_wave}"
+    );
+    let (code, out, err) = run(&["plan", "--timings", example, "--total", "31", "--dry-run"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("capacity binds: 31 shards on 20 runners run in 2 waves"),
+        "{out}"
+    );
+}
