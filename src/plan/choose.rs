@@ -8,7 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::partition::{Assignment, lpt};
+use super::partition::{Assignment, LongestFirst, lpt_in};
 use crate::timings::Micros;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -75,8 +75,9 @@ pub struct Choice {
     pub mode: ChoiceMode,
     pub n: usize,
     pub reason: String,
-    /// Where the curve bends: the count the cost budget would pick, shown whatever the mode.
-    pub knee: usize,
+    /// Where the curve bends: the count the cost budget would pick, shown whatever the mode
+    /// that computes a curve (not `--total`, which needs none).
+    pub knee: Option<usize>,
 }
 
 /// A choice as the plan writes it: the mode's name and its one value beside the choice, in one
@@ -92,7 +93,8 @@ struct ChoiceFields {
     max_extra_cost: Option<f64>,
     n: usize,
     reason: String,
-    knee: usize,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    knee: Option<usize>,
 }
 
 impl From<Choice> for ChoiceFields {
@@ -171,11 +173,106 @@ fn point(weights: &[Micros], n: usize, cost: CostModel, a: &Assignment) -> Curve
     }
 }
 
-/// The curve for n = 1 ..= cap, from longest-first packings.
+/// The curve for n = 1 ..= cap, from longest-first packings of one sort.
 pub fn curve(weights: &[Micros], cap: usize, cost: CostModel) -> Vec<CurvePoint> {
+    let sorted = LongestFirst::new(weights);
     (1..=cap.max(1))
-        .map(|n| point(weights, n, cost, &lpt(weights, n)))
+        .map(|n| point(weights, n, cost, &lpt_in(weights, &sorted, n)))
         .collect()
+}
+
+/// The shard counts worth a packing before any choice: every count up to 16, or up to the
+/// capacity (at most 32), then a grid growing by an eighth, the counts a preview shows, and the
+/// cap.
+fn grid(cap: usize, capacity: usize) -> Vec<usize> {
+    let dense = cap.min(capacity.clamp(16, 32));
+    let mut ns: Vec<usize> = (1..=dense).collect();
+    let mut n = dense;
+    while n < cap {
+        n = (n + n.div_ceil(8)).min(cap);
+        ns.push(n);
+    }
+    ns.extend(SHOWN_COUNTS.iter().copied().filter(|&n| n <= cap));
+    ns.sort_unstable();
+    ns.dedup();
+    ns
+}
+
+/// The shard counts a preview shows of the curve (with the chosen one, the knee, the capacity
+/// and the cap), so the curve always holds them.
+pub const SHOWN_COUNTS: [usize; 16] = [1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256];
+
+/// Items × shard counts up to which the whole curve is packed.
+const DENSE_WORK: usize = 25_000_000;
+
+/// The curve and the choice, packing only the counts that can matter: with `--total` that one;
+/// for a small suite every count; for a large one a grid of counts, then every count between the
+/// grid's neighbours of what the grid chose (and of the knee), chosen again. At a million items
+/// 256 packings were most of a plan.
+pub fn choose(
+    weights: &[Micros],
+    cap: usize,
+    cost: CostModel,
+    mode: ChoiceMode,
+    default_extra_cost: f64,
+) -> (Vec<CurvePoint>, Choice) {
+    choose_within(weights, cap, cost, mode, default_extra_cost, DENSE_WORK)
+}
+
+fn choose_within(
+    weights: &[Micros],
+    cap: usize,
+    cost: CostModel,
+    mode: ChoiceMode,
+    default_extra_cost: f64,
+    dense_work: usize,
+) -> (Vec<CurvePoint>, Choice) {
+    let cap = cap.max(1);
+    let sorted = LongestFirst::new(weights);
+    let at = |n: usize| point(weights, n, cost, &lpt_in(weights, &sorted, n));
+    if let ChoiceMode::Fixed { requested } = mode {
+        let n = requested.clamp(1, cap);
+        let points = vec![at(n)];
+        let mut choice = choose_shards(&points, mode, default_extra_cost);
+        choice.n = n;
+        choice.reason = fixed_reason(requested, n, cap);
+        choice.knee = None;
+        return (points, choice);
+    }
+    // Every count while that is cheap (a few tens of millions of heap steps, up to ~100,000
+    // items at 256 shards): billed minutes round up, so the budget's edge is jagged and only
+    // the whole curve finds its fastest count for sure.
+    if weights.len().saturating_mul(cap) <= dense_work {
+        let points: Vec<CurvePoint> = (1..=cap).map(at).collect();
+        let choice = choose_shards(&points, mode, default_extra_cost);
+        return (points, choice);
+    }
+    let ns = grid(cap, cost.capacity);
+    let mut points: Vec<CurvePoint> = ns.iter().map(|&n| at(n)).collect();
+    let first = choose_shards(&points, mode, default_extra_cost);
+    let mut between = Vec::new();
+    for pick in [Some(first.n), first.knee].into_iter().flatten() {
+        let k = ns.partition_point(|&n| n < pick);
+        let lo = ns[k.saturating_sub(1)];
+        let hi = ns.get(k + 1).copied().unwrap_or(cap);
+        between.extend((lo..=hi).filter(|n| ns.binary_search(n).is_err()));
+    }
+    between.sort_unstable();
+    between.dedup();
+    points.extend(between.into_iter().map(at));
+    points.sort_by_key(|p| p.n);
+    let choice = choose_shards(&points, mode, default_extra_cost);
+    (points, choice)
+}
+
+fn fixed_reason(requested: usize, n: usize, cap: usize) -> String {
+    if n < requested {
+        format!(
+            "--total {requested}, capped at {cap} (no more shards than items, nor than --max-shards)"
+        )
+    } else {
+        format!("--total {requested}")
+    }
 }
 
 fn knee(curve: &[CurvePoint], max_extra_cost: f64) -> usize {
@@ -196,18 +293,11 @@ pub fn choose_shards(curve: &[CurvePoint], mode: ChoiceMode, default_extra_cost:
         _ => default_extra_cost,
     };
     let knee_n = knee(curve, extra);
-    let at = |n: usize| curve.get(n.saturating_sub(1));
+    let at = |n: usize| curve.iter().find(|p| p.n == n);
     let (n, reason) = match mode {
         ChoiceMode::Fixed { requested } => {
             let n = requested.clamp(1, cap);
-            let reason = if n < requested {
-                format!(
-                    "--total {requested}, capped at {cap} (no more shards than items, nor than --max-shards)"
-                )
-            } else {
-                format!("--total {requested}")
-            };
-            (n, reason)
+            (n, fixed_reason(requested, n, cap))
         }
         ChoiceMode::Target { target_ms } => {
             if let Some(p) = curve.iter().find(|p| p.wall_ms <= target_ms) {
@@ -254,7 +344,7 @@ pub fn choose_shards(curve: &[CurvePoint], mode: ChoiceMode, default_extra_cost:
         mode,
         n,
         reason,
-        knee: knee_n,
+        knee: Some(knee_n),
     }
 }
 
@@ -302,6 +392,113 @@ mod tests {
         assert!(choice.n <= 20, "{}", choice.n);
     }
 
+    /// Two cost budgets and a wall-time target.
+    fn modes(target_ms: Micros) -> [ChoiceMode; 3] {
+        [
+            ChoiceMode::Cost {
+                max_extra_cost: 0.25,
+            },
+            ChoiceMode::Cost {
+                max_extra_cost: 1.0,
+            },
+            ChoiceMode::Target { target_ms },
+        ]
+    }
+
+    /// Packing a grid and then the counts around its pick chooses what packing every count
+    /// chose, on skewed suites of several sizes, capacities and modes.
+    #[test]
+    fn the_sparse_curve_chooses_what_the_whole_curve_chose() {
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for round in 0..15 {
+            let items = 300 + (next() % 1200) as usize;
+            // Heavy-tailed durations, as test suites have, and even ones, whose curve keeps
+            // falling to large counts.
+            let w: Vec<Micros> = (0..items)
+                .map(|_| {
+                    if round % 2 == 0 {
+                        Micros(1 + 2_000_000 / (1 + next() % 1000))
+                    } else {
+                        Micros(1_000_000 + next() % 4_000_000)
+                    }
+                })
+                .collect();
+            let capacity = [5, 20, 256][round % 3];
+            let cost = CostModel {
+                overhead: Micros::ms(15_000 * (round as u64 % 3)),
+                capacity,
+            };
+            let cap = items.min(256);
+            let whole = curve(&w, cap, cost);
+            // A target first met between the grid's counts.
+            let between = whole[(37 + round * 5).min(cap - 1)].wall_ms;
+            let fixed = ChoiceMode::Target {
+                target_ms: Micros::ms(60_000),
+            };
+            for mode in modes(between).into_iter().chain([fixed]) {
+                let (points, chosen) = choose(&w, cap, cost, mode, 0.25);
+                let dense = choose_shards(&whole, mode, 0.25);
+                assert_eq!(
+                    (chosen.n, chosen.knee),
+                    (dense.n, dense.knee),
+                    "round {round}, {mode:?}"
+                );
+                assert_eq!(points, whole, "a small suite gets the whole curve");
+            }
+        }
+    }
+
+    /// A large suite's grid: the choice keeps to the budget or the target, is at least as good
+    /// as the grid's own best, and `--total` packs one count.
+    #[test]
+    fn a_large_suite_packs_a_grid_and_keeps_to_the_budget() {
+        let w: Vec<Micros> = (0..2_000u64)
+            .map(|i| Micros(1_000_000 + (i * 7_919) % 4_000_000))
+            .collect();
+        let cost = CostModel {
+            overhead: Micros::ms(20_000),
+            capacity: 256,
+        };
+        let whole = curve(&w, 256, cost);
+        for mode in modes(whole[99].wall_ms) {
+            let (points, chosen) = choose_within(&w, 256, cost, mode, 0.25, 0);
+            assert!(
+                points.len() < 120,
+                "a grid, not every count: {}",
+                points.len()
+            );
+            let p = whole[chosen.n - 1];
+            match mode {
+                ChoiceMode::Cost { max_extra_cost } => {
+                    let budget = whole[0].runner_minutes as f64 * (1.0 + max_extra_cost);
+                    assert!(p.runner_minutes as f64 <= budget, "{mode:?}: {p:?}");
+                    let grid_best = points
+                        .iter()
+                        .filter(|q| q.runner_minutes as f64 <= budget)
+                        .map(|q| q.wall_ms)
+                        .min()
+                        .expect("one fits");
+                    assert_eq!(p.wall_ms, grid_best, "{mode:?}");
+                }
+                ChoiceMode::Target { target_ms } => {
+                    let dense = choose_shards(&whole, mode, 0.25);
+                    assert!(p.wall_ms <= target_ms);
+                    assert_eq!(chosen.n, dense.n, "the fewest that make it, found between");
+                }
+                ChoiceMode::Fixed { .. } => {}
+            }
+        }
+        let (points, chosen) =
+            choose_within(&w, 256, cost, ChoiceMode::Fixed { requested: 64 }, 0.25, 0);
+        assert_eq!((points.len(), chosen.n, chosen.knee), (1, 64, None));
+    }
+
     #[test]
     fn a_choice_is_one_flat_object_and_reads_back() {
         let c = Choice {
@@ -310,7 +507,7 @@ mod tests {
             },
             n: 9,
             reason: "r".into(),
-            knee: 4,
+            knee: Some(4),
         };
         let json = serde_json::to_string(&c).unwrap();
         assert_eq!(

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::ShardIndex;
-use super::choose::{Choice, ChoiceMode, CostModel, CurvePoint, choose_shards, curve};
+use super::choose::{Choice, ChoiceMode, CostModel, CurvePoint, choose};
 use super::partition::{Assignment, bound, partition};
 use crate::timings::formats::Granularity;
 use crate::timings::{EstimateSource, Estimates, ItemId, Micros, is_test_id, looks_like_file};
@@ -252,8 +252,7 @@ pub fn plan_suite(estimates: &Estimates, s: &SuiteSettings) -> SuitePlan {
         capacity: s.capacity.runners,
     };
     let cap = s.max_shards.min(ids.len()).max(1);
-    let points = curve(&weights, cap, cost);
-    let choice = choose_shards(&points, s.mode, s.max_extra_cost);
+    let (points, choice) = choose(&weights, cap, cost, s.mode, s.max_extra_cost);
     let n = choice.n;
     let a = partition(&weights, n);
     let total: Micros = weights.iter().copied().sum();

@@ -6,13 +6,13 @@ mod partition;
 mod shard_index;
 
 pub use choose::{
-    Choice, ChoiceMode, CostModel, CurvePoint, billed_minutes, choose_shards, curve,
-    wall_with_capacity, waves,
+    Choice, ChoiceMode, CostModel, CurvePoint, SHOWN_COUNTS, billed_minutes, choose, choose_shards,
+    curve, wall_with_capacity, waves,
 };
 pub use contract::{
     Bound, BoundTerm, CapacitySource, EstimateCounts, OverheadSource, PLAN_FORMAT, PLAN_VERSION,
     Plan, PlannedItem, RunSpec, RunnerCapacity, ShardPlan, SuitePlan, SuiteSettings, assign,
     item_granularity, plan_suite, weighted_items,
 };
-pub use partition::{Assignment, bound, lpt, partition, refine};
+pub use partition::{Assignment, LongestFirst, bound, lpt, lpt_in, partition, refine};
 pub use shard_index::ShardIndex;

@@ -50,14 +50,34 @@ fn longest_first(weights: &[Micros]) -> Vec<usize> {
 /// Items with no measurable time go, in the order given, to the shard with the fewest items:
 /// they cost something each, and by load alone they would all land on one shard.
 pub fn lpt(weights: &[Micros], n: usize) -> Assignment {
+    lpt_in(weights, &LongestFirst::new(weights), n)
+}
+
+/// The items longest first, sorted once for every shard count a curve tries.
+#[derive(Clone, Debug)]
+pub struct LongestFirst {
+    order: Vec<usize>,
+    /// How many of them have a measurable time (the rest are at the end).
+    timed: usize,
+}
+
+impl LongestFirst {
+    pub fn new(weights: &[Micros]) -> Self {
+        let order = longest_first(weights);
+        let timed = order.partition_point(|&i| weights[i] > Micros::ZERO);
+        LongestFirst { order, timed }
+    }
+}
+
+/// `lpt` with the items' order already sorted.
+pub fn lpt_in(weights: &[Micros], sorted: &LongestFirst, n: usize) -> Assignment {
     let n = n.max(1);
     let mut shard_of = vec![0u32; weights.len()];
     let mut loads = vec![Micros::ZERO; n];
     let mut counts = vec![0usize; n];
     let mut heap: BinaryHeap<Reverse<(Micros, u32)>> =
         (0..n as u32).map(|s| Reverse((Micros::ZERO, s))).collect();
-    let order = longest_first(weights);
-    let timed = order.partition_point(|&i| weights[i] > Micros::ZERO);
+    let (order, timed) = (&sorted.order, sorted.timed);
     for &i in &order[..timed] {
         let Some(Reverse((load, s))) = heap.pop() else {
             break;
@@ -93,6 +113,9 @@ struct Change {
     back: Option<usize>,
 }
 
+/// The candidate changes local search may look at in all: about a tenth of a second.
+const REFINE_WORK: usize = 50_000_000;
+
 /// Local search from an assignment: while some single move or swap between the busiest shard and
 /// another shortens the busiest shard without making the other as long, apply the best one.
 /// Each step lowers the sum of squared loads, so it ends; `max_steps` bounds it anyway.
@@ -108,6 +131,7 @@ pub fn refine(weights: &[Micros], a: &mut Assignment, max_steps: usize) {
         members[a.shard_of[i] as usize].push(i);
     }
     let w = |i: usize| weights[i].0;
+    let mut work = 0usize;
     for _ in 0..max_steps {
         let (m, load_m) = a
             .loads
@@ -115,7 +139,15 @@ pub fn refine(weights: &[Micros], a: &mut Assignment, max_steps: usize) {
             .enumerate()
             .max_by_key(|&(s, l)| (l.0, Reverse(s)))
             .map_or((0, 0), |(s, l)| (s, l.0));
-        if load_m <= floor {
+        // At the bound, or within a hundred-thousandth of it: what is left to gain is not
+        // measurable, and at a million items the search spent seconds for milliseconds.
+        if load_m <= floor || (load_m - floor).saturating_mul(100_000) <= floor {
+            return;
+        }
+        // A bounded amount of work in all, counted rather than timed so that every runner
+        // stops at the same step.
+        work += members[m].len() * n;
+        if work > REFINE_WORK {
             return;
         }
         let mut best: Option<Change> = None;

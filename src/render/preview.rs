@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use crate::plan::{BoundTerm, CapacitySource, OverheadSource, SuitePlan, waves};
+use crate::plan::{BoundTerm, CapacitySource, OverheadSource, SHOWN_COUNTS, SuitePlan, waves};
 use crate::timings::Micros;
 
 const BAR: usize = 32;
@@ -49,16 +49,15 @@ fn pct_over(value: Micros, base: Micros) -> String {
 
 /// The rows of the curve worth showing: a spread of counts plus the chosen one and the knee.
 fn curve_rows(suite: &SuitePlan) -> Vec<usize> {
-    let cap = suite.curve.len();
-    let mut rows: Vec<usize> = [1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256]
-        .into_iter()
-        .filter(|&n| n <= cap)
-        .collect();
-    rows.extend([suite.choice.n, suite.choice.knee, cap]);
+    let cap = suite.curve.last().map_or(0, |p| p.n);
+    let mut rows: Vec<usize> = SHOWN_COUNTS.into_iter().filter(|&n| n <= cap).collect();
+    rows.extend([suite.choice.n, cap]);
+    rows.extend(suite.choice.knee);
     rows.extend(suite.capacity.map(|c| c.runners));
     rows.sort_unstable();
     rows.dedup();
-    rows.retain(|&n| n >= 1 && n <= cap);
+    // A curve holds only the counts that were packed (one, with --total).
+    rows.retain(|&n| suite.curve.iter().any(|p| p.n == n));
     rows
 }
 
@@ -218,7 +217,7 @@ pub fn preview(suite: &SuitePlan, sources: &str) -> String {
     );
     let seq = suite.overhead_ms + suite.total_ms;
     for row in curve_rows(suite) {
-        let Some(p) = suite.curve.get(row - 1) else {
+        let Some(p) = suite.curve.iter().find(|p| p.n == row) else {
             continue;
         };
         let speedup = if p.wall_ms.0 == 0 {
@@ -230,7 +229,7 @@ pub fn preview(suite: &SuitePlan, sources: &str) -> String {
         if row == suite.choice.n {
             mark.push_str("  ◄ chosen");
         }
-        if row == suite.choice.knee {
+        if Some(row) == suite.choice.knee {
             mark.push_str(if row == suite.choice.n {
                 ", the knee"
             } else {
@@ -238,7 +237,7 @@ pub fn preview(suite: &SuitePlan, sources: &str) -> String {
             });
         }
         if let Some(c) = suite.capacity {
-            if row == c.runners && row < suite.curve.len() {
+            if row == c.runners && suite.curve.last().is_some_and(|p| row < p.n) {
                 mark.push_str("  ← capacity");
             } else if row > c.runners {
                 let _ = write!(mark, "  ({} waves)", waves(row, c.runners));
