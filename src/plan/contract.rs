@@ -95,6 +95,9 @@ pub struct EstimateCounts {
     pub same_directory: usize,
     pub suite_median: usize,
     pub default: usize,
+    /// What an item with nothing to go by was assumed to take (`--default-seconds`), when any was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assumed_ms: Option<Micros>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -226,6 +229,11 @@ fn counts(estimates: &Estimates) -> EstimateCounts {
         same_directory: estimates.count(EstimateSource::SameDirectory),
         suite_median: estimates.count(EstimateSource::SuiteMedian),
         default: estimates.count(EstimateSource::Default),
+        assumed_ms: estimates
+            .items
+            .values()
+            .find(|(_, source)| *source == EstimateSource::Default)
+            .map(|(ms, _)| *ms),
     }
 }
 

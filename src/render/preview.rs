@@ -95,7 +95,13 @@ pub fn preview(suite: &SuitePlan, sources: &str) -> String {
         ]
         .into_iter()
         .filter(|(c, _)| *c > 0)
-        .map(|(c, what)| format!("{} by {what}", thousands(c)))
+        .map(|(c, what)| match (what, e.assumed_ms) {
+            ("default", Some(ms)) => format!(
+                "{} assumed at {ms} each: set --default-seconds to what one takes",
+                thousands(c)
+            ),
+            _ => format!("{} by {what}", thousands(c)),
+        })
         .collect();
         let _ = write!(
             est,

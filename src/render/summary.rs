@@ -154,14 +154,23 @@ fn suite_section(s: &mut String, m: &SuiteMeasures) {
     let _ = writeln!(s, "| {} |", names.join(" | "));
     let _ = writeln!(s, "|{}", "---:|".repeat(cells.len()));
     let _ = writeln!(s, "| {} |\n", values.join(" | "));
-    let _ = writeln!(
-        s,
-        "Lower bound {}, critical path {} (the busiest shard); its work ran {} against the {} predicted.\n",
-        dur(m.lower_bound_seconds),
-        dur(m.critical_path_seconds),
-        signed_pct(m.prediction_error),
-        dur(m.predicted_makespan_seconds)
-    );
+    if m.planned_without_history {
+        let _ = writeln!(
+            s,
+            "Lower bound {}, critical path {} (the busiest shard). The plan had no history: every item was an assumption, so the shards were split by count and nothing is called far off; this run's times are the next plan's history.\n",
+            dur(m.lower_bound_seconds),
+            dur(m.critical_path_seconds),
+        );
+    } else {
+        let _ = writeln!(
+            s,
+            "Lower bound {}, critical path {} (the busiest shard); its work ran {} against the {} predicted.\n",
+            dur(m.lower_bound_seconds),
+            dur(m.critical_path_seconds),
+            signed_pct(m.prediction_error),
+            dur(m.predicted_makespan_seconds)
+        );
+    }
     if let Some(q) = m.queue_seconds {
         let _ = writeln!(
             s,

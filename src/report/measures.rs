@@ -140,8 +140,12 @@ pub struct SuiteMeasures {
     pub critical_path_seconds: f64,
     pub predicted_wall_seconds: f64,
     pub predicted_makespan_seconds: f64,
-    /// (busiest shard's actual work − the plan's predicted makespan) / predicted.
+    /// (busiest shard's actual work − the plan's predicted makespan) / predicted; none when the
+    /// plan had no history to predict from.
     pub prediction_error: Option<f64>,
+    /// The plan knew none of its items: every estimate was an assumption, and no shard or item
+    /// is called far off for missing it.
+    pub planned_without_history: bool,
     pub runner_minutes: u64,
     pub runner_kind: &'static str,
     pub cost_usd: f64,
@@ -191,7 +195,11 @@ fn items_off(run: &SuiteRun) -> Vec<ItemOff> {
     items_off
 }
 
-fn per_shard(run: &SuiteRun, origin: Option<chrono::DateTime<chrono::Utc>>) -> Vec<ShardMeasures> {
+fn per_shard(
+    run: &SuiteRun,
+    origin: Option<chrono::DateTime<chrono::Utc>>,
+    blind: bool,
+) -> Vec<ShardMeasures> {
     run.shards
         .iter()
         .map(|s| {
@@ -210,7 +218,7 @@ fn per_shard(run: &SuiteRun, origin: Option<chrono::DateTime<chrono::Utc>>) -> V
                 queue_seconds: s.queue.map(Micros::as_secs_f64),
                 start_seconds: offset(s.start),
                 end_seconds: offset(s.end),
-                prediction_error: (s.reported && s.predicted.0 > 0).then(|| {
+                prediction_error: (s.reported && s.predicted.0 > 0 && !blind).then(|| {
                     round(
                         (s.busy().0 as f64 - s.predicted.0 as f64) / s.predicted.0 as f64,
                         4,
@@ -333,8 +341,10 @@ pub fn measure(run: &SuiteRun, rates: &Rates) -> SuiteMeasures {
         .as_ref()
         .map_or_else(|| run.plan.runner_class.clone(), |r| r.runs_on.to_string());
     let (runner_kind, rate) = rates.of(&label);
-    let items_off = items_off(run);
-    let per_shard = per_shard(run, origin);
+    // With no history every estimate was an assumption: being far from it says nothing.
+    let blind = run.plan.estimates.history == 0 && run.plan.item_count > 0;
+    let items_off = if blind { Vec::new() } else { items_off(run) };
+    let per_shard = per_shard(run, origin, blind);
     let predicted_makespan = run.plan.predicted_makespan_ms.as_secs_f64();
     SuiteMeasures {
         suite: run.plan.name.clone(),
@@ -365,7 +375,9 @@ pub fn measure(run: &SuiteRun, rates: &Rates) -> SuiteMeasures {
         prediction_error: ratio(
             max_busy.as_secs_f64() - predicted_makespan,
             predicted_makespan,
-        ),
+        )
+        .filter(|_| !blind),
+        planned_without_history: blind,
         runner_minutes,
         runner_kind,
         cost_usd: round(runner_minutes as f64 * rate, 4),

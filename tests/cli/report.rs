@@ -780,3 +780,109 @@ fn a_plan_of_files_reads_per_test_reports_by_file() {
     let store = read_json(&history);
     assert_eq!(store["classes"]["default"]["tests/test_a.py"][0][0], 9_000);
 }
+
+/// The first run has no history: every item was assumed to take 1 s, and its report called
+/// nearly every shard and item far off. Now it says the plan had nothing to go by, and the next
+/// run, planned from this one, is compared as before.
+#[test]
+fn a_first_run_without_history_is_not_called_far_off() {
+    let dir = tmp();
+    let d = dir.path();
+    let items = write(
+        d,
+        "items.txt",
+        "tests/test_app.py::test_a\ntests/test_app.py::test_b\ntests/test_app.py::test_c\ntests/test_app.py::test_d\n",
+    );
+    let plan = d.join("plan.json");
+    let s = |p: &Path| p.to_str().expect("utf-8").to_owned();
+    let (code, _, err) = run(&[
+        "plan",
+        "--items",
+        &s(&items),
+        "--total",
+        "2",
+        "--out",
+        &s(&plan),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let shard_of = |k: &str| {
+        let (_, out, _) = run(&["shard", "--plan", &s(&plan), "--index", k, "--total", "2"]);
+        out.lines()
+            .map(|l| l.rsplit("::").next().expect("a name").to_owned())
+            .collect::<Vec<_>>()
+    };
+    // Each test ran far from the 1 s assumed.
+    let reports: Vec<std::path::PathBuf> = ["1", "2"]
+        .iter()
+        .map(|k| {
+            let names = shard_of(k);
+            let cases: Vec<(&str, f64, bool)> =
+                names.iter().map(|n| (n.as_str(), 30.0, false)).collect();
+            write(d, &format!("junit-{k}.xml"), &pytest_report(0, &cases))
+        })
+        .collect();
+    let (json, summary) = (d.join("report.json"), d.join("summary.md"));
+    let (code, _, err) = run(&[
+        "report",
+        "--plan",
+        &s(&plan),
+        "--junit",
+        &s(&reports[0]),
+        &s(&reports[1]),
+        "--json",
+        &s(&json),
+        "--summary",
+        &s(&summary),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let r = read_json(&json);
+    let suite = &r["suites"][0];
+    assert_eq!(suite["planned_without_history"], true, "{suite}");
+    assert_eq!(suite["prediction_error"], Value::Null, "{suite}");
+    assert_eq!(suite["items_off"], serde_json::json!([]), "{suite}");
+    assert!(
+        suite["per_shard"]
+            .as_array()
+            .expect("shards")
+            .iter()
+            .all(|sh| sh["prediction_error"].is_null())
+    );
+    let text = std::fs::read_to_string(&summary).expect("summary");
+    assert!(text.contains("The plan had no history"), "{text}");
+    assert!(!text.contains("Items far from their estimate"), "{text}");
+    // Planned from a history, the same run is compared with its prediction.
+    let history = write(
+        d,
+        "history.json",
+        r#"{"tests/test_app.py::test_a": 1, "tests/test_app.py::test_b": 1, "tests/test_app.py::test_c": 1, "tests/test_app.py::test_d": 1}"#,
+    );
+    let (code, _, err) = run(&[
+        "plan",
+        "--timings",
+        &s(&history),
+        "--items",
+        &s(&items),
+        "--total",
+        "2",
+        "--out",
+        &s(&plan),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = run(&[
+        "report",
+        "--plan",
+        &s(&plan),
+        "--junit",
+        &s(&reports[0]),
+        &s(&reports[1]),
+        "--json",
+        &s(&json),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let suite = &read_json(&json)["suites"][0];
+    assert_eq!(suite["planned_without_history"], false, "{suite}");
+    assert!(
+        suite["prediction_error"].as_f64().is_some_and(|e| e > 1.0),
+        "{suite}"
+    );
+}
