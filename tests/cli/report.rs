@@ -822,21 +822,23 @@ fn a_first_run_without_history_is_not_called_far_off() {
         })
         .collect();
     let (json, summary) = (d.join("report.json"), d.join("summary.md"));
-    let (code, _, err) = run(&[
-        "report",
-        "--plan",
-        &s(&plan),
-        "--junit",
-        &s(&reports[0]),
-        &s(&reports[1]),
-        "--json",
-        &s(&json),
-        "--summary",
-        &s(&summary),
-    ]);
-    assert_eq!(code, 0, "{err}");
-    let r = read_json(&json);
-    let suite = &r["suites"][0];
+    let report = || {
+        let (code, _, err) = run(&[
+            "report",
+            "--plan",
+            &s(&plan),
+            "--junit",
+            &s(&reports[0]),
+            &s(&reports[1]),
+            "--json",
+            &s(&json),
+            "--summary",
+            &s(&summary),
+        ]);
+        assert_eq!(code, 0, "{err}");
+        read_json(&json)["suites"][0].clone()
+    };
+    let suite = &report();
     assert_eq!(suite["planned_without_history"], true, "{suite}");
     assert_eq!(suite["prediction_error"], Value::Null, "{suite}");
     assert_eq!(suite["items_off"], serde_json::json!([]), "{suite}");
@@ -868,18 +870,7 @@ fn a_first_run_without_history_is_not_called_far_off() {
         &s(&plan),
     ]);
     assert_eq!(code, 0, "{err}");
-    let (code, _, err) = run(&[
-        "report",
-        "--plan",
-        &s(&plan),
-        "--junit",
-        &s(&reports[0]),
-        &s(&reports[1]),
-        "--json",
-        &s(&json),
-    ]);
-    assert_eq!(code, 0, "{err}");
-    let suite = &read_json(&json)["suites"][0];
+    let suite = &report();
     assert_eq!(suite["planned_without_history"], false, "{suite}");
     assert!(
         suite["prediction_error"].as_f64().is_some_and(|e| e > 1.0),
