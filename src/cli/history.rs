@@ -64,6 +64,12 @@ pub fn read_history(
                 });
                 used.push(arg.clone());
             }
+            // The first store is taken as it is: merging it into an empty one rebuilt every
+            // sample of every item (5.6 times the read at 20 observations).
+            Ok(Ingested::Store(s)) if used.is_empty() && store.observations.is_empty() => {
+                store = s;
+                used.push(arg.clone());
+            }
             Ok(Ingested::Store(s)) => {
                 store.merge_store(&s, arg);
                 used.push(arg.clone());
