@@ -42,7 +42,8 @@ pub fn bound(weights: &[Micros], n: usize) -> Micros {
 /// Indices by weight, longest first; equal weights keep their given order.
 fn longest_first(weights: &[Micros]) -> Vec<usize> {
     let mut order: Vec<usize> = (0..weights.len()).collect();
-    order.sort_by_key(|&i| (Reverse(weights[i]), i));
+    // Every key is distinct (the index breaks ties), so an unstable sort is as deterministic.
+    order.sort_unstable_by_key(|&i| (Reverse(weights[i]), i));
     order
 }
 
@@ -113,22 +114,32 @@ struct Change {
     back: Option<usize>,
 }
 
-/// The candidate changes local search may look at in all: about a tenth of a second.
-const REFINE_WORK: usize = 50_000_000;
+/// The candidate changes local search may look at in all: a fraction of a second.
+const REFINE_WORK: usize = 30_000_000;
 
 /// Local search from an assignment: while some single move or swap between the busiest shard and
 /// another shortens the busiest shard without making the other as long, apply the best one.
 /// Each step lowers the sum of squared loads, so it ends; `max_steps` bounds it anyway.
 pub fn refine(weights: &[Micros], a: &mut Assignment, max_steps: usize) {
+    refine_sorted(weights, &LongestFirst::new(weights), a, max_steps);
+}
+
+/// `refine` with the items' order already sorted.
+fn refine_sorted(weights: &[Micros], sorted: &LongestFirst, a: &mut Assignment, max_steps: usize) {
     let n = a.loads.len();
     if n < 2 || weights.is_empty() {
         return;
     }
     let floor = bound(weights, n).0;
-    // Per shard, its items sorted by (weight, index) for binary search.
+    // Per shard, its items sorted by (weight, index), the order `apply`'s binary search and the
+    // swap pointer below rely on (the longest-first order reversed has equal weights by index
+    // downwards).
     let mut members: Vec<Vec<usize>> = vec![Vec::new(); n];
-    for i in longest_first(weights).into_iter().rev() {
+    for &i in sorted.order.iter().rev() {
         members[a.shard_of[i] as usize].push(i);
+    }
+    for list in &mut members {
+        list.sort_unstable_by_key(|&i| (weights[i], i));
     }
     let w = |i: usize| weights[i].0;
     let mut work = 0usize;
@@ -166,6 +177,10 @@ pub fn refine(weights: &[Micros], a: &mut Assignment, max_steps: usize) {
                 continue;
             }
             let gap = load_m - load_j;
+            let list = &members[j];
+            // The outgoing items rise in weight, so the swap's target does too: one pointer
+            // walks the other shard's list instead of a search per item.
+            let mut pos = 0usize;
             for &out in &members[m] {
                 let wo = w(out);
                 // A move: the item alone.
@@ -179,8 +194,9 @@ pub fn refine(weights: &[Micros], a: &mut Assignment, max_steps: usize) {
                 }
                 // A swap: the item for a lighter one, d = wo - wb in (0, gap), best near gap / 2.
                 let target = wo.saturating_sub(gap / 2);
-                let list = &members[j];
-                let pos = list.partition_point(|&b| w(b) < target);
+                while pos < list.len() && w(list[pos]) < target {
+                    pos += 1;
+                }
                 for &back in &list[pos.saturating_sub(1)..(pos + 1).min(list.len())] {
                     let wb = w(back);
                     if wb < wo && wo - wb < gap {
@@ -227,8 +243,9 @@ fn apply(weights: &[Micros], a: &mut Assignment, members: &mut [Vec<usize>], m: 
 
 /// LPT refined by local search.
 pub fn partition(weights: &[Micros], n: usize) -> Assignment {
-    let mut a = lpt(weights, n);
-    refine(weights, &mut a, 50 * n.max(1) + weights.len());
+    let sorted = LongestFirst::new(weights);
+    let mut a = lpt_in(weights, &sorted, n);
+    refine_sorted(weights, &sorted, &mut a, 50 * n.max(1) + weights.len());
     a
 }
 
@@ -260,6 +277,32 @@ mod tests {
         let zeros = partition(&[Micros::ZERO; 10], 4);
         let counts: Vec<usize> = (0..4).map(|k| zeros.items_of(k).count()).collect();
         assert_eq!(counts, [3, 3, 2, 2]);
+    }
+
+    /// Each shard's load stays the sum of its items' weights through the local search, with many
+    /// equal weights (whose order the search's lists depend on).
+    #[test]
+    fn loads_stay_the_sum_of_each_shards_items_with_many_equal_weights() {
+        let mut x: u64 = 7;
+        let mut next = move || {
+            x = x
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            x >> 33
+        };
+        for round in 0..30 {
+            let w: Vec<Micros> = (0..200 + round * 13)
+                .map(|_| Micros(1 + next() % 6))
+                .collect();
+            for n in [2, 3, 7, 16] {
+                let a = partition(&w, n);
+                let mut sums = vec![Micros::ZERO; n];
+                for (i, &s) in a.shard_of.iter().enumerate() {
+                    sums[s as usize] += w[i];
+                }
+                assert_eq!(sums, a.loads, "round {round}, n = {n}");
+            }
+        }
     }
 
     #[test]

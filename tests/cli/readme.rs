@@ -60,6 +60,10 @@ const NOT_RUN: &[(&str, &str)] = &[
         "CI runs the benchmark on ../shared/data, which a test does not have",
     ),
     (
+        "bash benches/pytest_scale.sh",
+        "it downloads a suite and pytest-split from PyPI and runs for minutes",
+    ),
+    (
         "tests/fixtures/make_fixtures.sh",
         "it runs the real test runners to remake fixtures",
     ),
