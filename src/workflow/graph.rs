@@ -16,6 +16,8 @@ pub struct Instance {
     pub name: String,
     pub runs_on: RunsOn,
     pub combination: Combination,
+    /// The job's `strategy.max-parallel`: at most this many of its instances at once.
+    pub max_parallel: Option<usize>,
 }
 
 /// The workflow's jobs as a graph. Node weights index `instances`; edges point from a job to the
@@ -187,6 +189,7 @@ fn expand_jobs(workflow: &Workflow) -> (Vec<Instance>, Vec<Vec<usize>>, Vec<Stri
                 name,
                 runs_on,
                 combination: combo,
+                max_parallel: job.max_parallel,
             });
         }
         if let Some(RunsOn::Expression(e)) = mine.first().map(|&i| &instances[i].runs_on) {

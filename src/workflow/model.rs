@@ -32,6 +32,9 @@ pub struct Job {
     pub uses: Option<String>,
     pub concurrency: Option<String>,
     pub matrix: Option<Value>,
+    /// `strategy.max-parallel`: at most this many of the job's matrix runs at once (a number;
+    /// an expression is unknown until the run, and not counted).
+    pub max_parallel: Option<usize>,
     /// The needed jobs whose outputs or results this job reads (`needs.<id>.…`).
     pub outputs_of: Vec<String>,
 }
@@ -182,6 +185,8 @@ fn parse_job(
         Some(Value::String(s)) if is_expression(s) => Some(Value::String(s.clone())),
         Some(_) => return Err(field(&at("strategy"), "expected a mapping")),
     };
+    let max_parallel = max_parallel(job.get("strategy").and_then(|s| s.get("max-parallel")))
+        .map_err(|why| field(&at("strategy.max-parallel"), why))?;
     let text = serde_yaml::to_string(job).unwrap_or_default();
     let outputs_of = needs
         .iter()
@@ -199,7 +204,22 @@ fn parse_job(
         uses,
         concurrency,
         matrix,
+        max_parallel,
     })
+}
+
+/// `strategy.max-parallel`: a whole number of jobs, or an expression (unknown until the run).
+fn max_parallel(v: Option<&Value>) -> Result<Option<usize>, &'static str> {
+    let bad = "expected a whole number of jobs, 1 or more";
+    match v {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Number(n)) => match n.as_u64() {
+            Some(k) if k >= 1 => Ok(Some(usize::try_from(k).unwrap_or(usize::MAX))),
+            _ => Err(bad),
+        },
+        Some(Value::String(s)) if is_expression(s) => Ok(None),
+        Some(_) => Err(bad),
+    }
 }
 
 fn parse_runs_on(v: &Value) -> Option<RunsOn> {
@@ -298,5 +318,16 @@ jobs:
             err.to_string().starts_with("ci.yml: not valid YAML"),
             "{err}"
         );
+        for bad in ["0", "-1", "two", "1.5"] {
+            let err = parse(&format!(
+                "jobs:\n  a: {{runs-on: x, strategy: {{max-parallel: {bad}, matrix: {{k: [1]}}}}}}\n"
+            ))
+            .unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                "ci.yml: jobs.a.strategy.max-parallel: expected a whole number of jobs, 1 or more",
+                "{bad}"
+            );
+        }
     }
 }

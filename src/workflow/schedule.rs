@@ -143,16 +143,26 @@ pub fn simulate(g: &JobGraph, durations: &[Micros], capacity: &Capacity) -> Vec<
                     .filter(|&&(_, r)| pools[r].is_some() && (pool.is_none() || pools[r] == *pool))
                     .count()
             };
-            let fits = match &pools[i] {
-                // Not a runner of ours (a reusable workflow's caller): never waits.
-                None => true,
-                pool => {
-                    capacity.total.is_none_or(|t| busy(&None) < t)
-                        && capacity
-                            .limit(pool.as_deref())
-                            .is_none_or(|l| busy(pool) < l)
-                }
-            };
+            // A matrix's `max-parallel`: no more of the job's instances at once.
+            let job = g.instances[i].job;
+            let within_matrix = g.instances[i].max_parallel.is_none_or(|k| {
+                running
+                    .iter()
+                    .filter(|&&(_, r)| g.instances[r].job == job)
+                    .count()
+                    < k
+            });
+            let fits = within_matrix
+                && match &pools[i] {
+                    // Not a runner of ours (a reusable workflow's caller): never waits.
+                    None => true,
+                    pool => {
+                        capacity.total.is_none_or(|t| busy(&None) < t)
+                            && capacity
+                                .limit(pool.as_deref())
+                                .is_none_or(|l| busy(pool) < l)
+                    }
+                };
             if fits {
                 times[i] = (now, Micros(now.0 + durations[i].0));
                 running.push((times[i].1, i));
@@ -191,6 +201,31 @@ mod tests {
 
     use super::*;
     use crate::workflow::model::parse_workflow;
+
+    /// A matrix with `max-parallel: 2` was simulated as if all six of its jobs ran at once.
+    #[test]
+    fn a_matrix_runs_no_more_than_its_max_parallel_at_once() {
+        let text = |limit: &str| {
+            format!(
+                "jobs:\n  test:\n    runs-on: u\n    strategy:\n      {limit}matrix:\n        k: [1, 2, 3, 4, 5, 6]\n"
+            )
+        };
+        let d = vec![Micros::ms(60_000); 6];
+        let end = |t: &str| {
+            simulate(&g(t), &d, &Capacity::unlimited())
+                .iter()
+                .map(|&(_, f)| f)
+                .max()
+                .unwrap_or_default()
+        };
+        assert_eq!(end(&text("")), Micros::ms(60_000));
+        assert_eq!(end(&text("max-parallel: 2\n      ")), Micros::ms(180_000));
+        // An expression is known only at run time: not counted.
+        assert_eq!(
+            end(&text("max-parallel: ${{ inputs.n }}\n      ")),
+            Micros::ms(60_000)
+        );
+    }
 
     fn g(text: &str) -> JobGraph {
         JobGraph::build(&parse_workflow(text, Path::new("ci.yml")).unwrap()).unwrap()
