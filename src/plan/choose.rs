@@ -175,9 +175,18 @@ fn point(weights: &[Micros], n: usize, cost: CostModel, a: &Assignment) -> Curve
 
 /// The curve for n = 1 ..= cap, from longest-first packings of one sort.
 pub fn curve(weights: &[Micros], cap: usize, cost: CostModel) -> Vec<CurvePoint> {
-    let sorted = LongestFirst::new(weights);
-    (1..=cap.max(1))
-        .map(|n| point(weights, n, cost, &lpt_in(weights, &sorted, n)))
+    packed(weights, &LongestFirst::new(weights), cost, 1..=cap.max(1))
+}
+
+/// The curve's points at the counts `ns`, each a longest-first packing of the one sort.
+fn packed(
+    weights: &[Micros],
+    sorted: &LongestFirst,
+    cost: CostModel,
+    ns: impl IntoIterator<Item = usize>,
+) -> Vec<CurvePoint> {
+    ns.into_iter()
+        .map(|n| point(weights, n, cost, &lpt_in(weights, sorted, n)))
         .collect()
 }
 
@@ -229,10 +238,9 @@ fn choose_within(
 ) -> (Vec<CurvePoint>, Choice) {
     let cap = cap.max(1);
     let sorted = LongestFirst::new(weights);
-    let at = |n: usize| point(weights, n, cost, &lpt_in(weights, &sorted, n));
     if let ChoiceMode::Fixed { requested } = mode {
         let n = requested.clamp(1, cap);
-        let points = vec![at(n)];
+        let points = packed(weights, &sorted, cost, [n]);
         let mut choice = choose_shards(&points, mode, default_extra_cost);
         choice.n = n;
         choice.reason = fixed_reason(requested, n, cap);
@@ -243,12 +251,12 @@ fn choose_within(
     // items at 256 shards): billed minutes round up, so the budget's edge is jagged and only
     // the whole curve finds its fastest count for sure.
     if weights.len().saturating_mul(cap) <= dense_work {
-        let points: Vec<CurvePoint> = (1..=cap).map(at).collect();
+        let points = packed(weights, &sorted, cost, 1..=cap);
         let choice = choose_shards(&points, mode, default_extra_cost);
         return (points, choice);
     }
     let ns = grid(cap, cost.capacity);
-    let mut points: Vec<CurvePoint> = ns.iter().map(|&n| at(n)).collect();
+    let mut points = packed(weights, &sorted, cost, ns.iter().copied());
     let first = choose_shards(&points, mode, default_extra_cost);
     let mut between = Vec::new();
     for pick in [Some(first.n), first.knee].into_iter().flatten() {
@@ -259,7 +267,7 @@ fn choose_within(
     }
     between.sort_unstable();
     between.dedup();
-    points.extend(between.into_iter().map(at));
+    points.extend(packed(weights, &sorted, cost, between));
     points.sort_by_key(|p| p.n);
     let choice = choose_shards(&points, mode, default_extra_cost);
     (points, choice)

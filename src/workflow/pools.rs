@@ -14,8 +14,11 @@ impl Default for Capacity {
     /// most 5 on macOS. Larger plans raise both; say so with `--capacity`.
     fn default() -> Self {
         Capacity {
-            total: Some(20),
-            labels: vec![("macos*".to_owned(), 5)],
+            total: Some(crate::runner::github_free_capacity(false) as usize),
+            labels: vec![(
+                "macos*".to_owned(),
+                crate::runner::github_free_capacity(true) as usize,
+            )],
         }
     }
 }

@@ -22,7 +22,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("report", &["plan", "runner", "timings"]),
     ("config", &["runner", "timings"]),
     ("plan", &["runner", "timings"]),
-    ("workflow", &["timings"]),
+    ("workflow", &["runner", "timings"]),
     ("runner", &["timings"]),
     ("github", &["timings"]),
     ("timings", &[]),
