@@ -567,31 +567,23 @@ fn merge_sorted(
     let old = std::mem::take(class);
     let mut merged: Vec<(ItemId, Vec<Sample>)> = Vec::with_capacity(old.len() + durations.len());
     let mut new = durations.iter().peekable();
-    let add = |samples: &mut Vec<Sample>, d: Micros, outcome: &mut MergeOutcome| {
-        samples.push(Sample(d, seq));
-        if samples.len() > keep {
-            let excess = samples.len() - keep;
-            samples.drain(..excess);
-        }
-        outcome.samples_added += 1;
+    let fresh = |d: Micros, outcome: &mut MergeOutcome| {
+        let mut samples = Vec::new();
+        append_sample(&mut samples, Sample(d, seq), keep, outcome);
+        outcome.new_items += 1;
+        samples
     };
     for (id, mut samples) in old {
         while let Some((nid, &d)) = new.next_if(|(nid, _)| **nid < id) {
-            let mut fresh = Vec::new();
-            add(&mut fresh, d, outcome);
-            outcome.new_items += 1;
-            merged.push((nid.clone(), fresh));
+            merged.push((nid.clone(), fresh(d, outcome)));
         }
         if let Some((_, &d)) = new.next_if(|(nid, _)| **nid == id) {
-            add(&mut samples, d, outcome);
+            append_sample(&mut samples, Sample(d, seq), keep, outcome);
         }
         merged.push((id, samples));
     }
     for (nid, &d) in new {
-        let mut fresh = Vec::new();
-        add(&mut fresh, d, outcome);
-        outcome.new_items += 1;
-        merged.push((nid.clone(), fresh));
+        merged.push((nid.clone(), fresh(d, outcome)));
     }
     // In order already: the tree is built from it without comparing ids again.
     *class = merged.into_iter().collect();
@@ -609,6 +601,16 @@ fn push_sample(
         outcome.new_items += 1;
         Vec::new()
     });
+    append_sample(samples, sample, keep, outcome);
+}
+
+/// Adds `sample` as the newest of `samples`, keeping at most `keep`.
+fn append_sample(
+    samples: &mut Vec<Sample>,
+    sample: Sample,
+    keep: usize,
+    outcome: &mut MergeOutcome,
+) {
     samples.push(sample);
     if samples.len() > keep {
         let excess = samples.len() - keep;

@@ -795,16 +795,14 @@ fn a_first_run_without_history_is_not_called_far_off() {
     );
     let plan = d.join("plan.json");
     let s = |p: &Path| p.to_str().expect("utf-8").to_owned();
-    let (code, _, err) = run(&[
-        "plan",
-        "--items",
-        &s(&items),
-        "--total",
-        "2",
-        "--out",
-        &s(&plan),
-    ]);
-    assert_eq!(code, 0, "{err}");
+    let plan_from = |history: &[&str]| {
+        let (items, plan) = (s(&items), s(&plan));
+        let mut args = vec!["plan", "--items", &items, "--total", "2", "--out", &plan];
+        args.extend_from_slice(history);
+        let (code, _, err) = run(&args);
+        assert_eq!(code, 0, "{err}");
+    };
+    plan_from(&[]);
     let shard_of = |k: &str| {
         let (_, out, _) = run(&["shard", "--plan", &s(&plan), "--index", k, "--total", "2"]);
         out.lines()
@@ -858,18 +856,7 @@ fn a_first_run_without_history_is_not_called_far_off() {
         "history.json",
         r#"{"tests/test_app.py::test_a": 1, "tests/test_app.py::test_b": 1, "tests/test_app.py::test_c": 1, "tests/test_app.py::test_d": 1}"#,
     );
-    let (code, _, err) = run(&[
-        "plan",
-        "--timings",
-        &s(&history),
-        "--items",
-        &s(&items),
-        "--total",
-        "2",
-        "--out",
-        &s(&plan),
-    ]);
-    assert_eq!(code, 0, "{err}");
+    plan_from(&["--timings", &s(&history)]);
     let suite = &report();
     assert_eq!(suite["planned_without_history"], false, "{suite}");
     assert!(
