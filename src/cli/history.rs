@@ -224,7 +224,7 @@ fn align<'h>(
     listed: Option<&[ItemId]>,
     reporter: &mut Reporter,
 ) -> std::borrow::Cow<'h, BTreeMap<ItemId, Vec<Sample>>> {
-    use crate::timings::align::{find_reroot, playwright_files, rerooted};
+    use crate::timings::align::{Listed, find_reroot, playwright_files, rerooted};
     use std::borrow::Cow;
     let Some(listed) = listed else {
         return Cow::Borrowed(history);
@@ -236,8 +236,8 @@ fn align<'h>(
         ));
         out = Cow::Owned(files);
     }
-    if let Some(reroot) = find_reroot(out.keys(), listed.iter()) {
-        let names: std::collections::HashSet<&str> = listed.iter().map(ItemId::as_str).collect();
+    let names = Listed::new(listed.iter().map(ItemId::as_str));
+    if let Some(reroot) = find_reroot(out.keys(), &names) {
         reporter.info(format!(
             "the history names its items from another folder than the item list: {}",
             reroot.describe()

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 
 use super::shard_job::ShardJob;
 use crate::plan::{Plan, SuitePlan};
-use crate::timings::align::{find_reroot, rerooted};
+use crate::timings::align::{Listed, find_reroot, rerooted};
 use crate::timings::formats::{Granularity, JunitSummary, Outcome, ReadOptions, junit_items};
 use crate::timings::{ItemId, Micros};
 
@@ -108,11 +108,15 @@ struct Matched {
     said: Vec<String>,
 }
 
-fn best_suite(
+fn best_suite<'p>(
     plan: &Plan,
-    owners: &[BTreeMap<&ItemId, usize>],
+    owners: &[BTreeMap<&'p ItemId, usize>],
+    planned: &[std::cell::OnceCell<Listed<'p>>],
     report: &Report,
 ) -> Option<Matched> {
+    // A suite's items indexed for rerooting only when a report needs it.
+    let listed =
+        |si: usize| planned[si].get_or_init(|| Listed::new(owners[si].keys().map(|i| i.as_str())));
     let mut best: Option<Matched> = None;
     for (si, suite) in plan.suites.iter().enumerate() {
         // The plan's own granularity first; the others only where they match more.
@@ -134,10 +138,9 @@ fn best_suite(
             // The report names its files from another folder than the plan's items
             // (playwright's testDir): its ids follow the plan's, as the plan's history did.
             if matched * 2 < items.len()
-                && let Some(reroot) = find_reroot(items.keys(), owners[si].keys().copied())
+                && let Some(reroot) = find_reroot(items.keys(), listed(si))
             {
-                let planned = |id: &str| owners[si].contains_key(&ItemId::from(id));
-                items = rerooted(&items, planned, &reroot);
+                items = rerooted(&items, |id| listed(si).contains(id), &reroot);
                 matched = items.keys().filter(|i| owners[si].contains_key(i)).count();
                 said.push(format!(
                     "{}: the report names its tests from another folder than the plan: {}",
@@ -159,11 +162,9 @@ fn best_suite(
     best
 }
 
-pub fn collect(plan: &Plan, reports: &[Report], warnings: &mut Vec<String>) -> Vec<SuiteRun> {
-    let mut runs: Vec<SuiteRun> = plan.suites.iter().map(empty_run).collect();
-    // item → shard (0-based), per suite.
-    let owners: Vec<BTreeMap<&ItemId, usize>> = plan
-        .suites
+/// Per suite, each planned item's shard (0-based).
+fn owners(plan: &Plan) -> Vec<BTreeMap<&ItemId, usize>> {
+    plan.suites
         .iter()
         .map(|s| {
             s.shards
@@ -172,7 +173,16 @@ pub fn collect(plan: &Plan, reports: &[Report], warnings: &mut Vec<String>) -> V
                 .flat_map(|(k, sh)| sh.items.iter().map(move |i| (&i.id, k)))
                 .collect()
         })
-        .collect();
+        .collect()
+}
+
+pub fn collect(plan: &Plan, reports: &[Report], warnings: &mut Vec<String>) -> Vec<SuiteRun> {
+    let mut runs: Vec<SuiteRun> = plan.suites.iter().map(empty_run).collect();
+    let owners = owners(plan);
+    let planned: Vec<std::cell::OnceCell<Listed>> =
+        std::iter::repeat_with(std::cell::OnceCell::new)
+            .take(plan.suites.len())
+            .collect();
     for report in reports {
         let Some(Matched {
             suite: si,
@@ -180,7 +190,7 @@ pub fn collect(plan: &Plan, reports: &[Report], warnings: &mut Vec<String>) -> V
             hits: matched,
             by,
             said,
-        }) = best_suite(plan, &owners, report)
+        }) = best_suite(plan, &owners, &planned, report)
         else {
             continue;
         };

@@ -37,27 +37,36 @@ impl Reroot {
     }
 }
 
-/// For each id of `a` that `b` does not hold: every leading folder (up to and including a `/`)
-/// whose removal makes it an id of `b`, counted.
-fn prefix_counts<'a>(
-    a: impl Iterator<Item = &'a str>,
-    a_has: &HashSet<&str>,
-    b_has: &HashSet<&str>,
-) -> HashMap<&'a str, usize> {
-    let mut counts: HashMap<&str, usize> = HashMap::new();
-    for id in a {
-        if b_has.contains(id) {
-            continue;
-        }
-        for (pos, _) in id.match_indices('/') {
-            let (prefix, rest) = id.split_at(pos + 1);
-            // The shorter id must not be one the first side already has as it is.
-            if !rest.is_empty() && b_has.contains(rest) && !a_has.contains(rest) {
-                *counts.entry(prefix).or_default() += 1;
+/// The item list, indexed once for `find_reroot`: its names, and each name by what follows each
+/// of its folders (`e2e/sub/a.ts` under `sub/a.ts` and `a.ts`), so that a history is matched
+/// against it in the history's size, not the list's. A report's JUnit is matched against the same
+/// plan's items once per report.
+#[derive(Debug)]
+pub struct Listed<'a> {
+    names: HashSet<&'a str>,
+    /// rest → (folder, whole name) for every `folder + rest` in the list.
+    under: HashMap<&'a str, Vec<(&'a str, &'a str)>>,
+}
+
+impl<'a> Listed<'a> {
+    pub fn new(ids: impl Iterator<Item = &'a str>) -> Self {
+        let mut names = HashSet::new();
+        let mut under: HashMap<&str, Vec<(&str, &str)>> = HashMap::new();
+        for id in ids {
+            names.insert(id);
+            for (pos, _) in id.match_indices('/') {
+                let (folder, rest) = id.split_at(pos + 1);
+                if !rest.is_empty() {
+                    under.entry(rest).or_default().push((folder, id));
+                }
             }
         }
+        Listed { names, under }
     }
-    counts
+
+    pub fn contains(&self, id: &str) -> bool {
+        self.names.contains(id)
+    }
 }
 
 /// The most counted folder; of equal counts the shortest, then the first in order.
@@ -70,16 +79,29 @@ fn best(counts: HashMap<&str, usize>) -> Option<(&str, usize)> {
 /// The one folder that, added to or stripped from the history's ids, makes more of them name a
 /// listed item than match as they are; `None` when none does.
 pub fn find_reroot<'a>(
-    history: impl Iterator<Item = &'a ItemId> + Clone,
-    listed: impl Iterator<Item = &'a ItemId> + Clone,
+    history: impl Iterator<Item = &'a ItemId>,
+    listed: &Listed<'_>,
 ) -> Option<Reroot> {
-    let h: HashSet<&str> = history.clone().map(ItemId::as_str).collect();
-    let l: HashSet<&str> = listed.clone().map(ItemId::as_str).collect();
-    let direct = h.iter().filter(|id| l.contains(*id)).count();
-    // An item `e2e/a.spec.ts` whose `a.spec.ts` the history holds: add `e2e/` to the history.
-    let add = prefix_counts(listed.map(ItemId::as_str), &l, &h);
-    // A history id `e2e/a.spec.ts` whose `a.spec.ts` is listed: strip `e2e/`.
-    let strip = prefix_counts(history.map(ItemId::as_str), &h, &l);
+    let h: HashSet<&str> = history.map(ItemId::as_str).collect();
+    let direct = h.iter().filter(|id| listed.contains(id)).count();
+    let (mut add, mut strip): (HashMap<&str, usize>, HashMap<&str, usize>) = Default::default();
+    for &id in h.iter().filter(|id| !listed.contains(id)) {
+        // A history id `a.spec.ts` under a listed `e2e/a.spec.ts` that the history does not
+        // hold as it is: add `e2e/` to the history.
+        for &(folder, whole) in listed.under.get(id).into_iter().flatten() {
+            if !h.contains(whole) {
+                *add.entry(folder).or_default() += 1;
+            }
+        }
+        // A history id `e2e/a.spec.ts` whose `a.spec.ts` is listed and not in the history as
+        // it is: strip `e2e/`.
+        for (pos, _) in id.match_indices('/') {
+            let (folder, rest) = id.split_at(pos + 1);
+            if !rest.is_empty() && listed.contains(rest) && !h.contains(rest) {
+                *strip.entry(folder).or_default() += 1;
+            }
+        }
+    }
     let candidates = [
         best(add).map(|(p, c)| (Reroot::Add(p.to_owned()), c)),
         best(strip).map(|(p, c)| (Reroot::Strip(p.to_owned()), c)),
@@ -197,6 +219,13 @@ mod tests {
         v.iter().map(|s| ItemId::from(*s)).collect()
     }
 
+    fn reroot_of(history: &[ItemId], listed: &[ItemId]) -> Option<Reroot> {
+        find_reroot(
+            history.iter(),
+            &Listed::new(listed.iter().map(ItemId::as_str)),
+        )
+    }
+
     #[test]
     fn finds_the_folder_one_side_leaves_out() {
         let history = ids(&["math.spec.ts", "sub/strings.spec.ts"]);
@@ -206,18 +235,18 @@ mod tests {
             "e2e/new.spec.ts",
         ]);
         assert_eq!(
-            find_reroot(history.iter(), listed.iter()),
+            reroot_of(&history, &listed),
             Some(Reroot::Add("e2e/".into()))
         );
         assert_eq!(
-            find_reroot(listed.iter(), history.iter()),
+            reroot_of(&listed, &history),
             Some(Reroot::Strip("e2e/".into()))
         );
         // Tests under their files move with them.
         let history = ids(&["math.spec.ts::adds"]);
         let listed = ids(&["e2e/math.spec.ts::adds"]);
         assert_eq!(
-            find_reroot(history.iter(), listed.iter()),
+            reroot_of(&history, &listed),
             Some(Reroot::Add("e2e/".into()))
         );
     }
@@ -227,9 +256,9 @@ mod tests {
         // Most ids match as they are; one file shares a name with a file in a folder.
         let history = ids(&["a.py", "b.py", "c.py"]);
         let listed = ids(&["a.py", "b.py", "c.py", "sub/a.py"]);
-        assert_eq!(find_reroot(history.iter(), listed.iter()), None);
-        assert_eq!(find_reroot(history.iter(), history.iter()), None);
-        assert_eq!(find_reroot(history.iter(), ids(&["x/y.py"]).iter()), None);
+        assert_eq!(reroot_of(&history, &listed), None);
+        assert_eq!(reroot_of(&history, &history), None);
+        assert_eq!(reroot_of(&history, &ids(&["x/y.py"])), None);
     }
 
     /// Ids as playwright 1.65 makes them: `math.spec.ts` from its testDir hashes to
