@@ -171,6 +171,7 @@ pub fn estimator(source: &SourceArgs) -> Result<Estimator, SettingError> {
         },
         window: source.window as usize,
         default,
+        ..Estimator::default()
     })
 }
 

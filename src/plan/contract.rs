@@ -93,7 +93,8 @@ pub struct EstimateCounts {
     pub history: usize,
     pub same_file: usize,
     pub same_directory: usize,
-    pub suite_median: usize,
+    #[serde(alias = "suite_median")]
+    pub suite_mean: usize,
     pub default: usize,
     /// What an item with nothing to go by was assumed to take (`--default-seconds`), when any was.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -227,7 +228,7 @@ fn counts(estimates: &Estimates) -> EstimateCounts {
         history: estimates.count(EstimateSource::History),
         same_file: estimates.count(EstimateSource::SameFile),
         same_directory: estimates.count(EstimateSource::SameDirectory),
-        suite_median: estimates.count(EstimateSource::SuiteMedian),
+        suite_mean: estimates.count(EstimateSource::SuiteMean),
         default: estimates.count(EstimateSource::Default),
         assumed_ms: estimates
             .items

@@ -84,13 +84,13 @@ pub fn preview(suite: &SuitePlan, sources: &str) -> String {
     );
     let _ = writeln!(o, "  timings     {sources}");
     let e = suite.estimates;
-    let new = e.same_file + e.same_directory + e.suite_median + e.default;
+    let new = e.same_file + e.same_directory + e.suite_mean + e.default;
     let mut est = format!("{} from history", thousands(e.history));
     if new > 0 {
         let parts: Vec<String> = [
             (e.same_file, "same file"),
             (e.same_directory, "same directory"),
-            (e.suite_median, "suite median"),
+            (e.suite_mean, "suite mean"),
             (e.default, "default"),
         ]
         .into_iter()

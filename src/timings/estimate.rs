@@ -9,7 +9,9 @@
 //! change speed in steps (a fixture added, a sleep removed); a median of five lags a step by three
 //! refreshes, while the last sample alone follows every bit of noise.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use rustc_hash::FxHashMap;
 
 use serde::Serialize;
 
@@ -37,7 +39,7 @@ pub enum EstimateSource {
     History,
     SameFile,
     SameDirectory,
-    SuiteMedian,
+    SuiteMean,
     Default,
 }
 
@@ -47,7 +49,7 @@ impl EstimateSource {
             EstimateSource::History => "from history",
             EstimateSource::SameFile => "same file",
             EstimateSource::SameDirectory => "same directory",
-            EstimateSource::SuiteMedian => "suite median",
+            EstimateSource::SuiteMean => "suite mean",
             EstimateSource::Default => "default",
         }
     }
@@ -60,6 +62,9 @@ pub struct Estimator {
     pub window: usize,
     /// What an item gets when nothing at all is known.
     pub default: Micros,
+    /// How many known items' worth the wider group's mean weighs against a group's own, for an
+    /// unseen item (0: the nearest group's mean alone; infinite: the suite's mean).
+    pub prior_weight: f64,
 }
 
 impl Default for Estimator {
@@ -68,6 +73,7 @@ impl Default for Estimator {
             statistic: Statistic::Ewma(0.7),
             window: 5,
             default: Micros::ms(1000),
+            prior_weight: 0.0,
         }
     }
 }
@@ -157,12 +163,13 @@ impl Estimator {
             return out;
         };
         let mut family: Option<Family> = None;
+        let prior_weight = self.prior_weight;
         for id in items {
             let entry = if let Some(&ms) = known.get(id) {
                 (ms, EstimateSource::History)
             } else {
                 family
-                    .get_or_insert_with(|| Family::new(&known))
+                    .get_or_insert_with(|| Family::new(&known, prior_weight))
                     .estimate(id.as_str())
                     .unwrap_or((self.default.max(Micros::ms(1)), EstimateSource::Default))
             };
@@ -172,46 +179,80 @@ impl Estimator {
     }
 }
 
-/// Medians of known estimates by file, by directory and over the suite.
-struct Family {
-    by_file: HashMap<String, Micros>,
-    by_dir: HashMap<String, Micros>,
-    suite: Option<Micros>,
+/// What the known items of each group (a test's parametrizations, its class, its file, each
+/// directory above it) sum to and how many there are, for the unseen items' shrunk means.
+struct Family<'a> {
+    groups: FxHashMap<&'a str, (u128, u64)>,
+    suite: (u128, u64),
+    prior_weight: f64,
 }
 
-impl Family {
-    fn new(known: &BTreeMap<&ItemId, Micros>) -> Self {
-        let mut files: HashMap<String, Vec<Micros>> = HashMap::new();
-        let mut dirs: HashMap<String, Vec<Micros>> = HashMap::new();
-        for (id, &ms) in known {
-            let file = item_file(id.as_str());
-            files.entry(file.to_owned()).or_default().push(ms);
-            for dir in item_ancestors(file) {
-                dirs.entry(dir.to_owned()).or_default().push(ms);
+/// The groups of an item, nearest first, with what an estimate borrowed from each is called:
+/// within its file (its name without parameters, then each `::` scope), its file, then each
+/// directory.
+fn groups_of(id: &str) -> impl Iterator<Item = (&str, EstimateSource)> {
+    let file = item_file(id);
+    let within = (file != id)
+        .then(|| {
+            let bare = id
+                .strip_suffix(']')
+                .and_then(|s| s.rfind('[').map(|i| &id[..i]))
+                .filter(|b| b.len() > file.len());
+            let scopes = id
+                .rmatch_indices("::")
+                .map(|(i, _)| &id[..i])
+                .filter(|s| s.len() > file.len());
+            bare.into_iter().chain(scopes)
+        })
+        .into_iter()
+        .flatten()
+        .chain((file != id).then_some(file))
+        .map(|g| (g, EstimateSource::SameFile));
+    within.chain(item_ancestors(file).map(|d| (d, EstimateSource::SameDirectory)))
+}
+
+impl<'a> Family<'a> {
+    fn new(known: &BTreeMap<&'a ItemId, Micros>, prior_weight: f64) -> Self {
+        let mut groups: FxHashMap<&'a str, (u128, u64)> = FxHashMap::default();
+        let mut suite = (0u128, 0u64);
+        for (id, &m) in known {
+            let us = u128::from(m.0);
+            suite = (suite.0 + us, suite.1 + 1);
+            for (g, _) in groups_of(id.as_str()) {
+                let e = groups.entry(g).or_default();
+                *e = (e.0 + us, e.1 + 1);
             }
         }
-        let all: Vec<Micros> = known.values().copied().collect();
         Family {
-            by_file: files.into_iter().map(|(k, v)| (k, median(&v))).collect(),
-            by_dir: dirs.into_iter().map(|(k, v)| (k, median(&v))).collect(),
-            suite: (!all.is_empty()).then(|| median(&all)),
+            groups,
+            suite,
+            prior_weight,
         }
     }
 
+    /// The suite's mean, moved towards the mean of each group that holds the item, from the
+    /// widest to the nearest: a group of c items with sum s gives (s + k·prior) ÷ (c + k). Means
+    /// keep the expected total right where medians of skewed durations fall short; the weight k
+    /// keeps a group of one or two from deciding alone.
     fn estimate(&self, id: &str) -> Option<(Micros, EstimateSource)> {
-        let file = item_file(id);
-        // An item that is a file has no siblings in itself; its family starts at its directory.
-        if file != id
-            && let Some(&ms) = self.by_file.get(file)
-        {
-            return Some((ms, EstimateSource::SameFile));
+        if self.suite.1 == 0 {
+            return None;
         }
-        for dir in item_ancestors(file) {
-            if let Some(&ms) = self.by_dir.get(dir) {
-                return Some((ms, EstimateSource::SameDirectory));
-            }
+        let mut est = self.suite.0 as f64 / self.suite.1 as f64;
+        let mut source = EstimateSource::SuiteMean;
+        let found: Vec<((u128, u64), EstimateSource)> = groups_of(id)
+            .filter_map(|(g, src)| self.groups.get(g).map(|&stats| (stats, src)))
+            .collect();
+        for &((sum, count), src) in found.iter().rev() {
+            let k = self.prior_weight;
+            est = if k.is_finite() {
+                (sum as f64 + k * est) / (count as f64 + k)
+            } else {
+                est
+            };
+            source = src;
         }
-        self.suite.map(|ms| (ms, EstimateSource::SuiteMedian))
+        Some((Micros(est.round() as u64).max(Micros::ms(1)), source))
     }
 }
 
@@ -224,13 +265,6 @@ fn sorted(s: &[Micros]) -> Vec<u64> {
 fn mean(values: impl Iterator<Item = u64>) -> u64 {
     let (sum, n) = values.fold((0u128, 0u128), |(s, n), v| (s + u128::from(v), n + 1));
     (sum + n / 2).checked_div(n).unwrap_or(0) as u64
-}
-
-/// The median, at least 1 ms (an estimate is never zero).
-fn median(values: &[Micros]) -> Micros {
-    super::micros::median(values.to_vec())
-        .unwrap_or_default()
-        .max(Micros::ms(1))
 }
 
 #[cfg(test)]
@@ -287,23 +321,66 @@ mod tests {
         .into_iter()
         .map(ItemId::from)
         .collect();
-        let est = Estimator::default().estimate(&history, Some(&items));
-        let got = |id: &str| est.items[&ItemId::from(id)];
+        let with = |prior_weight| {
+            Estimator {
+                prior_weight,
+                ..Estimator::default()
+            }
+            .estimate(&history, Some(&items))
+        };
+        let got = |est: &Estimates, id: &str| est.items[&ItemId::from(id)];
+        // The nearest group's mean alone (k = 0): a file's, a directory's, the suite's.
+        let nearest = with(0.0);
         assert_eq!(
-            got("tests/a/test_x.py::new"),
+            got(&nearest, "tests/a/test_x.py::new"),
             (Micros::ms(200), EstimateSource::SameFile)
         );
         assert_eq!(
-            got("tests/a/test_new.py::t"),
-            (Micros::ms(300), EstimateSource::SameDirectory)
+            got(&nearest, "tests/a/test_new.py::t"),
+            (Micros::ms(1800), EstimateSource::SameDirectory)
         );
         assert_eq!(
-            got("other/test_q.py::t"),
-            (Micros::ms(200), EstimateSource::SuiteMedian)
+            got(&nearest, "other/test_q.py::t"),
+            (Micros(1_351_750), EstimateSource::SuiteMean)
         );
         assert_eq!(
-            got("tests/a/test_y.py::t1"),
+            got(&nearest, "tests/a/test_y.py::t1"),
             (Micros::ms(5000), EstimateSource::History)
+        );
+        // k = 3: from the suite's 1351.75 through tests/ (the same four), tests/a (5400 over 3:
+        // (5400 + 3 × 1351.75) ÷ 6 = 1575.875) to the file (400 over 2: 1025.525).
+        let shrunk = with(3.0);
+        assert_eq!(
+            got(&shrunk, "tests/a/test_x.py::new"),
+            (Micros(1_025_525), EstimateSource::SameFile)
+        );
+        assert_eq!(
+            got(&shrunk, "tests/a/test_new.py::t"),
+            (Micros(1_575_875), EstimateSource::SameDirectory)
+        );
+        // k infinite: every unseen item gets the suite's mean, as pytest-split gives it.
+        let suite = with(f64::INFINITY);
+        assert_eq!(
+            got(&suite, "tests/a/test_x.py::new").0,
+            got(&suite, "other/test_q.py::t").0
+        );
+        // The mean keeps the total where a median would not: a file of nine 1 ms tests and one
+        // of 91 ms; ten new tests like them are planned at 100 ms together, not 10.
+        let skewed: BTreeMap<ItemId, Vec<Sample>> = (0..10)
+            .map(|i| {
+                let ms = if i == 0 { 91 } else { 1 };
+                (
+                    ItemId::new(format!("t/test_s.py::t{i}")),
+                    vec![Sample(Micros::ms(ms), 0)],
+                )
+            })
+            .collect();
+        let new: Vec<ItemId> = (0..10)
+            .map(|i| ItemId::new(format!("t/test_s.py::new{i}")))
+            .collect();
+        assert_eq!(
+            Estimator::default().estimate(&skewed, Some(&new)).total(),
+            Micros::ms(100)
         );
 
         let nothing = Estimator::default().estimate(&BTreeMap::new(), Some(&items));
@@ -313,5 +390,38 @@ mod tests {
                 .values()
                 .all(|&(m, s)| m == Micros::ms(1000) && s == EstimateSource::Default)
         );
+    }
+
+    #[test]
+    fn a_new_parametrization_borrows_from_its_siblings_before_its_file() {
+        let history: BTreeMap<ItemId, Vec<Sample>> = [
+            ("tests/test_f.py::t[1]", 10),
+            ("tests/test_f.py::t[2]", 30),
+            ("tests/test_f.py::u", 1000),
+            ("tests/test_f.py::C::v", 400),
+            ("tests/test_f.py::C::w", 600),
+        ]
+        .into_iter()
+        .map(|(id, ms)| (ItemId::from(id), vec![Sample(Micros::ms(ms), 0)]))
+        .collect();
+        let items = [
+            "tests/test_f.py::t[3]",
+            "tests/test_f.py::C::x",
+            "tests/test_f.py::z",
+        ]
+        .map(ItemId::from);
+        let est = Estimator {
+            prior_weight: 0.0,
+            ..Estimator::default()
+        }
+        .estimate(&history, Some(&items));
+        let ms = |id: &str| est.items[&ItemId::from(id)].0;
+        assert_eq!(
+            ms("tests/test_f.py::t[3]"),
+            Micros::ms(20),
+            "t's parametrizations"
+        );
+        assert_eq!(ms("tests/test_f.py::C::x"), Micros::ms(500), "class C");
+        assert_eq!(ms("tests/test_f.py::z"), Micros::ms(408), "the file");
     }
 }

@@ -190,7 +190,7 @@ fn items_decide_what_is_sharded_new_ones_estimated_vanished_ones_ignored() {
         "tests/c/test_q.py::z borrows from tests/"
     );
     assert_eq!(
-        est["suite_median"], 1,
+        est["suite_mean"], 1,
         "other/test_r.py::w has no family but the suite"
     );
 }
