@@ -22,7 +22,10 @@ fn plan_one(
     reporter: &mut Reporter,
 ) -> Result<(SuitePlan, String), Error> {
     let loaded = load(&draft.history, reporter)?;
-    let settings = draft.finish(|classes| loaded.measured_overhead(classes));
+    let hidden = loaded
+        .store
+        .hidden_cost(&draft.name, &draft.history.runner_class);
+    let settings = draft.finish(|classes| loaded.measured_overhead(classes), hidden);
     Ok((plan_suite(&loaded.estimates, &settings), loaded.sources))
 }
 

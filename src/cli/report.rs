@@ -15,8 +15,10 @@ use crate::report::{
     AdviceKind, DEFAULT_JOB_NAME, Earlier, Goals, JunitReport, Report, RunJob, Severity, SuiteRun,
     attach_jobs, build, check_template, collect, read_earlier,
 };
-use crate::timings::Observed;
-use crate::timings::formats::{ReadOptions, expand_input, junit_view, read_junit};
+use crate::timings::formats::{
+    PROCESS_TIMING_SUFFIX, ReadOptions, expand_input, junit_view, read_junit,
+};
+use crate::timings::{Observed, cost_key};
 
 use super::Reporter;
 use super::api::{block_on, parse_repo, settings};
@@ -25,6 +27,59 @@ use super::files::{
     UpdateOptions, Updated, append_github_output, read_plan, update_store, write_atomic,
 };
 use super::settings::{ReportSettings, SettingError, report as report_settings, retire_after};
+
+/// The process wall times `planner shard --exec` wrote beside the reports, onto their shards. A
+/// file that cannot be read is said and left out: the run's measures do not depend on it.
+fn attach_process_times(
+    runs: &mut [SuiteRun],
+    reports: &[JunitReport],
+    warnings: &mut Vec<String>,
+) {
+    let mut dirs: Vec<&Path> = reports.iter().filter_map(|r| r.path.parent()).collect();
+    dirs.sort_unstable();
+    dirs.dedup();
+    for dir in dirs {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            continue;
+        };
+        let mut paths: Vec<PathBuf> = entries
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.to_string_lossy().ends_with(PROCESS_TIMING_SUFFIX))
+            .collect();
+        paths.sort();
+        for path in paths {
+            let parsed = std::fs::read(&path)
+                .map_err(|e| e.to_string())
+                .and_then(|b| serde_json::from_slice::<ProcessTime>(&b).map_err(|e| e.to_string()));
+            match parsed {
+                Ok(t) => {
+                    let shard = runs
+                        .iter_mut()
+                        .filter(|r| r.plan.name == t.suite)
+                        .flat_map(|r| r.shards.iter_mut())
+                        .find(|s| s.index == t.index);
+                    if let Some(s) = shard {
+                        s.process = Some(t.wall_ms);
+                    }
+                }
+                Err(e) => warnings.push(format!(
+                    "{}: not a shard's process time ({e}); left out",
+                    path.display()
+                )),
+            }
+        }
+    }
+}
+
+/// What `planner shard --exec` writes beside a shard's reports.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProcessTime {
+    suite: String,
+    index: u32,
+    wall_ms: crate::timings::Micros,
+}
 
 fn read_reports(args: &ReportArgs) -> Result<Vec<JunitReport>, Error> {
     let mut reports = Vec::new();
@@ -75,12 +130,19 @@ fn update_history(
         if durations.is_empty() {
             continue;
         }
+        let costs: Vec<(u32, crate::timings::Micros)> = run
+            .shards
+            .iter()
+            .filter_map(crate::report::ShardRun::hidden_cost)
+            .collect();
         observed.push(Observed {
             source: format!("report of suite {}", run.plan.name),
             kind: "junit".to_owned(),
             runner_class: run.plan.runner_class.clone(),
             at,
             durations,
+            shard_costs: (!costs.is_empty())
+                .then(|| (cost_key(&run.plan.name, &run.plan.runner_class), costs)),
             ..Observed::default()
         });
     }
@@ -279,6 +341,7 @@ pub fn run(args: &ReportArgs, out: &mut dyn Write, reporter: &mut Reporter) -> R
     let reports = read_reports(args)?;
     let mut warnings = Vec::new();
     let mut runs = collect(&plan, &reports, &mut warnings);
+    attach_process_times(&mut runs, &reports, &mut warnings);
     for w in warnings {
         reporter.warn(w);
     }

@@ -442,6 +442,7 @@ impl SuiteSettingsDraft {
     pub fn finish(
         &self,
         measured: impl FnOnce(&[&str]) -> Option<crate::timings::MeasuredOverhead>,
+        hidden: Option<crate::timings::HiddenCost>,
     ) -> SuiteSettings {
         let classes: Vec<&str> = self.classes.iter().map(String::as_str).collect();
         let (overhead, overhead_source, overhead_detail) = match self.overhead {
@@ -458,6 +459,7 @@ impl SuiteSettingsDraft {
             overhead,
             overhead_source,
             overhead_detail,
+            hidden,
             mode: self.mode,
             max_shards: self.max_shards,
             max_extra_cost: self.max_extra_cost,

@@ -55,6 +55,7 @@ fn no_line_breaks(items: &[ItemId], shard: ShardIndex, form: &'static str) -> Re
 
 /// Runs the suite's command with the shard's arguments, then collects its JUnit.
 fn exec(
+    suite: &str,
     spec: &RunSpec,
     items: &[ItemId],
     index: ShardIndex,
@@ -84,6 +85,7 @@ fn exec(
         None
     };
     let mut failed = None;
+    let started = std::time::Instant::now();
     for inv in invocations {
         // The command is the config's, run by the shell as written; the arguments are passed
         // as arguments, never through the shell's parser.
@@ -105,8 +107,22 @@ fn exec(
             failed = Some(status);
         }
     }
+    let wall = started.elapsed();
     if let (Some(to), Some(junit)) = (junit_to, &spec.junit) {
         collect_junit(&dir, junit, to, index, reporter)?;
+        // The process's wall time beside its reports: `report` learns from it what the suite
+        // costs beyond its tests' own times.
+        let timing = serde_json::json!({
+            "suite": suite,
+            "index": index.get(),
+            "wall_ms": Micros(u64::try_from(wall.as_micros()).unwrap_or(u64::MAX)),
+        });
+        let path = to.join(format!(
+            "shard-{}-{}",
+            index.get(),
+            crate::timings::formats::PROCESS_TIMING_SUFFIX
+        ));
+        std::fs::write(&path, format!("{timing}\n")).map_err(|e| Error::io("write", &path, e))?;
     }
     match failed {
         Some(status) => Err(Error::TestsFailed {
@@ -297,7 +313,14 @@ pub fn run(args: &ShardArgs, out: &mut dyn Write, reporter: &mut Reporter) -> Re
             )
             .into());
         };
-        return exec(&spec, &items, index, args.junit_to.as_deref(), reporter);
+        return exec(
+            &suite_name,
+            &spec,
+            &items,
+            index,
+            args.junit_to.as_deref(),
+            reporter,
+        );
     }
     match args.format {
         ShardFormat::Runner(runner) => {

@@ -11,7 +11,9 @@ use super::ShardIndex;
 use super::choose::{Choice, ChoiceMode, CostModel, CurvePoint, choose};
 use super::partition::{Assignment, bound, partition};
 use crate::timings::formats::Granularity;
-use crate::timings::{EstimateSource, Estimates, ItemId, Micros, is_test_id, looks_like_file};
+use crate::timings::{
+    EstimateSource, Estimates, HiddenCost, ItemId, Micros, is_test_id, item_file, looks_like_file,
+};
 
 pub const PLAN_FORMAT: &str = "gha-planner-plan";
 pub const PLAN_VERSION: u32 = 1;
@@ -42,6 +44,10 @@ pub struct SuitePlan {
     /// How a measured overhead was measured.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub overhead_detail: Option<String>,
+    /// What a shard's process costs beyond its tests' JUnit times, learned by `report` from past
+    /// shards; absent until a report has seen some.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hidden: Option<HiddenCost>,
     pub estimates: EstimateCounts,
     pub choice: Choice,
     pub bound: Bound,
@@ -119,7 +125,12 @@ pub struct Bound {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ShardPlan {
     pub index: ShardIndex,
+    /// Its items' estimated work.
     pub estimate_ms: Micros,
+    /// What its process is expected to spend beyond that (the suite's learned hidden cost for
+    /// the files it touches): its predicted wall is this + `estimate_ms`.
+    #[serde(default, skip_serializing_if = "Micros::is_zero")]
+    pub hidden_ms: Micros,
     /// In id order.
     pub items: Vec<PlannedItem>,
 }
@@ -139,6 +150,8 @@ pub struct SuiteSettings {
     pub overhead: Micros,
     pub overhead_source: OverheadSource,
     pub overhead_detail: Option<String>,
+    /// The suite's learned hidden cost, if any.
+    pub hidden: Option<HiddenCost>,
     pub mode: ChoiceMode,
     pub max_shards: usize,
     pub max_extra_cost: f64,
@@ -256,8 +269,12 @@ pub fn item_granularity(estimates: &Estimates, declared: Granularity) -> Granula
 /// Plans one suite: the curve, the choice of n, the partition.
 pub fn plan_suite(estimates: &Estimates, s: &SuiteSettings) -> SuitePlan {
     let (ids, weights) = weighted_items(estimates);
+    // A learned cost per shard is overhead to the choice of n; its per-file part is charged to
+    // each shard for the files it touches, once the partition is known.
+    let hidden = s.hidden.as_ref();
+    let per_shard = hidden.map_or(Micros::ZERO, |h| h.per_shard);
     let cost = CostModel {
-        overhead: s.overhead,
+        overhead: s.overhead + per_shard,
         capacity: s.capacity.runners,
     };
     let cap = s.max_shards.min(ids.len()).max(1);
@@ -267,10 +284,28 @@ pub fn plan_suite(estimates: &Estimates, s: &SuiteSettings) -> SuitePlan {
     let total: Micros = weights.iter().copied().sum();
     let longest = weights.iter().copied().max().unwrap_or_default();
     let b = bound(&weights, n);
+    let hidden_of: Vec<Micros> = (0..n)
+        .map(|k| {
+            hidden.map_or(Micros::ZERO, |h| {
+                let mut files: Vec<&str> =
+                    a.items_of(k).map(|i| item_file(ids[i].as_str())).collect();
+                files.sort_unstable();
+                files.dedup();
+                h.of_shard(files.len())
+            })
+        })
+        .collect();
+    let walls: Vec<Micros> = a
+        .loads
+        .iter()
+        .zip(&hidden_of)
+        .map(|(&l, &h)| l + h)
+        .collect();
     let shards = (0..n)
         .map(|k| ShardPlan {
             index: ShardIndex::from_zero_based(k),
             estimate_ms: a.loads[k],
+            hidden_ms: hidden_of[k],
             items: a
                 .items_of(k)
                 .map(|i| PlannedItem {
@@ -292,6 +327,7 @@ pub fn plan_suite(estimates: &Estimates, s: &SuiteSettings) -> SuitePlan {
         overhead_ms: s.overhead,
         overhead_source: s.overhead_source,
         overhead_detail: s.overhead_detail.clone(),
+        hidden: s.hidden.clone(),
         estimates: counts(estimates),
         choice,
         bound: Bound {
@@ -303,9 +339,9 @@ pub fn plan_suite(estimates: &Estimates, s: &SuiteSettings) -> SuitePlan {
             },
         },
         predicted_makespan_ms: a.makespan(),
-        predicted_wall_ms: super::wall_with_capacity(&a.loads, s.overhead, s.capacity.runners),
+        predicted_wall_ms: super::wall_with_capacity(&walls, s.overhead, s.capacity.runners),
         capacity: Some(s.capacity),
-        runner_minutes: super::billed_minutes(&a.loads, s.overhead),
+        runner_minutes: super::billed_minutes(&walls, s.overhead),
         curve: points,
         shards,
         run: None,

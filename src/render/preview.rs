@@ -125,6 +125,12 @@ pub fn preview(suite: &SuitePlan, sources: &str) -> String {
         "  overhead    {} per shard{overhead_note}",
         suite.overhead_ms
     );
+    let hidden = match &suite.hidden {
+        Some(h) => h.describe(),
+        None => "not counted yet (assumed 0; `planner report --timings-out` learns it from a run's shards)"
+            .to_owned(),
+    };
+    let _ = writeln!(o, "  in-process  {hidden}");
     if let Some(c) = suite.capacity {
         let note = match c.source {
             CapacitySource::Default => {
@@ -294,6 +300,7 @@ mod tests {
             overhead: Micros::ms(0),
             overhead_source: OverheadSource::Flag,
             overhead_detail: None,
+            hidden: None,
             mode: ChoiceMode::Fixed { requested: 40 },
             max_shards: 256,
             max_extra_cost: 0.25,

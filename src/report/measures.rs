@@ -82,6 +82,11 @@ pub struct ShardMeasures {
     pub items: usize,
     pub predicted_seconds: f64,
     pub busy_seconds: f64,
+    /// Its process: the plan's prediction (hidden cost + work) and its wall time, when `planner
+    /// shard --exec` ran it.
+    pub predicted_process_seconds: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub process_seconds: Option<f64>,
     /// None when job timings are not known.
     pub overhead_seconds: Option<f64>,
     pub queue_seconds: Option<f64>,
@@ -214,6 +219,8 @@ fn per_shard(
                 items: s.items.len(),
                 predicted_seconds: s.predicted.as_secs_f64(),
                 busy_seconds: s.busy().as_secs_f64(),
+                predicted_process_seconds: (s.predicted + s.predicted_hidden).as_secs_f64(),
+                process_seconds: s.process.map(Micros::as_secs_f64),
                 overhead_seconds: s.overhead.map(Micros::as_secs_f64),
                 queue_seconds: s.queue.map(Micros::as_secs_f64),
                 start_seconds: offset(s.start),

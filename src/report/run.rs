@@ -12,7 +12,7 @@ use super::shard_job::ShardJob;
 use crate::plan::{Plan, SuitePlan};
 use crate::timings::align::{Listed, find_reroot, rerooted};
 use crate::timings::formats::{Granularity, JunitSummary, Outcome, ReadOptions, junit_items};
-use crate::timings::{ItemId, Micros};
+use crate::timings::{ItemId, Micros, item_file};
 
 /// One shard as it ran.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -21,6 +21,10 @@ pub struct ShardRun {
     pub index: u32,
     /// The plan's estimate of its work.
     pub predicted: Micros,
+    /// The plan's estimate of what its process spends beyond its tests.
+    pub predicted_hidden: Micros,
+    /// Its process's wall time, when `planner shard --exec` ran it and wrote it beside its reports.
+    pub process: Option<Micros>,
     pub planned_items: usize,
     /// Items and their actual times (failed tests included: they took the time).
     pub items: BTreeMap<ItemId, Micros>,
@@ -42,6 +46,28 @@ impl ShardRun {
     /// Busy time: its items' times.
     pub fn busy(&self) -> Micros {
         self.items.values().copied().sum()
+    }
+
+    /// What it cost beyond its tests' times, and how many files its items came from: its
+    /// process's wall time, else its reports' span (when no job's times replaced it), less its
+    /// tests' times.
+    pub fn hidden_cost(&self) -> Option<(u32, Micros)> {
+        if !self.reported || self.items.is_empty() {
+            return None;
+        }
+        let span = self.process.or_else(|| {
+            self.job
+                .is_none()
+                .then(|| Micros::between(self.start, self.end))
+                .flatten()
+        })?;
+        let mut files: Vec<&str> = self.items.keys().map(|i| item_file(i.as_str())).collect();
+        files.sort_unstable();
+        files.dedup();
+        Some((
+            u32::try_from(files.len()).unwrap_or(u32::MAX),
+            span.saturating_sub(self.busy()),
+        ))
     }
 }
 
@@ -85,6 +111,7 @@ fn empty_run(plan: &SuitePlan) -> SuiteRun {
             .map(|s| ShardRun {
                 index: s.index.get(),
                 predicted: s.estimate_ms,
+                predicted_hidden: s.hidden_ms,
                 planned_items: s.items.len(),
                 ..ShardRun::default()
             })

@@ -34,6 +34,11 @@ pub enum DurationError {
 }
 
 impl Micros {
+    /// True for no time at all (a field worth leaving out).
+    pub fn is_zero(&self) -> bool {
+        self.0 == 0
+    }
+
     pub const ZERO: Micros = Micros(0);
 
     /// Whole milliseconds.

@@ -11,9 +11,11 @@ mod store;
 pub use estimate::{EstimateSource, Estimates, Estimator, Statistic};
 pub use item::{ItemId, is_test_id, item_ancestors, item_file, looks_like_file};
 pub use micros::{DurationError, Micros, median};
-pub use overhead::{KEEP_STARTUPS, MeasuredOverhead, StartUp};
+pub use overhead::{
+    HiddenCost, KEEP_SHARD_COSTS, KEEP_STARTUPS, MeasuredOverhead, ShardCost, StartUp,
+};
 pub(crate) use store::hex_digest;
 pub use store::{
     DEFAULT_KEEP, MergeOutcome, Observation, Observed, RunRef, STORE_FORMAT, STORE_VERSION, Sample,
-    Store, hex,
+    Store, cost_key, hex,
 };

@@ -12,7 +12,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::overhead::{KEEP_STARTUPS, MeasuredOverhead, StartUp};
+use super::overhead::{
+    HiddenCost, KEEP_SHARD_COSTS, KEEP_STARTUPS, MeasuredOverhead, ShardCost, StartUp,
+};
 use super::{ItemId, Micros};
 
 pub const STORE_FORMAT: &str = "gha-planner-store";
@@ -38,6 +40,10 @@ pub struct Store {
     /// fetched from the API).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub overheads: BTreeMap<String, Vec<StartUp>>,
+    /// Suite (`name on runner class`) → what its recent shards cost beyond their tests' times,
+    /// oldest first (from `report`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub shard_costs: BTreeMap<String, Vec<ShardCost>>,
 }
 
 /// A JSON object read into a map, refusing a key that repeats: JSON allows it, and the last one
@@ -139,6 +145,14 @@ pub struct Observed {
     pub run: Option<RunRef>,
     /// Start-up overhead of the jobs observed, `(queue, setup)` each.
     pub startups: Vec<(Micros, Micros)>,
+    /// A suite's shards as they ran (from `report`): its key (`cost_key`) and each shard's
+    /// `(files, hidden cost)`.
+    pub shard_costs: Option<(String, Vec<(u32, Micros)>)>,
+}
+
+/// The key of a suite's shard costs in the store.
+pub fn cost_key(suite: &str, runner_class: &str) -> String {
+    format!("{suite} on {runner_class}")
 }
 
 /// A workflow run attempt: what makes two runs with equal timings two observations.
@@ -150,8 +164,8 @@ pub struct RunRef {
 }
 
 impl Observed {
-    /// The content digest: runner class and every (item, duration), in order; the run and the
-    /// start-ups when there are any (so that digests of reports and timing files stay as they
+    /// The content digest: runner class and every (item, duration), in order; the run, the
+    /// start-ups and the shard costs when there are any (so that digests of reports and timing files stay as they
     /// were).
     pub fn digest(&self) -> String {
         let mut h = Sha256::new();
@@ -177,6 +191,15 @@ impl Observed {
         for (queue, setup) in &self.startups {
             h.update(queue.as_millis().to_le_bytes());
             h.update(setup.as_millis().to_le_bytes());
+        }
+        // Two runs whose tests took the same times are still two runs when their shards did not.
+        if let Some((key, costs)) = &self.shard_costs {
+            h.update(b"\0costs");
+            h.update(key.as_bytes());
+            for (files, hidden) in costs {
+                h.update(files.to_le_bytes());
+                h.update(hidden.0.to_le_bytes());
+            }
         }
         hex_digest(h)
     }
@@ -228,6 +251,7 @@ impl Store {
             observations: Vec::new(),
             classes: BTreeMap::new(),
             overheads: BTreeMap::new(),
+            shard_costs: BTreeMap::new(),
         }
     }
 
@@ -251,6 +275,11 @@ impl Store {
             .then(|| self.overheads.keys().next().cloned())
             .flatten();
         MeasuredOverhead::of(&pooled, only)
+    }
+
+    /// The hidden cost fitted over a suite's recent shards, if `report` has seen any.
+    pub fn hidden_cost(&self, suite: &str, runner_class: &str) -> Option<HiddenCost> {
+        HiddenCost::fit(self.shard_costs.get(&cost_key(suite, runner_class))?)
     }
 
     pub fn is_empty(&self) -> bool {
@@ -313,6 +342,9 @@ impl Store {
             .map(|&(q, s)| StartUp(q, s, seq))
             .collect();
         self.push_startups(&observed.runner_class, startups);
+        if let Some((key, costs)) = &observed.shard_costs {
+            self.push_shard_costs(key, costs, seq);
+        }
         self.forget_unreferenced_observations();
         outcome
     }
@@ -357,8 +389,18 @@ impl Store {
                 .filter(|s| s.observation() == obs.seq)
                 .copied()
                 .collect();
+            let costs: Vec<(&String, Vec<ShardCost>)> = other
+                .shard_costs
+                .iter()
+                .map(|(key, c)| (key, c.iter().filter(|c| c.2 == obs.seq).copied().collect()))
+                .filter(|(_, c): &(_, Vec<ShardCost>)| !c.is_empty())
+                .collect();
             // A fetched run with nothing usable is kept: it tells the next fetch to skip it.
-            if durations.is_empty() && startups.is_empty() && obs.run_id.is_none() {
+            if durations.is_empty()
+                && startups.is_empty()
+                && costs.is_empty()
+                && obs.run_id.is_none()
+            {
                 continue;
             }
             let seq = self.next_seq();
@@ -382,9 +424,27 @@ impl Store {
                 .map(|s| StartUp(s.queue(), s.setup(), seq))
                 .collect();
             self.push_startups(&obs.runner_class, startups);
+            for (key, c) in costs {
+                let c: Vec<(u32, Micros)> = c.iter().map(|c| (c.0, c.1)).collect();
+                self.push_shard_costs(key, &c, seq);
+            }
         }
         self.forget_unreferenced_observations();
         outcome
+    }
+
+    fn push_shard_costs(&mut self, key: &str, costs: &[(u32, Micros)], seq: u64) {
+        if costs.is_empty() {
+            return;
+        }
+        let kept = self.shard_costs.entry(key.to_owned()).or_default();
+        kept.extend(
+            costs
+                .iter()
+                .map(|&(files, hidden)| ShardCost(files, hidden, seq)),
+        );
+        let excess = kept.len().saturating_sub(KEEP_SHARD_COSTS);
+        kept.drain(..excess);
     }
 
     /// Keeps every observation a sample points at, and the newest unreferenced ones up to a cap,
@@ -453,6 +513,9 @@ impl Store {
         for startups in self.overheads.values() {
             referenced.extend(startups.iter().map(|s| s.observation()));
         }
+        for costs in self.shard_costs.values() {
+            referenced.extend(costs.iter().map(|c| c.2));
+        }
         let mut spare = MAX_OBSERVATIONS.saturating_sub(referenced.len());
         let mut kept: Vec<Observation> = Vec::with_capacity(self.observations.len());
         for obs in self.observations.drain(..).rev() {
@@ -501,6 +564,15 @@ impl Store {
                 ));
             }
         }
+        for (key, costs) in &old.shard_costs {
+            let have = self.shard_costs.get(key).map_or(0, Vec::len);
+            if have < costs.len().min(KEEP_SHARD_COSTS) {
+                return Some(format!(
+                    "the shard costs of suite {key} would keep {have} of their {}",
+                    costs.len()
+                ));
+            }
+        }
         None
     }
 
@@ -539,19 +611,27 @@ impl Store {
         }
         let close = if self.classes.is_empty() { "" } else { "\n  " };
         let _ = write!(out, "{close}}}");
-        if !self.overheads.is_empty() {
-            let _ = write!(out, ",\n  \"overheads\": {{");
-            for (ci, (class, startups)) in self.overheads.iter().enumerate() {
-                let sep = if ci == 0 { "\n" } else { ",\n" };
-                let s = serde_json::to_string(startups).unwrap_or_default();
-                let _ = write!(out, "{sep}    {}: {s}", q(class));
-            }
-            let _ = write!(out, "\n  }}");
-        }
+        write_keyed(&mut out, "overheads", &self.overheads);
+        write_keyed(&mut out, "shard_costs", &self.shard_costs);
         let _ = writeln!(out);
         let _ = writeln!(out, "}}");
         out
     }
+}
+
+/// A map of lists, one line per key, after the fields before it; nothing when it is empty.
+fn write_keyed<T: Serialize>(out: &mut String, name: &str, map: &BTreeMap<String, Vec<T>>) {
+    if map.is_empty() {
+        return;
+    }
+    let q = |s: &str| serde_json::to_string(s).unwrap_or_default();
+    let _ = write!(out, ",\n  {}: {{", q(name));
+    for (i, (key, list)) in map.iter().enumerate() {
+        let sep = if i == 0 { "\n" } else { ",\n" };
+        let s = serde_json::to_string(list).unwrap_or_default();
+        let _ = write!(out, "{sep}    {}: {s}", q(key));
+    }
+    let _ = write!(out, "\n  }}");
 }
 
 /// Adds one observation's durations (each the newest sample of its item, at most `keep` kept)

@@ -864,3 +864,134 @@ fn a_first_run_without_history_is_not_called_far_off() {
         "{suite}"
     );
 }
+
+/// Plans the timed pytest suite from `timings` into three shards, runs them one after the other
+/// through `shard --exec` (each process timed by the planner), and reports into `store`: the
+/// report's JSON and the plan's.
+fn timed_run(d: &Path, name: &str, timings: &Path, store: &Path) -> (Value, Value) {
+    let project = fixture("projects/pytest_timed");
+    let junit = d.join(format!("{name}-pytest.xml"));
+    let config = format!(
+        "version: 1\ntimings: [{timings}]\nsuites:\n  timed:\n    runner: pytest\n    command: {py} -m pytest -q -p no:cacheprovider --junitxml={junit}\n    junit: {junit}\n    working-directory: {project}\n    max-shards: 3\n    overhead-seconds: 0\n    target-seconds: 0.01\n",
+        timings = timings.display(),
+        py = python().display(),
+        junit = junit.display(),
+    );
+    let config = write(d, &format!("{name}.yml"), &config);
+    let plan = d.join(format!("{name}-plan.json"));
+    let (code, _, err) = run(&[
+        "plan",
+        "--config",
+        &config.display().to_string(),
+        "--out",
+        &plan.display().to_string(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let reports = d.join(format!("{name}-reports"));
+    for k in 1..=3 {
+        let out = crate::planner()
+            .args(["shard", "--plan"])
+            .arg(&plan)
+            .args([
+                "--index",
+                &k.to_string(),
+                "--total",
+                "3",
+                "--exec",
+                "--junit-to",
+            ])
+            .arg(&reports)
+            .output()
+            .expect("shard runs");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let json = d.join(format!("{name}-report.json"));
+    let (code, _, err) = run(&[
+        "report",
+        "--plan",
+        &plan.display().to_string(),
+        "--junit",
+        &reports.display().to_string(),
+        "--json",
+        &json.display().to_string(),
+        "--timings-out",
+        &store.display().to_string(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    (read_json(&json), read_json(&plan))
+}
+
+/// What a shard's process costs beyond its tests (interpreter, imports, collection) is learned by
+/// the first run's report and planned in the second: its predicted shard walls are within 10% of
+/// the processes' own.
+#[test]
+fn a_second_real_pytest_run_predicts_its_shards_walls_from_the_first() {
+    let dir = tmp();
+    let d = dir.path();
+    let durations: serde_json::Map<String, Value> = TIMED
+        .iter()
+        .map(|(n, s)| (format!("tests/test_timed.py::test_timed[{n}]"), json!(s)))
+        .collect();
+    let timings = write(d, ".test_durations", &Value::Object(durations).to_string());
+    let store = d.join("store.json");
+    let (first, first_plan) = timed_run(d, "first", &timings, &store);
+    assert!(
+        first_plan["suites"][0].get("hidden").is_none(),
+        "nothing learned yet"
+    );
+    let stored = read_json(&store);
+    let costs = stored["shard_costs"]
+        .as_object()
+        .and_then(|m| m.values().next())
+        .and_then(Value::as_array)
+        .map_or(0, Vec::len);
+    assert_eq!(costs, 3, "each shard's hidden cost kept: {stored}");
+
+    let (second, second_plan) = timed_run(d, "second", &store, &store);
+    let hidden = &second_plan["suites"][0]["hidden"];
+    assert!(
+        hidden["per_shard_ms"].as_f64().is_some_and(|ms| ms > 0.0),
+        "{hidden}"
+    );
+    let off = |r: &Value| -> Vec<f64> {
+        r["suites"][0]["per_shard"]
+            .as_array()
+            .expect("shards")
+            .iter()
+            .map(|s| {
+                let want = s["process_seconds"]
+                    .as_f64()
+                    .expect("the process was timed");
+                (s["predicted_process_seconds"].as_f64().expect("predicted") - want).abs() / want
+            })
+            .collect()
+    };
+    let (before, after) = (off(&first), off(&second));
+    assert!(
+        after.iter().all(|e| *e <= 0.10),
+        "second run's shard walls within 10%: {after:?} (first run: {before:?})"
+    );
+    // Within 10% alone would pass unlearned on this suite (its shards are seconds of sleep): the
+    // learned cost must also take most of the first run's error away.
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+    assert!(
+        mean(&after) <= 0.5 * mean(&before),
+        "learning halves the error: {after:?} against {before:?}"
+    );
+    // And the preview says where the figure comes from.
+    let (code, out, err) = run(&[
+        "plan",
+        "--config",
+        &d.join("second.yml").display().to_string(),
+        "--dry-run",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("per shard + ") && out.contains("learned from 6 shards of 2 runs"),
+        "{out}"
+    );
+}

@@ -181,6 +181,7 @@ pub fn observe_run(
                     commit: job.head_sha.clone().or_else(|| run.head_sha.clone()),
                 }),
                 startups: Vec::new(),
+                shard_costs: None,
             });
         obs.durations
             .insert(ItemId::new(job.name.as_str()), duration);
@@ -211,6 +212,7 @@ pub fn observe_run(
                     commit: run.head_sha.clone(),
                 }),
                 startups: Vec::new(),
+                shard_costs: None,
             });
         }
         out.extend(of_attempt);

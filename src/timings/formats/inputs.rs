@@ -129,6 +129,10 @@ pub fn expand_input(arg: &str) -> Result<(Vec<PathBuf>, Option<String>), IngestE
     Ok((vec![path.to_owned()], group))
 }
 
+/// The end of the name of the file `planner shard --exec` writes beside a shard's reports (its
+/// suite, index and process wall time): not timings, so a folder's walk leaves it to `report`.
+pub const PROCESS_TIMING_SUFFIX: &str = "planner-timing.json";
+
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
     for entry in std::fs::read_dir(dir)? {
         let path = entry?.path();
@@ -137,6 +141,7 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
         } else if path
             .extension()
             .is_some_and(|e| e.eq_ignore_ascii_case("xml") || e.eq_ignore_ascii_case("json"))
+            && !path.to_string_lossy().ends_with(PROCESS_TIMING_SUFFIX)
         {
             out.push(path);
         }

@@ -9,7 +9,7 @@ mod junit;
 pub use error::{IngestError, line_of};
 pub use flat::{read_flat_map, strip_position};
 pub use inputs::{
-    FormatChoice, Granularity, Ingested, ReadOptions, Unit, decode_text, expand_input, junit_items,
-    junit_view, read_input, read_store,
+    FormatChoice, Granularity, Ingested, PROCESS_TIMING_SUFFIX, ReadOptions, Unit, decode_text,
+    expand_input, junit_items, junit_view, read_input, read_store,
 };
 pub use junit::{JunitCase, JunitSummary, Outcome, read_junit};
