@@ -644,24 +644,72 @@ fn prior_table(series: &[Series], tuning: &[Vec<(Protocol, usize, usize, usize)>
     println!();
 }
 
-/// Runs the planner `calls` times, prints a row, and returns the median in milliseconds.
-fn time_calls(label: &str, args: &[&str], calls: usize) -> f64 {
-    let mut times = Vec::with_capacity(calls);
-    let mut bytes = 0;
-    for _ in 0..calls {
-        let t = Instant::now();
-        let out = planner(args).unwrap_or_else(|e| panic!("{label}: {e}"));
-        times.push(t.elapsed().as_secs_f64() * 1000.0);
-        bytes = out.len();
+/// One command as a whole process: its program and arguments.
+struct Case {
+    label: String,
+    program: PathBuf,
+    args: Vec<String>,
+}
+
+impl Case {
+    fn planner(label: impl Into<String>, args: &[&str]) -> Self {
+        let mut all = vec!["--quiet".to_owned()];
+        all.extend(args.iter().map(|a| (*a).to_owned()));
+        Case {
+            label: label.into(),
+            program: PathBuf::from(env!("CARGO_BIN_EXE_planner")),
+            args: all,
+        }
     }
-    times.sort_by(f64::total_cmp);
-    println!(
-        "| {label} | {calls} | {:.1} | {:.1} | {:.1} | {bytes} |",
-        times[0],
-        times[times.len() / 2],
-        times[times.len() - 1]
-    );
-    times[times.len() / 2]
+
+    /// Runs it once: wall milliseconds and the bytes it printed.
+    fn once(&self) -> (f64, usize) {
+        let t = Instant::now();
+        let out = std::process::Command::new(&self.program)
+            .args(&self.args)
+            .stderr(std::process::Stdio::null())
+            .output()
+            .unwrap_or_else(|e| panic!("{}: {e}", self.label));
+        let ms = t.elapsed().as_secs_f64() * 1000.0;
+        assert!(out.status.success(), "{}: {}", self.label, out.status);
+        (ms, out.stdout.len())
+    }
+}
+
+/// Runs the cases in rounds, each once a round in turn (so that they share the machine's state),
+/// prints a row each, and returns their medians in milliseconds.
+fn paired(cases: &[Case], rounds: usize) -> Vec<f64> {
+    let mut times = vec![Vec::with_capacity(rounds); cases.len()];
+    let mut bytes = vec![0; cases.len()];
+    for _ in 0..rounds {
+        for (k, c) in cases.iter().enumerate() {
+            let (ms, b) = c.once();
+            times[k].push(ms);
+            bytes[k] = b;
+        }
+    }
+    cases
+        .iter()
+        .zip(&mut times)
+        .zip(&bytes)
+        .map(|((c, t), b)| {
+            t.sort_by(f64::total_cmp);
+            println!(
+                "| {} | {rounds} | {:.1} | {:.1} | {:.1} | {b} |",
+                c.label,
+                t[0],
+                t[t.len() / 2],
+                t[t.len() - 1]
+            );
+            t[t.len() / 2]
+        })
+        .collect()
+}
+
+/// Runs one planner command `calls` times as a whole process, prints a row, and returns the
+/// median in milliseconds.
+fn time_calls(label: &str, args: &[&str], calls: usize) -> f64 {
+    paired(&[Case::planner(label, args)], calls)[0]
 }
 
 /// A speed bar: `what` took `ms`, at most `limit`.
@@ -706,12 +754,21 @@ fn speed(data: &Path, fails: &mut Failures) {
     let dir = std::env::temp_dir().join(format!("planner-bench-{}", std::process::id()));
     let _ = std::fs::create_dir_all(&dir);
     let path = |name: &str| dir.join(name).display().to_string();
-    let pw = data
-        .join("timings/playwright/durations_a8756c7.json")
-        .display()
-        .to_string();
+    // playwright's 15,040 durations as a map of seconds, which every tool here reads.
+    let pw_map: serde_json::Map<String, serde_json::Value> = read_map(
+        &data
+            .join("timings/playwright/durations_a8756c7.json")
+            .display()
+            .to_string(),
+        Unit::Millis,
+    )
+    .into_iter()
+    .map(|(id, d)| (id.as_str().to_owned(), serde_json::json!(d.as_secs_f64())))
+    .collect();
+    let pw = path("playwright-seconds.json");
+    let _ = std::fs::write(&pw, serde_json::Value::Object(pw_map).to_string());
     let pw_args = |n: &'static str| -> Vec<String> {
-        ["--total", n, "--unit", "ms", "--timings", pw.as_str()]
+        ["--total", n, "--timings", pw.as_str()]
             .iter()
             .map(|s| (*s).to_owned())
             .collect()
@@ -721,16 +778,12 @@ fn speed(data: &Path, fails: &mut Failures) {
         args.extend(rest.iter().map(String::as_str));
         time_calls(label, &args, calls)
     };
-    let mut recompute = 0.0;
-    for n in ["4", "64"] {
-        recompute = run(
-            &format!("playwright 15,040 items, shard K=1 of {n}"),
-            &["shard", "--index", "1"],
-            &pw_args(n),
-            20,
-        );
-    }
-    // The same shard read from the plan pinned for it.
+    run(
+        "playwright 15,040 items, shard K=1 of 4",
+        &["shard", "--index", "1"],
+        &pw_args("4"),
+        20,
+    );
     let pinned = path("playwright-plan.json");
     let mut plan_args = pw_args("64");
     plan_args.extend(["--out".to_owned(), pinned.clone()]);
@@ -740,12 +793,42 @@ fn speed(data: &Path, fails: &mut Failures) {
         &plan_args,
         5,
     );
-    let from_plan = run(
-        "playwright 15,040 items, shard K=1 of 64 from the plan",
-        &["shard", "--index", "1", "--total", "64", "--plan", &pinned],
-        &[],
-        20,
-    );
+    // Paired, round by round: the shard recomputed, the shard read from the pinned plan, and
+    // shard-tests' `plan` (the whole partition, once) when its binary is given.
+    let mut pairs = vec![
+        Case::planner(
+            "playwright 15,040 items, shard K=1 of 64",
+            &["shard", "--index", "1", "--total", "64", "--timings", &pw],
+        ),
+        Case::planner(
+            "playwright 15,040 items, shard K=1 of 64 from the plan",
+            &["shard", "--index", "1", "--total", "64", "--plan", &pinned],
+        ),
+    ];
+    let peer = std::env::var_os("PLANNER_BENCH_SHARD_TESTS").map(PathBuf::from);
+    if let Some(program) = &peer {
+        pairs.push(Case {
+            label: "shard-tests 0.1.16 `plan --units-from-timings`, 64 shards".to_owned(),
+            program: program.clone(),
+            args: [
+                "plan",
+                "--units-from-timings",
+                "--timings",
+                pw.as_str(),
+                "--min-shards",
+                "64",
+                "--max-shards",
+                "64",
+                "--output",
+                &path("shard-tests-plan.json"),
+            ]
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect(),
+        });
+    }
+    let medians = paired(&pairs, 20);
+    let (recompute, from_plan) = (medians[0], medians[1]);
     // A synthetic 100,000-item suite as a store of three observations, and a million-item map.
     let store_path = path("synthetic-store.json");
     let mut store = Store::default();
@@ -837,6 +920,17 @@ fn speed(data: &Path, fails: &mut Failures) {
         recompute,
         1.5 * from_plan,
     );
+    match medians.get(2) {
+        Some(&peer) => speed_bar(
+            fails,
+            "shard recomputing 15,040 items (no slower than shard-tests' plan)",
+            recompute,
+            peer,
+        ),
+        None => println!(
+            "- shard-tests' plan: not measured (set PLANNER_BENCH_SHARD_TESTS to its binary)"
+        ),
+    }
     println!();
 }
 

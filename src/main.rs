@@ -8,6 +8,10 @@ use clap::Parser;
 use gha_planner::cli::{Cli, Reporter, run};
 use gha_planner::github::log_line;
 
+/// See Cargo.toml: many small strings, allocated and freed once each.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,

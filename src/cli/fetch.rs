@@ -17,7 +17,7 @@ use crate::timings::{MergeOutcome, Store};
 use super::Reporter;
 use super::api::{block_on, parse_repo, settings};
 use super::args::{AttemptsArg, FetchArgs};
-use super::files::{UpdateOptions, Updated, open_store, update_store, write_atomic};
+use super::files::{UpdateOptions, Updated, open_store, update_store, write_json};
 use super::settings::{SettingError, retire_after};
 
 fn query(args: &FetchArgs) -> Result<RunQuery, Error> {
@@ -113,11 +113,7 @@ pub fn run(args: &FetchArgs, out: &mut dyn Write, reporter: &mut Reporter) -> Re
         observed.extend(observe_run(&repo, run, &opts, &known, &mut tally));
     }
     if let Some(path) = &args.records {
-        let json = serde_json::to_string_pretty(&runs).map_err(|source| Error::Json {
-            what: "the records",
-            source,
-        })?;
-        write_atomic(path, format!("{json}\n").as_bytes())?;
+        write_json(path, "the records", &runs)?;
     }
     // A fetch that read nothing creates no empty store.
     let opts = UpdateOptions {

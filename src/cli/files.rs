@@ -35,6 +35,20 @@ fn write_target(path: &Path) -> PathBuf {
     }
 }
 
+/// Writes `value` as pretty JSON and a line break, atomically (`write_atomic`); `what` names it in
+/// an error.
+pub fn write_json(
+    path: &Path,
+    what: &'static str,
+    value: &impl serde::Serialize,
+) -> Result<(), Error> {
+    let mut bytes = Vec::with_capacity(64 * 1024);
+    serde_json::to_writer_pretty(&mut bytes, value)
+        .map_err(|source| Error::Json { what, source })?;
+    bytes.push(b'\n');
+    write_atomic(path, &bytes)
+}
+
 /// Writes `contents` to a temporary file beside `path`, syncs it, then renames it over `path`:
 /// a reader sees the old file or the new one, never half of one. A missing folder is made; a
 /// symbolic link is written through, and the file keeps its permissions.

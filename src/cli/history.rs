@@ -54,7 +54,7 @@ pub fn read_history(
                 for w in warnings {
                     reporter.warn(w);
                 }
-                store.merge(&Observed {
+                store.merge_owned(Observed {
                     source: arg.clone(),
                     kind: kind.to_owned(),
                     runner_class: runner_class.to_owned(),

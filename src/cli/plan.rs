@@ -12,7 +12,7 @@ use crate::render::{matrix, matrix_json, preview};
 use super::Error;
 use super::Reporter;
 use super::args::PlanArgs;
-use super::files::{append_github_output, read_config, write_atomic};
+use super::files::{append_github_output, read_config, write_json};
 use super::history::load;
 use super::settings::{SuiteSettingsDraft, suite_from_flags, suites_from_config};
 
@@ -35,12 +35,8 @@ fn write_outputs(
     args: &PlanArgs,
     mut outputs: Vec<(String, String)>,
 ) -> Result<(), Error> {
-    let plan_json = serde_json::to_string_pretty(plan).map_err(|source| Error::Json {
-        what: "the plan",
-        source,
-    })?;
     if let Some(path) = &args.out {
-        write_atomic(path, format!("{plan_json}\n").as_bytes())?;
+        write_json(path, "the plan", plan)?;
         outputs.push(("plan".to_owned(), path.display().to_string()));
     }
     if args.github_output {

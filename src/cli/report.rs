@@ -24,7 +24,7 @@ use super::Reporter;
 use super::api::{block_on, parse_repo, settings};
 use super::args::ReportArgs;
 use super::files::{
-    UpdateOptions, Updated, append_github_output, read_plan, update_store, write_atomic,
+    UpdateOptions, Updated, append_github_output, read_plan, update_store, write_atomic, write_json,
 };
 use super::settings::{ReportSettings, SettingError, report as report_settings, retire_after};
 
@@ -369,11 +369,7 @@ pub fn run(args: &ReportArgs, out: &mut dyn Write, reporter: &mut Reporter) -> R
         write_summary(path, &summary_markdown(&report))?;
     }
     if let Some(path) = &args.json {
-        let json = serde_json::to_string_pretty(&report).map_err(|source| Error::Json {
-            what: "the report",
-            source,
-        })?;
-        write_atomic(path, format!("{json}\n").as_bytes())?;
+        write_json(path, "the report", &report)?;
     }
     if let Some(path) = &args.timings_out {
         update_history(path, &runs, &reports, args, reporter)?;

@@ -8,7 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::partition::{Assignment, LongestFirst, lpt_in};
+use super::partition::{Assignment, LongestFirst, lpt_in, partition_in};
 use crate::timings::Micros;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -217,14 +217,15 @@ const DENSE_WORK: usize = 25_000_000;
 /// The curve and the choice, packing only the counts that can matter: with `--total` that one;
 /// for a small suite every count; for a large one a grid of counts, then every count between the
 /// grid's neighbours of what the grid chose (and of the knee), chosen again. At a million items
-/// 256 packings were most of a plan.
+/// 256 packings were most of a plan. With the partition of the chosen count, refined, from the
+/// same sort (with `--total`, the curve's one point is that partition's).
 pub fn choose(
     weights: &[Micros],
     cap: usize,
     cost: CostModel,
     mode: ChoiceMode,
     default_extra_cost: f64,
-) -> (Vec<CurvePoint>, Choice) {
+) -> (Vec<CurvePoint>, Choice, Assignment) {
     choose_within(weights, cap, cost, mode, default_extra_cost, DENSE_WORK)
 }
 
@@ -235,17 +236,18 @@ fn choose_within(
     mode: ChoiceMode,
     default_extra_cost: f64,
     dense_work: usize,
-) -> (Vec<CurvePoint>, Choice) {
+) -> (Vec<CurvePoint>, Choice, Assignment) {
     let cap = cap.max(1);
     let sorted = LongestFirst::new(weights);
     if let ChoiceMode::Fixed { requested } = mode {
         let n = requested.clamp(1, cap);
-        let points = packed(weights, &sorted, cost, [n]);
+        let a = partition_in(weights, &sorted, n);
+        let points = vec![point(weights, n, cost, &a)];
         let mut choice = choose_shards(&points, mode, default_extra_cost);
         choice.n = n;
         choice.reason = fixed_reason(requested, n, cap);
         choice.knee = None;
-        return (points, choice);
+        return (points, choice, a);
     }
     // Every count while that is cheap (a few tens of millions of heap steps, up to ~100,000
     // items at 256 shards): billed minutes round up, so the budget's edge is jagged and only
@@ -253,7 +255,8 @@ fn choose_within(
     if weights.len().saturating_mul(cap) <= dense_work {
         let points = packed(weights, &sorted, cost, 1..=cap);
         let choice = choose_shards(&points, mode, default_extra_cost);
-        return (points, choice);
+        let a = partition_in(weights, &sorted, choice.n);
+        return (points, choice, a);
     }
     let ns = grid(cap, cost.capacity);
     let mut points = packed(weights, &sorted, cost, ns.iter().copied());
@@ -270,7 +273,8 @@ fn choose_within(
     points.extend(packed(weights, &sorted, cost, between));
     points.sort_by_key(|p| p.n);
     let choice = choose_shards(&points, mode, default_extra_cost);
-    (points, choice)
+    let a = partition_in(weights, &sorted, choice.n);
+    (points, choice, a)
 }
 
 fn fixed_reason(requested: usize, n: usize, cap: usize) -> String {
@@ -450,7 +454,7 @@ mod tests {
                 target_ms: Micros::ms(60_000),
             };
             for mode in modes(between).into_iter().chain([fixed]) {
-                let (points, chosen) = choose(&w, cap, cost, mode, 0.25);
+                let (points, chosen, _) = choose(&w, cap, cost, mode, 0.25);
                 let dense = choose_shards(&whole, mode, 0.25);
                 assert_eq!(
                     (chosen.n, chosen.knee),
@@ -475,7 +479,7 @@ mod tests {
         };
         let whole = curve(&w, 256, cost);
         for mode in modes(whole[99].wall_ms) {
-            let (points, chosen) = choose_within(&w, 256, cost, mode, 0.25, 0);
+            let (points, chosen, _) = choose_within(&w, 256, cost, mode, 0.25, 0);
             assert!(
                 points.len() < 120,
                 "a grid, not every count: {}",
@@ -502,7 +506,7 @@ mod tests {
                 ChoiceMode::Fixed { .. } => {}
             }
         }
-        let (points, chosen) =
+        let (points, chosen, _) =
             choose_within(&w, 256, cost, ChoiceMode::Fixed { requested: 64 }, 0.25, 0);
         assert_eq!((points.len(), chosen.n, chosen.knee), (1, 64, None));
     }

@@ -212,15 +212,12 @@ impl SuitePlan {
 }
 
 /// The items and their weights in id order: the one input order every runner shares.
-pub fn weighted_items(estimates: &Estimates) -> (Vec<ItemId>, Vec<Micros>) {
-    estimates
-        .durations()
-        .map(|(id, ms)| (id.clone(), ms))
-        .unzip()
+pub fn weighted_items(estimates: &Estimates) -> (Vec<&ItemId>, Vec<Micros>) {
+    estimates.durations().unzip()
 }
 
 /// The partition of `estimates` into `n` shards: what `plan` pins and `shard` recomputes.
-pub fn assign(estimates: &Estimates, n: usize) -> (Vec<ItemId>, Vec<Micros>, Assignment) {
+pub fn assign(estimates: &Estimates, n: usize) -> (Vec<&ItemId>, Vec<Micros>, Assignment) {
     let (ids, weights) = weighted_items(estimates);
     let a = partition(&weights, n);
     (ids, weights, a)
@@ -278,9 +275,8 @@ pub fn plan_suite(estimates: &Estimates, s: &SuiteSettings) -> SuitePlan {
         capacity: s.capacity.runners,
     };
     let cap = s.max_shards.min(ids.len()).max(1);
-    let (points, choice) = choose(&weights, cap, cost, s.mode, s.max_extra_cost);
+    let (points, choice, a) = choose(&weights, cap, cost, s.mode, s.max_extra_cost);
     let n = choice.n;
-    let a = partition(&weights, n);
     let total: Micros = weights.iter().copied().sum();
     let longest = weights.iter().copied().max().unwrap_or_default();
     let b = bound(&weights, n);

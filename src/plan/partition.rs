@@ -243,9 +243,13 @@ fn apply(weights: &[Micros], a: &mut Assignment, members: &mut [Vec<usize>], m: 
 
 /// LPT refined by local search.
 pub fn partition(weights: &[Micros], n: usize) -> Assignment {
-    let sorted = LongestFirst::new(weights);
-    let mut a = lpt_in(weights, &sorted, n);
-    refine_sorted(weights, &sorted, &mut a, 50 * n.max(1) + weights.len());
+    partition_in(weights, &LongestFirst::new(weights), n)
+}
+
+/// `partition` with the items already sorted longest first.
+pub fn partition_in(weights: &[Micros], sorted: &LongestFirst, n: usize) -> Assignment {
+    let mut a = lpt_in(weights, sorted, n);
+    refine_sorted(weights, sorted, &mut a, 50 * n.max(1) + weights.len());
     a
 }
 

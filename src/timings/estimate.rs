@@ -147,21 +147,27 @@ impl Estimator {
         history: &BTreeMap<ItemId, Vec<Sample>>,
         items: Option<&[ItemId]>,
     ) -> Estimates {
-        let known: BTreeMap<&ItemId, Micros> = history
-            .iter()
-            .filter_map(|(id, samples)| {
-                let ms: Vec<Micros> = samples.iter().map(|s| s.duration()).collect();
-                self.of_samples(&ms).map(|m| (id, m))
-            })
-            .collect();
+        // One buffer for every item's samples, not an allocation each.
+        let mut buf = Vec::new();
+        let mut of = |samples: &[Sample]| {
+            buf.clear();
+            buf.extend(samples.iter().map(|s| s.duration()));
+            self.of_samples(&buf)
+        };
         let mut out = Estimates::default();
         let Some(items) = items else {
-            out.items = known
-                .into_iter()
-                .map(|(id, ms)| (id.clone(), (ms, EstimateSource::History)))
+            out.items = history
+                .iter()
+                .filter_map(|(id, samples)| {
+                    of(samples).map(|ms| (id.clone(), (ms, EstimateSource::History)))
+                })
                 .collect();
             return out;
         };
+        let known: BTreeMap<&ItemId, Micros> = history
+            .iter()
+            .filter_map(|(id, samples)| of(samples).map(|m| (id, m)))
+            .collect();
         let mut family: Option<Family> = None;
         let prior_weight = self.prior_weight;
         for id in items {

@@ -5,6 +5,7 @@
 //! store is not merged again. Observations are ordered as they were merged, oldest first, and an
 //! item keeps its `keep` most recent samples.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
@@ -168,10 +169,15 @@ impl Observed {
     /// start-ups and the shard costs when there are any (so that digests of reports and timing files stay as they
     /// were).
     pub fn digest(&self) -> String {
+        self.digest_of(&self.durations)
+    }
+
+    /// The digest it would have with `durations` as its own.
+    fn digest_of(&self, durations: &BTreeMap<ItemId, Micros>) -> String {
         let mut h = Sha256::new();
         h.update(self.runner_class.as_bytes());
         h.update([0]);
-        for (id, ms) in &self.durations {
+        for (id, ms) in durations {
             h.update(id.0.as_bytes());
             h.update([0]);
             // Whole milliseconds as they always were, so that a digest made before microseconds
@@ -304,7 +310,28 @@ impl Store {
 
     /// Merges one observation as the newest. Merging one that is already present changes nothing.
     pub fn merge(&mut self, observed: &Observed) -> MergeOutcome {
-        let id = observed.digest();
+        self.merge_durations(observed, None)
+    }
+
+    /// `merge`, taking the durations instead of copying them: what reading a history does.
+    pub fn merge_owned(&mut self, mut observed: Observed) -> MergeOutcome {
+        let durations = std::mem::take(&mut observed.durations);
+        self.merge_durations(&observed, Some(durations))
+    }
+
+    /// Merges `observed`, whose durations are `owned` when given (and then not its own).
+    fn merge_durations(
+        &mut self,
+        observed: &Observed,
+        owned: Option<BTreeMap<ItemId, Micros>>,
+    ) -> MergeOutcome {
+        let id = match &owned {
+            Some(durations) => observed.digest_of(durations),
+            None => observed.digest(),
+        };
+        let count = owned
+            .as_ref()
+            .map_or(observed.durations.len(), BTreeMap::len);
         if self.observations.iter().any(|o| o.id == id) {
             return MergeOutcome {
                 observations_already_present: 1,
@@ -318,7 +345,7 @@ impl Store {
             source: observed.source.clone(),
             kind: observed.kind.clone(),
             runner_class: observed.runner_class.clone(),
-            items: observed.durations.len(),
+            items: count,
             at: observed.at,
             commit: observed.run.as_ref().and_then(|r| r.commit.clone()),
             run_id: observed.run.as_ref().map(|r| r.run_id),
@@ -328,13 +355,31 @@ impl Store {
             observations_added: 1,
             ..MergeOutcome::default()
         };
-        if !observed.durations.is_empty() {
+        if count > 0 {
             let keep = self.keep;
             let class = self
                 .classes
                 .entry(observed.runner_class.clone())
                 .or_default();
-            merge_sorted(class, &observed.durations, seq, keep, &mut outcome);
+            match owned {
+                Some(d) => merge_sorted(
+                    class,
+                    d.into_iter().map(|(k, v)| (Cow::Owned(k), v)),
+                    seq,
+                    keep,
+                    &mut outcome,
+                ),
+                None => merge_sorted(
+                    class,
+                    observed
+                        .durations
+                        .iter()
+                        .map(|(k, v)| (Cow::Borrowed(k), *v)),
+                    seq,
+                    keep,
+                    &mut outcome,
+                ),
+            }
         }
         let startups: Vec<StartUp> = observed
             .startups
@@ -637,16 +682,16 @@ fn write_keyed<T: Serialize>(out: &mut String, name: &str, map: &BTreeMap<String
 /// Adds one observation's durations (each the newest sample of its item, at most `keep` kept)
 /// by walking the two sorted maps side by side: a tree insertion per item compared its long,
 /// shared-prefix ids a log of the store's size times over.
-fn merge_sorted(
+fn merge_sorted<'a>(
     class: &mut BTreeMap<ItemId, Vec<Sample>>,
-    durations: &BTreeMap<ItemId, Micros>,
+    durations: impl ExactSizeIterator<Item = (Cow<'a, ItemId>, Micros)>,
     seq: u64,
     keep: usize,
     outcome: &mut MergeOutcome,
 ) {
     let old = std::mem::take(class);
     let mut merged: Vec<(ItemId, Vec<Sample>)> = Vec::with_capacity(old.len() + durations.len());
-    let mut new = durations.iter().peekable();
+    let mut new = durations.peekable();
     let fresh = |d: Micros, outcome: &mut MergeOutcome| {
         let mut samples = Vec::new();
         append_sample(&mut samples, Sample(d, seq), keep, outcome);
@@ -654,16 +699,16 @@ fn merge_sorted(
         samples
     };
     for (id, mut samples) in old {
-        while let Some((nid, &d)) = new.next_if(|(nid, _)| **nid < id) {
-            merged.push((nid.clone(), fresh(d, outcome)));
+        while let Some((nid, d)) = new.next_if(|(nid, _)| **nid < id) {
+            merged.push((nid.into_owned(), fresh(d, outcome)));
         }
-        if let Some((_, &d)) = new.next_if(|(nid, _)| **nid == id) {
+        if let Some((_, d)) = new.next_if(|(nid, _)| **nid == id) {
             append_sample(&mut samples, Sample(d, seq), keep, outcome);
         }
         merged.push((id, samples));
     }
-    for (nid, &d) in new {
-        merged.push((nid.clone(), fresh(d, outcome)));
+    for (nid, d) in new {
+        merged.push((nid.into_owned(), fresh(d, outcome)));
     }
     // In order already: the tree is built from it without comparing ids again.
     *class = merged.into_iter().collect();
@@ -750,7 +795,13 @@ mod tests {
                         )
                     })
                     .collect();
-                merge_sorted(&mut fast, &durations, seq, 3, &mut a);
+                merge_sorted(
+                    &mut fast,
+                    durations.iter().map(|(k, v)| (Cow::Borrowed(k), *v)),
+                    seq,
+                    3,
+                    &mut a,
+                );
                 for (id, &d) in &durations {
                     push_sample(&mut slow, id.clone(), Sample(d, seq), 3, &mut b);
                 }

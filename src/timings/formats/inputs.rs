@@ -314,6 +314,11 @@ pub fn read_input(arg: &str, opts: &ReadOptions) -> Result<Ingested, IngestError
             }
         };
         kinds.insert(kind);
+        // One file (the usual case) is the whole result as it is.
+        if combined.is_empty() {
+            combined = durations;
+            continue;
+        }
         for (id, ms) in durations {
             // Reports of one run do not overlap; where they do (a re-run shard's report kept
             // beside the first), the longer time is kept rather than both added up.
