@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::ShardIndex;
+use super::band::{WallBand, drawn, wall_band};
 use super::choose::{Choice, ChoiceMode, CostModel, CurvePoint, choose};
 use super::partition::{Assignment, bound, partition};
 use crate::timings::formats::Granularity;
@@ -55,6 +56,10 @@ pub struct SuitePlan {
     pub predicted_makespan_ms: Micros,
     /// Overhead + makespan, in waves when the shards outnumber the runners.
     pub predicted_wall_ms: Micros,
+    /// How far the wall may fall either side, item times drawn around their estimates (absent
+    /// from plans made before it was).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wall_band: Option<WallBand>,
     /// The runners that run the shards at once (absent from plans made before it was modelled).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub capacity: Option<RunnerCapacity>,
@@ -336,6 +341,15 @@ pub fn plan_suite(estimates: &Estimates, s: &SuiteSettings) -> SuitePlan {
         },
         predicted_makespan_ms: a.makespan(),
         predicted_wall_ms: super::wall_with_capacity(&walls, s.overhead, s.capacity.runners),
+        wall_band: (!ids.is_empty()).then(|| {
+            wall_band(
+                &drawn(estimates, &a.shard_of),
+                &hidden_of,
+                s.overhead,
+                s.capacity.runners,
+                estimates.spread,
+            )
+        }),
         capacity: Some(s.capacity),
         runner_minutes: super::billed_minutes(&walls, s.overhead),
         curve: points,

@@ -1,10 +1,12 @@
 //! Planning: partitioning items into shards, choosing how many shards, and the Plan contract.
 
+mod band;
 mod choose;
 mod contract;
 mod partition;
 mod shard_index;
 
+pub use band::{Drawn, WallBand, drawn, wall_band};
 pub use choose::{
     Choice, ChoiceMode, CostModel, CurvePoint, SHOWN_COUNTS, billed_minutes, choose, choose_shards,
     curve, wall_with_capacity, waves,

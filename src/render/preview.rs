@@ -222,6 +222,21 @@ pub fn preview(suite: &SuitePlan, sources: &str) -> String {
         suite.predicted_wall_ms,
         suite.runner_minutes
     );
+    if let Some(band) = &suite.wall_band {
+        let spread = if band.spread_measured {
+            format!("{}%, measured", band.spread_percent)
+        } else {
+            format!(
+                "{}% assumed: too little history to measure it",
+                band.spread_percent
+            )
+        };
+        let _ = writeln!(
+            o,
+            "  likely      wall {} to {} (p10–p90 of the busiest of shards that vary; item times vary {spread}, new items more)",
+            band.p10_ms, band.p90_ms
+        );
+    }
     let _ = writeln!(o);
     let _ = writeln!(
         o,

@@ -82,6 +82,9 @@ impl Default for Estimator {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Estimates {
     pub items: BTreeMap<ItemId, (Micros, EstimateSource)>,
+    /// How far an item's next time has fallen from its estimate, relative to it (see
+    /// `Estimator::spread`), when twenty items or more have shown it.
+    pub spread: Option<f64>,
 }
 
 impl Estimates {
@@ -141,12 +144,42 @@ impl Estimator {
         Some(Micros(us))
     }
 
+    /// How far the estimate of an item's next run has been from what it took: over the items
+    /// with two or more samples in the window, each newest sample against the estimate from the
+    /// ones before it, √(Σ (actual − estimate)² ÷ Σ estimate²) (`Estimates::spread`). Weighted
+    /// by time, as a shard's load is: a millisecond test that doubled does not widen the band.
+    fn spread(&self, history: &BTreeMap<ItemId, Vec<Sample>>) -> Option<f64> {
+        let window = self.window.max(1);
+        let (mut err, mut scale, mut items) = (0f64, 0f64, 0usize);
+        let mut buf = Vec::new();
+        for samples in history.values() {
+            let recent = &samples[samples.len().saturating_sub(window + 1)..];
+            let Some((last, before)) = recent.split_last() else {
+                continue;
+            };
+            buf.clear();
+            buf.extend(before.iter().map(|s| s.duration()));
+            let Some(forecast) = self.of_samples(&buf) else {
+                continue;
+            };
+            let (f, a) = (forecast.0 as f64, last.0.0 as f64);
+            err += (a - f) * (a - f);
+            scale += f * f;
+            items += 1;
+        }
+        (items >= 20 && scale > 0.0).then(|| (err / scale).sqrt())
+    }
+
     /// Estimates for `items` (or, with `None`, for every item with history) from `history`.
     pub fn estimate(
         &self,
         history: &BTreeMap<ItemId, Vec<Sample>>,
         items: Option<&[ItemId]>,
     ) -> Estimates {
+        let mut out = Estimates {
+            spread: self.spread(history),
+            ..Estimates::default()
+        };
         // One buffer for every item's samples, not an allocation each.
         let mut buf = Vec::new();
         let mut of = |samples: &[Sample]| {
@@ -154,7 +187,6 @@ impl Estimator {
             buf.extend(samples.iter().map(|s| s.duration()));
             self.of_samples(&buf)
         };
-        let mut out = Estimates::default();
         let Some(items) = items else {
             out.items = history
                 .iter()
