@@ -11,12 +11,34 @@ use serde::{Deserialize, Serialize};
 use super::partition::{Assignment, LongestFirst, lpt_in, partition_in};
 use crate::timings::Micros;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CostModel {
     /// Fixed cost of every shard before it runs its first item.
     pub overhead: Micros,
     /// How many shards run at once; the rest wait for a free runner, in waves.
     pub capacity: usize,
+    /// What a shard pays for each file its items come from (learned by `report`), and the
+    /// suite's files and items, from which the files a shard touches at n shards are expected.
+    #[serde(default)]
+    pub per_file: Micros,
+    #[serde(default)]
+    pub files: usize,
+    #[serde(default)]
+    pub items: usize,
+}
+
+impl CostModel {
+    /// A shard's fixed cost at `n` shards: the overhead, and the per-file cost of the files
+    /// its share of the items is expected to touch: of f files of m items each, spread over n
+    /// shards, a shard touches f·(1 − (1 − 1/n)^m).
+    pub fn overhead_at(&self, n: usize) -> Micros {
+        if self.per_file.0 == 0 || self.files == 0 {
+            return self.overhead;
+        }
+        let (f, m) = (self.files as f64, self.items as f64 / self.files as f64);
+        let touched = f * (1.0 - (1.0 - 1.0 / n.max(1) as f64).powf(m));
+        self.overhead + Micros((self.per_file.0 as f64 * touched).round() as u64)
+    }
 }
 
 /// The wall time of shards with these loads when at most `capacity` run at once: each shard, in
@@ -157,8 +179,9 @@ pub fn billed_minutes(loads: &[Micros], overhead: Micros) -> u64 {
 fn point(weights: &[Micros], n: usize, cost: CostModel, a: &Assignment) -> CurvePoint {
     let total: Micros = weights.iter().copied().sum();
     let makespan = a.makespan();
-    let wall = wall_with_capacity(&a.loads, cost.overhead, cost.capacity);
-    let sequential = cost.overhead + total;
+    let overhead = cost.overhead_at(n);
+    let wall = wall_with_capacity(&a.loads, overhead, cost.capacity);
+    let sequential = cost.overhead_at(1) + total;
     let efficiency = if wall.0 == 0 {
         1.0
     } else {
@@ -168,7 +191,7 @@ fn point(weights: &[Micros], n: usize, cost: CostModel, a: &Assignment) -> Curve
         n,
         makespan_ms: makespan,
         wall_ms: wall,
-        runner_minutes: billed_minutes(&a.loads, cost.overhead),
+        runner_minutes: billed_minutes(&a.loads, overhead),
         efficiency: (efficiency * 10_000.0).round() / 10_000.0,
     }
 }
@@ -387,6 +410,7 @@ mod tests {
             CostModel {
                 overhead,
                 capacity: 20,
+                ..CostModel::default()
             },
         );
         assert!(
@@ -445,6 +469,7 @@ mod tests {
             let cost = CostModel {
                 overhead: Micros::ms(15_000 * (round as u64 % 3)),
                 capacity,
+                ..CostModel::default()
             };
             let cap = items.min(256);
             let whole = curve(&w, cap, cost);
@@ -476,6 +501,7 @@ mod tests {
         let cost = CostModel {
             overhead: Micros::ms(20_000),
             capacity: 256,
+            ..CostModel::default()
         };
         let whole = curve(&w, 256, cost);
         for mode in modes(whole[99].wall_ms) {
@@ -563,6 +589,7 @@ mod tests {
             CostModel {
                 overhead: Micros::ms(30_000),
                 capacity: 256,
+                ..CostModel::default()
             },
         );
         let choice = choose_shards(
@@ -591,6 +618,7 @@ mod tests {
             CostModel {
                 overhead: Micros::ms(0),
                 capacity: 256,
+                ..CostModel::default()
             },
         );
         let within = |ms| {
@@ -606,5 +634,40 @@ mod tests {
         let unmet = within(1);
         assert_eq!(unmet.n, 8);
         assert!(unmet.reason.contains("cannot be met"));
+    }
+
+    #[test]
+    fn a_cost_per_file_is_paid_once_per_shard_that_touches_the_file() {
+        let cost = CostModel {
+            overhead: Micros::ms(10_000),
+            capacity: 256,
+            per_file: Micros::ms(1_000),
+            files: 100,
+            items: 1_000,
+        };
+        // One shard touches all 100 files; 1,000 shards one file each.
+        assert_eq!(cost.overhead_at(1), Micros::ms(110_000));
+        let many = cost.overhead_at(1_000).0 as f64 / 1e6;
+        assert!((10.9..11.0).contains(&many), "{many}");
+        // Ten items a file over ten shards: 1 − 0.9^10 of the files each, 65.1.
+        assert_eq!(cost.overhead_at(10), Micros(75_132_156));
+        // What it costs moves the choice: at 1 s a file, fewer shards are worth their runners.
+        let w = vec![Micros::ms(6_000); 1_000];
+        let mode = ChoiceMode::Cost {
+            max_extra_cost: 0.25,
+        };
+        let without = choose(
+            &w,
+            256,
+            CostModel {
+                per_file: Micros::ZERO,
+                ..cost
+            },
+            mode,
+            0.25,
+        )
+        .1;
+        let with = choose(&w, 256, cost, mode, 0.25).1;
+        assert!(with.n < without.n, "{} then {}", without.n, with.n);
     }
 }

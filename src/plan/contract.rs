@@ -271,13 +271,26 @@ pub fn item_granularity(estimates: &Estimates, declared: Granularity) -> Granula
 /// Plans one suite: the curve, the choice of n, the partition.
 pub fn plan_suite(estimates: &Estimates, s: &SuiteSettings) -> SuitePlan {
     let (ids, weights) = weighted_items(estimates);
-    // A learned cost per shard is overhead to the choice of n; its per-file part is charged to
-    // each shard for the files it touches, once the partition is known.
+    // A learned cost per shard is overhead to the choice of n, and so is its per-file part for
+    // the files a shard is expected to touch at n; once the partition is known, each shard is
+    // charged for the files it does touch.
     let hidden = s.hidden.as_ref();
     let per_shard = hidden.map_or(Micros::ZERO, |h| h.per_shard);
+    let per_file = hidden.map_or(Micros::ZERO, |h| h.per_file);
+    let files = if per_file.0 > 0 {
+        let mut files: Vec<&str> = ids.iter().map(|id| item_file(id.as_str())).collect();
+        files.sort_unstable();
+        files.dedup();
+        files.len()
+    } else {
+        0
+    };
     let cost = CostModel {
         overhead: s.overhead + per_shard,
         capacity: s.capacity.runners,
+        per_file,
+        files,
+        items: ids.len(),
     };
     let cap = s.max_shards.min(ids.len()).max(1);
     let (points, choice, a) = choose(&weights, cap, cost, s.mode, s.max_extra_cost);
