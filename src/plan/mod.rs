@@ -2,6 +2,7 @@
 
 mod band;
 mod choose;
+mod claim;
 mod contract;
 mod partition;
 mod shard_index;
@@ -11,6 +12,7 @@ pub use choose::{
     Choice, ChoiceMode, CostModel, CurvePoint, SHOWN_COUNTS, billed_minutes, choose, choose_shards,
     curve, wall_with_capacity, waves,
 };
+pub use claim::{ClaimPlan, ClaimShape, claim_plan, claim_plan_from, replay, replay_static};
 pub use contract::{
     Bound, BoundTerm, CapacitySource, EstimateCounts, OverheadSource, PLAN_FORMAT, PLAN_VERSION,
     Plan, PlannedItem, RunSpec, RunnerCapacity, ShardPlan, SuitePlan, SuiteSettings, assign,
