@@ -10,17 +10,21 @@
 //!    to t (merged as `timings merge` does) with the items of refresh u, scored with u's times, u
 //!    the next refresh or the first about 26 or 52 weeks later; against pytest-split's own
 //!    `least_duration` (benches/pytest_split_groups.py) on refresh t's file. Defaults are chosen
-//!    on pairs scored on each series' first half; the second half is the result.
+//!    on pairs scored on each series' first half; the second half is the result. Then how often
+//!    the real busiest shard falls in the plan's p10–p90 band, and the next refresh replayed with
+//!    the tail claimed at run time (`plan::claim`) against the static plan.
 //! 3. Estimators: the same scores on the first halves, for each statistic and window, and each
 //!    prior weight of unseen items' estimates.
-//! 4. Speed: `planner shard` calls on the 15,040-item playwright file and a synthetic 100,000-item
-//!    store.
+//! 4. Speed: `planner shard` and `plan` as whole processes, in turns, on the 15,040-item playwright
+//!    file, a synthetic 100,000-item store and a million-item map; beside shard-tests' `plan` when
+//!    `PLANNER_BENCH_SHARD_TESTS` names its binary.
 //! 5. JUnit reading: `planner timings merge` of a 100,000-testcase report (and, without
 //!    `--quick`, a 100 MB one) as a whole process, in MB/s.
 //!
 //! With `--check`, exits 1 if a bar is missed (exact cover, never worse than longest-first,
 //! geometric mean ≤ 1.0005 and worst ≤ 1.01, next refresh on the second halves 0.5% below
-//! pytest-split, speed). pytest-split runs in tests/tools/.venv (or `PLANNER_BENCH_PYTHON`).
+//! pytest-split, at most 20% of next refreshes above the band's p90, speed). pytest-split runs in
+//! tests/tools/.venv (or `PLANNER_BENCH_PYTHON`).
 
 #![expect(
     clippy::too_many_lines,
