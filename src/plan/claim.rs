@@ -35,11 +35,14 @@ pub struct ClaimShape {
     pub max_cost_share: f64,
     /// At most this many chunks per shard.
     pub max_chunks_per_shard: usize,
+    /// An item estimated at this share of the mean shard or more runs alone in its head: a long
+    /// item's estimate is the one most likely to be wrong by more than a chunk.
+    pub alone_above: f64,
 }
 
 /// Chosen on the first halves of the benchmark's series, replaying the next refresh with 0.4 s a
 /// claim and 1 s of start-up a chunk (section 2, "Claiming the tail"): a tenth of the work in the
-/// tail, no chunk under twice its cost.
+/// tail, no chunk under twice its cost, an item of half the mean shard or more alone in its head.
 impl Default for ClaimShape {
     fn default() -> Self {
         ClaimShape {
@@ -47,6 +50,7 @@ impl Default for ClaimShape {
             per_chunk: Micros::ms(1_400),
             max_cost_share: 0.5,
             max_chunks_per_shard: 3,
+            alone_above: 0.5,
         }
     }
 }
@@ -55,11 +59,19 @@ impl Default for ClaimShape {
 pub fn claim_plan(weights: &[Micros], n: usize, shape: ClaimShape) -> ClaimPlan {
     let n = n.max(1);
     let a = partition(weights, n);
-    claim_plan_from(weights, &a, shape)
+    claim_plan_from(weights, &a, shape, &[])
 }
 
 /// `claim_plan` from a partition already made.
-pub fn claim_plan_from(weights: &[Micros], a: &Assignment, shape: ClaimShape) -> ClaimPlan {
+/// Items marked in `unseen` (no history: their estimates are borrowed) are claimed first, before
+/// the tail's longest: an unseen long test claimed last is what finishes last.
+pub fn claim_plan_from(
+    weights: &[Micros],
+    a: &Assignment,
+    shape: ClaimShape,
+    unseen: &[bool],
+) -> ClaimPlan {
+    let is_unseen = |i: usize| unseen.get(i).copied().unwrap_or(false);
     let n = a.loads.len().max(1);
     let mut heads: Vec<Vec<usize>> = vec![Vec::new(); n];
     let mut tail: Vec<usize> = Vec::new();
@@ -70,10 +82,14 @@ pub fn claim_plan_from(weights: &[Micros], a: &Assignment, shape: ClaimShape) ->
     let budget = (mean as f64 * (1.0 - shape.tail_share.clamp(0.0, 1.0))) as u64;
     for (k, head) in heads.iter_mut().enumerate() {
         let mut items: Vec<usize> = a.items_of(k).collect();
-        items.sort_unstable_by_key(|&i| (Reverse(weights[i]), i));
+        items.sort_unstable_by_key(|&i| (is_unseen(i), Reverse(weights[i]), i));
         let mut kept = 0u64;
         let mut cut = 0;
-        while cut < items.len() && (cut == 0 || kept + weights[items[cut]].0 <= budget) {
+        let alone = items
+            .first()
+            .is_some_and(|&i| weights[i].0 as f64 >= shape.alone_above * mean as f64);
+        while cut < items.len() && (cut == 0 || (!alone && kept + weights[items[cut]].0 <= budget))
+        {
             kept += weights[items[cut]].0;
             cut += 1;
         }
@@ -82,8 +98,9 @@ pub fn claim_plan_from(weights: &[Micros], a: &Assignment, shape: ClaimShape) ->
         mine.sort_unstable();
         *head = mine;
     }
-    // The tail longest first, so that what is claimed last is the smallest.
-    tail.sort_unstable_by_key(|&i| (Reverse(weights[i]), i));
+    // The tail's unseen items first, then longest first, so that what is claimed last is the
+    // smallest of what is known.
+    tail.sort_unstable_by_key(|&i| (!is_unseen(i), Reverse(weights[i]), i));
     let total: u64 = tail.iter().map(|&i| weights[i].0).sum();
     let floor = (shape.per_chunk.0 as f64 / shape.max_cost_share.max(1e-6)) as u64;
     // Rounds of n chunks each, every round half the one before (4/7, 2/7, 1/7 of the tail for
@@ -200,6 +217,7 @@ mod tests {
             per_chunk: Micros::ms(100),
             max_cost_share: 0.05,
             max_chunks_per_shard: 3,
+            alone_above: 1.0,
         };
         let plan = claim_plan(&w, 3, shape);
         let heads: Vec<usize> = plan.heads.iter().flatten().copied().collect();
@@ -257,7 +275,9 @@ mod tests {
                 per_chunk: cost,
                 max_cost_share: 0.05,
                 max_chunks_per_shard: 3,
+                alone_above: 1.0,
             },
+            &[],
         );
         assert_eq!(plan.chunks.len(), 12);
         // One shard's items take twice their estimate; everything else as planned.
@@ -285,5 +305,25 @@ mod tests {
             claim_late + Micros::ms(15_000) < static_late,
             "{claim_late} against {static_late}"
         );
+    }
+
+    #[test]
+    fn unseen_items_are_claimed_first_and_a_long_item_runs_alone() {
+        // Shard loads of 100 s: a 60 s item with 40 small ones beside it, and small ones.
+        let mut w = vec![Micros::ms(60_000)];
+        w.extend(std::iter::repeat_n(Micros::ms(1_000), 140));
+        let unseen: Vec<bool> = (0..w.len()).map(|i| i == 140).collect();
+        let a = partition(&w, 2);
+        let plan = claim_plan_from(&w, &a, ClaimShape::default(), &unseen);
+        let alone = plan
+            .heads
+            .iter()
+            .find(|h| h.contains(&0))
+            .expect("item 0 is in a head");
+        assert_eq!(alone, &vec![0], "the 60 s item runs alone");
+        assert_eq!(plan.chunks[0][0], 140, "the unseen item is claimed first");
+        // Without the mark it waits with the rest of its size.
+        let unmarked = claim_plan_from(&w, &a, ClaimShape::default(), &[]);
+        assert_ne!(unmarked.chunks.first().map(|c| c[0]), Some(140));
     }
 }
