@@ -39,10 +39,13 @@ use std::time::Instant;
 use clap::Parser;
 use gha_planner::cli::{Cli, Reporter, run};
 use gha_planner::plan::{
-    ClaimShape, bound, claim_plan_from, drawn, lpt, partition, replay, replay_static, wall_band,
+    Assignment, ClaimShape, bound, claim_plan_from, drawn, lpt, partition, replay, replay_static,
+    wall_band,
 };
 use gha_planner::timings::formats::{Ingested, ReadOptions, Unit, read_input};
-use gha_planner::timings::{EstimateSource, Estimator, ItemId, Micros, Observed, Statistic, Store};
+use gha_planner::timings::{
+    EstimateSource, Estimates, Estimator, ItemId, Micros, Observed, Statistic, Store,
+};
 
 struct Source {
     label: &'static str,
@@ -531,6 +534,33 @@ fn next_refresh(data: &Path, python: &Path, fails: &mut Failures, estimators: bo
     }
 }
 
+/// Refresh u's items planned into n shards from a history, with u's real times.
+struct Planned {
+    estimates: Estimates,
+    weights: Vec<Micros>,
+    a: Assignment,
+    actual: Vec<Micros>,
+}
+
+fn planned(
+    history: &BTreeMap<ItemId, Vec<gha_planner::timings::Sample>>,
+    next: &BTreeMap<ItemId, Micros>,
+    n: usize,
+    est: &Estimator,
+) -> Planned {
+    let items: Vec<ItemId> = next.keys().cloned().collect();
+    let estimates = est.estimate(history, Some(&items));
+    let weights: Vec<Micros> = estimates.durations().map(|(_, m)| m).collect();
+    let a = partition(&weights, n);
+    let actual = items.iter().map(|i| next[i]).collect();
+    Planned {
+        estimates,
+        weights,
+        a,
+        actual,
+    }
+}
+
 /// A series, whether its first half, N: the static plan's scores and each claim shape's.
 type ClaimRow = (String, bool, usize, Vec<f64>, Vec<Vec<f64>>);
 
@@ -568,22 +598,18 @@ fn claim_table(series: &[Series]) {
                         continue;
                     }
                     let history = histories.entry(t).or_insert_with(|| history_at(s, t));
-                    let next = &s.snapshots[u].1;
-                    let items: Vec<ItemId> = next.keys().cloned().collect();
-                    let estimates = est.estimate(history, Some(&items));
-                    let weights: Vec<Micros> = estimates.durations().map(|(_, m)| m).collect();
-                    let unseen: Vec<bool> = estimates
+                    let p = planned(history, &s.snapshots[u].1, n, &est);
+                    let unseen: Vec<bool> = p
+                        .estimates
                         .items
                         .values()
                         .map(|(_, source)| *source != EstimateSource::History)
                         .collect();
-                    let actual: Vec<Micros> = items.iter().map(|i| next[i]).collect();
-                    let b = bound(&actual, n).0 as f64;
-                    let a = partition(&weights, n);
-                    fixed.push(replay_static(&a, &actual, &[]).0 as f64 / b);
+                    let b = bound(&p.actual, n).0 as f64;
+                    fixed.push(replay_static(&p.a, &p.actual, &[]).0 as f64 / b);
                     for (k, &shape) in shapes.iter().enumerate() {
-                        let plan = claim_plan_from(&weights, &a, shape, &unseen);
-                        claimed[k].push(replay(&plan, &actual, per_chunk, &[]).0 as f64 / b);
+                        let plan = claim_plan_from(&p.weights, &p.a, shape, &unseen);
+                        claimed[k].push(replay(&plan, &p.actual, per_chunk, &[]).0 as f64 / b);
                     }
                 }
                 if !fixed.is_empty() {
@@ -646,32 +672,25 @@ fn band_table(series: &[Series], fails: &mut Failures) {
     println!("|---|---|---|---:|---:|---:|");
     let est = Estimator::default();
     for s in series {
+        let mut histories: BTreeMap<usize, _> = BTreeMap::new();
+        let cases_of = series_cases(s);
         for p in Protocol::ALL {
             for tuned in [true, false] {
                 let (mut cases, mut inside, mut above) = (0usize, 0usize, 0usize);
-                let mut histories: BTreeMap<usize, _> = BTreeMap::new();
-                for &(q, t, u, n) in &series_cases(s) {
+                for &(q, t, u, n) in &cases_of {
                     if q != p || tuned_on(s, u) != tuned {
                         continue;
                     }
                     let history = histories.entry(t).or_insert_with(|| history_at(s, t));
-                    let next = &s.snapshots[u].1;
-                    let items: Vec<ItemId> = next.keys().cloned().collect();
-                    let estimates = est.estimate(history, Some(&items));
-                    let weights: Vec<Micros> = estimates.durations().map(|(_, m)| m).collect();
-                    let a = partition(&weights, n);
+                    let planned = planned(history, &s.snapshots[u].1, n, &est);
                     let band = wall_band(
-                        &drawn(&estimates, &a.shard_of),
+                        &drawn(&planned.estimates, &planned.a.shard_of),
                         &vec![Micros::ZERO; n],
                         Micros::ZERO,
                         n,
-                        estimates.spread,
+                        planned.estimates.spread,
                     );
-                    let mut loads = vec![Micros::ZERO; n];
-                    for (i, id) in items.iter().enumerate() {
-                        loads[a.shard_of[i] as usize] += next[id];
-                    }
-                    let actual = loads.into_iter().max().unwrap_or_default();
+                    let actual = replay_static(&planned.a, &planned.actual, &[]);
                     cases += 1;
                     inside += usize::from(band.p10_ms <= actual && actual <= band.p90_ms);
                     above += usize::from(actual > band.p90_ms);

@@ -13,7 +13,7 @@ use super::choose::{Choice, ChoiceMode, CostModel, CurvePoint, choose};
 use super::partition::{Assignment, bound, partition};
 use crate::timings::formats::Granularity;
 use crate::timings::{
-    EstimateSource, Estimates, HiddenCost, ItemId, Micros, is_test_id, item_file, looks_like_file,
+    EstimateSource, Estimates, HiddenCost, ItemId, Micros, file_count, is_test_id, looks_like_file,
 };
 
 pub const PLAN_FORMAT: &str = "gha-planner-plan";
@@ -278,10 +278,7 @@ pub fn plan_suite(estimates: &Estimates, s: &SuiteSettings) -> SuitePlan {
     let per_shard = hidden.map_or(Micros::ZERO, |h| h.per_shard);
     let per_file = hidden.map_or(Micros::ZERO, |h| h.per_file);
     let files = if per_file.0 > 0 {
-        let mut files: Vec<&str> = ids.iter().map(|id| item_file(id.as_str())).collect();
-        files.sort_unstable();
-        files.dedup();
-        files.len()
+        file_count(ids.iter().copied())
     } else {
         0
     };
@@ -301,11 +298,7 @@ pub fn plan_suite(estimates: &Estimates, s: &SuiteSettings) -> SuitePlan {
     let hidden_of: Vec<Micros> = (0..n)
         .map(|k| {
             hidden.map_or(Micros::ZERO, |h| {
-                let mut files: Vec<&str> =
-                    a.items_of(k).map(|i| item_file(ids[i].as_str())).collect();
-                files.sort_unstable();
-                files.dedup();
-                h.of_shard(files.len())
+                h.of_shard(file_count(a.items_of(k).map(|i| ids[i])))
             })
         })
         .collect();

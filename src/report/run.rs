@@ -12,7 +12,7 @@ use super::shard_job::ShardJob;
 use crate::plan::{Plan, SuitePlan};
 use crate::timings::align::{Listed, find_reroot, rerooted};
 use crate::timings::formats::{Granularity, JunitSummary, Outcome, ReadOptions, junit_items};
-use crate::timings::{ItemId, Micros, item_file};
+use crate::timings::{ItemId, Micros, file_count};
 
 /// One shard as it ran.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -61,11 +61,8 @@ impl ShardRun {
                 .then(|| Micros::between(self.start, self.end))
                 .flatten()
         })?;
-        let mut files: Vec<&str> = self.items.keys().map(|i| item_file(i.as_str())).collect();
-        files.sort_unstable();
-        files.dedup();
         Some((
-            u32::try_from(files.len()).unwrap_or(u32::MAX),
+            u32::try_from(file_count(self.items.keys())).unwrap_or(u32::MAX),
             span.saturating_sub(self.busy()),
         ))
     }

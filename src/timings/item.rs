@@ -50,6 +50,14 @@ pub fn looks_like_file(id: &str) -> bool {
                 .is_some_and(|(_, ext)| (1..=5).contains(&ext.len())))
 }
 
+/// How many distinct files (`item_file`) the items come from.
+pub fn file_count<'a>(ids: impl IntoIterator<Item = &'a ItemId>) -> usize {
+    let mut files: Vec<&str> = ids.into_iter().map(|id| item_file(id.as_str())).collect();
+    files.sort_unstable();
+    files.dedup();
+    files.len()
+}
+
 /// The file (or other container: a nextest binary, a JVM class, a playwright spec hash) an item
 /// belongs to. For an item that is itself a file, the item.
 pub fn item_file(id: &str) -> &str {

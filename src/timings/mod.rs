@@ -9,7 +9,7 @@ mod overhead;
 mod store;
 
 pub use estimate::{EstimateSource, Estimates, Estimator, Statistic};
-pub use item::{ItemId, is_test_id, item_ancestors, item_file, looks_like_file};
+pub use item::{ItemId, file_count, is_test_id, item_ancestors, item_file, looks_like_file};
 pub use micros::{DurationError, Micros, median};
 pub use overhead::{
     HiddenCost, KEEP_SHARD_COSTS, KEEP_STARTUPS, MeasuredOverhead, ShardCost, StartUp,

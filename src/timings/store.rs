@@ -381,29 +381,21 @@ impl Store {
                 ),
             }
         }
-        let startups: Vec<StartUp> = observed
-            .startups
-            .iter()
-            .map(|&(q, s)| StartUp(q, s, seq))
-            .collect();
-        self.push_startups(&observed.runner_class, startups);
+        let startups = observed.startups.iter().map(|&(q, s)| StartUp(q, s, seq));
+        push_newest(
+            &mut self.overheads,
+            &observed.runner_class,
+            startups,
+            KEEP_STARTUPS,
+        );
         if let Some((key, costs)) = &observed.shard_costs {
-            self.push_shard_costs(key, costs, seq);
+            let costs = costs
+                .iter()
+                .map(|&(files, hidden)| ShardCost(files, hidden, seq));
+            push_newest(&mut self.shard_costs, key, costs, KEEP_SHARD_COSTS);
         }
         self.forget_unreferenced_observations();
         outcome
-    }
-
-    fn push_startups(&mut self, class: &str, startups: Vec<StartUp>) {
-        if startups.is_empty() {
-            return;
-        }
-        let kept = self.overheads.entry(class.to_owned()).or_default();
-        kept.extend(startups);
-        if kept.len() > KEEP_STARTUPS {
-            let excess = kept.len() - KEEP_STARTUPS;
-            kept.drain(..excess);
-        }
     }
 
     /// Merges another store's observations, oldest first, as newer than this store's.
@@ -466,30 +458,20 @@ impl Store {
             }
             let startups = startups
                 .into_iter()
-                .map(|s| StartUp(s.queue(), s.setup(), seq))
-                .collect();
-            self.push_startups(&obs.runner_class, startups);
+                .map(|s| StartUp(s.queue(), s.setup(), seq));
+            push_newest(
+                &mut self.overheads,
+                &obs.runner_class,
+                startups,
+                KEEP_STARTUPS,
+            );
             for (key, c) in costs {
-                let c: Vec<(u32, Micros)> = c.iter().map(|c| (c.0, c.1)).collect();
-                self.push_shard_costs(key, &c, seq);
+                let c = c.into_iter().map(|c| ShardCost(c.0, c.1, seq));
+                push_newest(&mut self.shard_costs, key, c, KEEP_SHARD_COSTS);
             }
         }
         self.forget_unreferenced_observations();
         outcome
-    }
-
-    fn push_shard_costs(&mut self, key: &str, costs: &[(u32, Micros)], seq: u64) {
-        if costs.is_empty() {
-            return;
-        }
-        let kept = self.shard_costs.entry(key.to_owned()).or_default();
-        kept.extend(
-            costs
-                .iter()
-                .map(|&(files, hidden)| ShardCost(files, hidden, seq)),
-        );
-        let excess = kept.len().saturating_sub(KEEP_SHARD_COSTS);
-        kept.drain(..excess);
     }
 
     /// Keeps every observation a sample points at, and the newest unreferenced ones up to a cap,
@@ -662,6 +644,24 @@ impl Store {
         let _ = writeln!(out, "}}");
         out
     }
+}
+
+/// Appends `new` to the list under `key` (made when there is anything to put in it), keeping its
+/// newest `keep`.
+fn push_newest<T>(
+    map: &mut BTreeMap<String, Vec<T>>,
+    key: &str,
+    new: impl IntoIterator<Item = T>,
+    keep: usize,
+) {
+    let mut new = new.into_iter().peekable();
+    if new.peek().is_none() {
+        return;
+    }
+    let kept = map.entry(key.to_owned()).or_default();
+    kept.extend(new);
+    let excess = kept.len().saturating_sub(keep);
+    kept.drain(..excess);
 }
 
 /// A map of lists, one line per key, after the fields before it; nothing when it is empty.
