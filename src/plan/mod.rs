@@ -3,6 +3,7 @@
 mod band;
 mod choose;
 mod claim;
+mod claim_refs;
 mod contract;
 mod partition;
 mod shard_index;
@@ -13,6 +14,7 @@ pub use choose::{
     curve, wall_with_capacity, waves,
 };
 pub use claim::{ClaimPlan, ClaimShape, claim_plan, claim_plan_from, replay, replay_static};
+pub use claim_refs::{ClaimError, Claimer, Created, Ledger, RefError, Refs, claims_prefix};
 pub use contract::{
     Bound, BoundTerm, CapacitySource, EstimateCounts, OverheadSource, PLAN_FORMAT, PLAN_VERSION,
     Plan, PlannedItem, RunSpec, RunnerCapacity, ShardPlan, SuitePlan, SuiteSettings, assign,
