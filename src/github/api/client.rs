@@ -1,7 +1,9 @@
-//! A GET client that survives the real API, over octocrab's HTTP layer (auth, base URI, TLS,
-//! timeouts): pages by `Link` header, waits out secondary rate limits (`retry-after`) and a
-//! primary limit that resets soon, stops with what it has when the reset is far, retries 5xx,
-//! dropped connections and timeouts with backoff. No error it makes holds the token.
+//! A client that survives the real API, over octocrab's HTTP layer (auth, base URI, TLS,
+//! timeouts): GETs that page by `Link` header, and the POSTs and DELETEs of git references;
+//! waits out secondary rate limits (`retry-after`) and a primary limit that resets soon, stops
+//! with what it has when the reset is far, retries 5xx, dropped connections and timeouts with
+//! backoff, and says when a retried request may have been acted on before. No error it makes
+//! holds the token.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -25,20 +27,21 @@ pub struct ClientSettings {
     pub max_wait: Duration,
 }
 
-/// Why a request did not give what was asked. Each names the request; none holds the token.
+/// Why a request did not give what was asked. Each names the request (its method and URL, as
+/// `url`); none holds the token.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     #[error("--api-url `{url}`: {detail}")]
     BadUrl { url: String, detail: String },
 
-    #[error("GET {url}: no usable answer after {attempts} attempt(s): {detail}")]
+    #[error("{url}: no usable answer after {attempts} attempt(s): {detail}")]
     Unreachable {
         url: String,
         attempts: u32,
         detail: String,
     },
 
-    #[error("GET {url}: {status}: {message}{hint}")]
+    #[error("{url}: {status}: {message}{hint}")]
     Refused {
         url: String,
         status: u16,
@@ -46,7 +49,7 @@ pub enum ApiError {
         hint: &'static str,
     },
 
-    #[error("GET {url}: the response is not {what}: {detail}")]
+    #[error("{url}: the response is not {what}: {detail}")]
     Malformed {
         url: String,
         what: &'static str,
@@ -54,7 +57,7 @@ pub enum ApiError {
     },
 
     #[error(
-        "GET {url}: {kind} rate limit reached; it would take {wait_secs} s to wait it out, more than --max-wait allows"
+        "{url}: {kind} rate limit reached; it would take {wait_secs} s to wait it out, more than --max-wait allows"
     )]
     RateLimited {
         url: String,
@@ -62,21 +65,52 @@ pub enum ApiError {
         wait_secs: u64,
     },
 
-    #[error("GET {url}: the next page's link points away from the API, to `{link}`")]
+    #[error("{url}: the next page's link points away from the API, to `{link}`")]
     ForeignLink { url: String, link: String },
 
-    #[error("GET {url}: redirected away from the API, to `{location}`; not followed")]
+    #[error("{url}: redirected away from the API, to `{location}`; not followed")]
     ForeignRedirect { url: String, location: String },
 
-    #[error("GET {url}: the answer is larger than {limit} bytes; not read")]
+    #[error("{url}: the answer is larger than {limit} bytes; not read")]
     TooLarge { url: String, limit: usize },
 
-    #[error("GET {url}: {what} goes on past {pages} pages, or repeats a page; stopped there")]
+    #[error("{url}: {what} goes on past {pages} pages, or repeats a page; stopped there")]
     EndlessPages {
         url: String,
         what: &'static str,
         pages: usize,
     },
+}
+
+/// A request's method, and its body for a POST.
+#[derive(Clone, Copy, Debug)]
+pub enum Request<'a> {
+    Get,
+    Post(&'a serde_json::Value),
+    Delete,
+}
+
+impl Request<'_> {
+    fn verb(self) -> &'static str {
+        match self {
+            Request::Get => "GET",
+            Request::Post(_) => "POST",
+            Request::Delete => "DELETE",
+        }
+    }
+}
+
+/// A final answer: a success, or a status the caller asked to see.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: u16,
+    pub body: String,
+    pub headers: HeaderMap,
+    /// A try before it failed in a way that leaves unknown whether the server acted on it (a
+    /// 5xx, a dropped connection, a timeout): for a POST, what it created may be its own.
+    pub retried: bool,
+    /// The request as errors name it: its method and URL.
+    pub label: String,
 }
 
 /// The largest answer read: a page of 100 jobs with their steps is well under 1 MiB.
@@ -168,7 +202,7 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 }
 
 enum Attempt {
-    Done(String, HeaderMap),
+    Done(u16, String, HeaderMap),
     /// A redirect within the API: the path to ask instead.
     Moved(String),
     Transient(String, Option<u64>),
@@ -283,13 +317,19 @@ impl Client {
         Ok(())
     }
 
-    /// One GET: its status, headers and body, the body `None` past `MAX_BODY` (read no further).
-    async fn get_capped(
+    /// One request: its status, headers and body, the body `None` past `MAX_BODY` (read no
+    /// further).
+    async fn send_capped(
         &self,
+        request: Request<'_>,
         path: &str,
     ) -> Result<(StatusCode, HeaderMap, Option<String>), octocrab::Error> {
         use http_body_util::BodyExt as _;
-        let response = self.octo._get(path).await?;
+        let response = match request {
+            Request::Get => self.octo._get(path).await?,
+            Request::Post(body) => self.octo._post(path, Some(body)).await?,
+            Request::Delete => self.octo._delete(path, None::<&()>).await?,
+        };
         let status = response.status();
         let headers = response.headers().clone();
         if header_u64(&headers, "content-length").is_some_and(|n| n > MAX_BODY as u64) {
@@ -312,8 +352,15 @@ impl Client {
         ))
     }
 
-    async fn attempt(&mut self, path: &str, url: &str) -> Attempt {
-        let sent = tokio::time::timeout(self.settings.timeout, self.get_capped(path)).await;
+    async fn attempt(
+        &mut self,
+        request: Request<'_>,
+        path: &str,
+        url: &str,
+        accept: &[u16],
+    ) -> Attempt {
+        let sent =
+            tokio::time::timeout(self.settings.timeout, self.send_capped(request, path)).await;
         let (status, headers, body) = match sent {
             Err(_) => {
                 return Attempt::Transient(
@@ -353,8 +400,8 @@ impl Client {
             self.rate = Some((remaining, reset));
         }
         let retry_after = header_u64(&headers, "retry-after");
-        if status.is_success() {
-            return Attempt::Done(body, headers);
+        if status.is_success() || accept.contains(&status.as_u16()) {
+            return Attempt::Done(status.as_u16(), body, headers);
         }
         let message = message_of(&body);
         if status == StatusCode::FORBIDDEN || status == StatusCode::TOO_MANY_REQUESTS {
@@ -380,10 +427,17 @@ impl Client {
         if status.is_server_error() {
             return Attempt::Transient(format!("{status}: {message}"), retry_after);
         }
-        let hint = match status.as_u16() {
-            401 => " (the token is missing, expired or wrong: set GITHUB_TOKEN or --token-env)",
-            403 => " (the token lacks the `actions: read` permission for this repository)",
-            404 => {
+        let hint = match (status.as_u16(), request) {
+            (401, _) => {
+                " (the token is missing, expired or wrong: set GITHUB_TOKEN or --token-env)"
+            }
+            (403, Request::Get) => {
+                " (the token lacks the `actions: read` permission for this repository)"
+            }
+            (403, _) => {
+                " (the token lacks the `contents: write` permission for this repository: claiming creates git references)"
+            }
+            (404, _) => {
                 " (no such repository or workflow, or the token cannot see it: check --repo, --workflow and the token's access)"
             }
             _ => "",
@@ -396,6 +450,11 @@ impl Client {
         })
     }
 
+    /// The request as errors name it.
+    fn label(&self, request: Request<'_>, path: &str) -> String {
+        format!("{} {}", request.verb(), self.url(path))
+    }
+
     /// GETs `path_and_query` (under the API base) and parses it as `what`, with the next page's
     /// path if there is one.
     pub async fn get_json<T: DeserializeOwned>(
@@ -403,15 +462,37 @@ impl Client {
         path_and_query: &str,
         what: &'static str,
     ) -> Result<(T, Option<String>), ApiError> {
+        let answer = self.send(Request::Get, path_and_query, &[]).await?;
+        let value: T = serde_json::from_str(&answer.body).map_err(|e| ApiError::Malformed {
+            url: answer.label.clone(),
+            what,
+            detail: e.to_string(),
+        })?;
+        let next = match next_link(&answer.headers) {
+            Some(link) => Some(self.relative(&answer.label, &link)?),
+            None => None,
+        };
+        Ok((value, next))
+    }
+
+    /// Sends `request` to `path_and_query` (under the API base) until it is answered: through
+    /// redirects within the API, rate-limit waits and retries. A status in `accept` is an
+    /// answer, as a success is; any other refusal is an error.
+    pub async fn send(
+        &mut self,
+        request: Request<'_>,
+        path_and_query: &str,
+        accept: &[u16],
+    ) -> Result<Answer, ApiError> {
         let mut path_and_query = path_and_query.to_owned();
-        let mut url = self.url(&path_and_query);
+        let mut url = self.label(request, &path_and_query);
         let mut failures = 0u32;
         let mut rate_waits = 0u32;
         let mut redirects = 0usize;
         loop {
             self.respect_primary(&url).await?;
             self.stats.requests += 1;
-            match self.attempt(&path_and_query, &url).await {
+            match self.attempt(request, &path_and_query, &url, accept).await {
                 Attempt::Moved(to) => {
                     redirects += 1;
                     if redirects > MAX_REDIRECTS {
@@ -421,21 +502,17 @@ impl Client {
                             detail: format!("more than {MAX_REDIRECTS} redirects"),
                         });
                     }
-                    url = self.url(&to);
+                    url = self.label(request, &to);
                     path_and_query = to;
                 }
-                Attempt::Done(body, headers) => {
-                    let value: T =
-                        serde_json::from_str(&body).map_err(|e| ApiError::Malformed {
-                            url: url.clone(),
-                            what,
-                            detail: e.to_string(),
-                        })?;
-                    let next = match next_link(&headers) {
-                        Some(link) => Some(self.relative(&url, &link)?),
-                        None => None,
-                    };
-                    return Ok((value, next));
+                Attempt::Done(status, body, headers) => {
+                    return Ok(Answer {
+                        status,
+                        body,
+                        headers,
+                        retried: failures > 0,
+                        label: url,
+                    });
                 }
                 Attempt::Limited { kind, wait } => {
                     rate_waits += 1;
