@@ -31,6 +31,15 @@ pub fn parse_repo(repo: &str) -> Result<(String, String), SettingError> {
         })
 }
 
+/// `OWNER/NAME` of a repository that must be given; without it, `message` about `flag`.
+pub fn required_repo(
+    repo: Option<&str>,
+    flag: &'static str,
+    message: &str,
+) -> Result<(String, String), SettingError> {
+    parse_repo(repo.ok_or_else(|| SettingError::flag(flag, message))?)
+}
+
 /// The client's settings. The token comes from the named variable (empty counts as none); it is
 /// hidden from every message, and on a runner masked in the log first.
 pub fn settings(

@@ -434,6 +434,48 @@ pub struct ShardArgs {
     /// With --exec: copy the JUnit report(s) the command wrote into this directory.
     #[arg(long, value_name = "DIR", requires = "exec")]
     pub junit_to: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub claim: ClaimArgs,
+}
+
+/// Claiming the tail of a suite at run time, through git references of the repository.
+#[derive(Debug, Args)]
+pub struct ClaimArgs {
+    /// Run the shard's static head, then claim chunks of the suite's shared tail until none is
+    /// left (with --exec), or print the head (without). The token needs `contents: write`;
+    /// every shard of a run must be given the same.
+    #[arg(long, requires = "plan")]
+    pub claim: bool,
+
+    /// With --claim, without --exec: claim one chunk and print its items; nothing (and exit 0)
+    /// when none is left. For a script that runs the chunks itself.
+    #[arg(long, requires = "claim", conflicts_with = "exec")]
+    pub next: bool,
+
+    /// The run whose claims these are [default: $GITHUB_RUN_ID].
+    #[arg(long, env = "GITHUB_RUN_ID", value_name = "ID", hide_env_values = true)]
+    pub run_id: Option<u64>,
+
+    /// The run's attempt, 1 for its first [default: $GITHUB_RUN_ATTEMPT].
+    #[arg(long, env = "GITHUB_RUN_ATTEMPT", value_name = "N", hide_env_values = true, value_parser = clap::value_parser!(u32).range(1..))]
+    pub run_attempt: Option<u32>,
+
+    /// The commit the claims' references point at [default: $GITHUB_SHA].
+    #[arg(long, env = "GITHUB_SHA", value_name = "SHA", hide_env_values = true)]
+    pub sha: Option<String>,
+
+    /// The repository that holds the claims [default: $GITHUB_REPOSITORY].
+    #[arg(
+        long,
+        env = "GITHUB_REPOSITORY",
+        value_name = "OWNER/NAME",
+        hide_env_values = true
+    )]
+    pub repo: Option<String>,
+
+    #[command(flatten)]
+    pub api: ApiArgs,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]

@@ -5,7 +5,7 @@ use std::io::Write;
 use super::args::{Cli, Command, TimingsCommand};
 use super::error::Error;
 use super::reporter::Reporter;
-use super::{analyze, fetch, merge, plan, render, report, shard};
+use super::{analyze, claim, fetch, merge, plan, render, report, shard};
 
 /// Runs one parsed command line, writing results to `out` and warnings through `reporter`.
 pub fn run(cli: Cli, out: &mut dyn Write, reporter: &mut Reporter) -> Result<(), Error> {
@@ -17,6 +17,7 @@ pub fn run(cli: Cli, out: &mut dyn Write, reporter: &mut Reporter) -> Result<(),
             command: TimingsCommand::Fetch(args),
         } => fetch::run(&args, out, reporter),
         Command::Plan(args) => plan::run(&args, out, reporter),
+        Command::Shard(args) if args.claim.claim => claim::run(&args, out, reporter),
         Command::Shard(args) => shard::run(&args, out, reporter),
         Command::Analyze(args) => analyze::run(&args, out, reporter),
         Command::Render(args) => render::run(&args, out),

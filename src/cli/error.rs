@@ -38,6 +38,10 @@ pub enum ExitCode {
     Api = 7,
     /// `planner report --require-all`: a shard sent no report.
     Incomplete = 8,
+    /// `planner shard --claim`: the shard stopped claiming before the suite's tail was done (the
+    /// API failed after its retries, or refused, or the answer to a claim was lost). Nothing
+    /// unclaimed ran; re-run the shard.
+    ClaimStopped = 9,
 }
 
 impl ExitCode {
@@ -130,6 +134,11 @@ pub enum Error {
         status: ExitStatus,
     },
 
+    #[error(
+        "shard {shard}: {message}; re-run this shard: its re-run runs again what it had claimed and claims what no shard has"
+    )]
+    ClaimStopped { shard: ShardIndex, message: String },
+
     /// `report --require-all`, with the suites and shards that sent nothing.
     #[error("no report from {} (--require-all)", .missing.join("; "))]
     Incomplete { missing: Vec<String> },
@@ -174,6 +183,7 @@ impl Error {
             Error::TestsFailed { .. } => ExitCode::TestsFailed,
             Error::Api(_) | Error::FetchStopped { .. } => ExitCode::Api,
             Error::Incomplete { .. } => ExitCode::Incomplete,
+            Error::ClaimStopped { .. } => ExitCode::ClaimStopped,
             Error::Json { .. } => ExitCode::Internal,
         }
     }

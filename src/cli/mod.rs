@@ -3,6 +3,7 @@
 mod analyze;
 mod api;
 mod args;
+mod claim;
 mod dispatch;
 mod error;
 mod fetch;

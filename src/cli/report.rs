@@ -21,7 +21,7 @@ use crate::timings::formats::{
 use crate::timings::{Observed, cost_key};
 
 use super::Reporter;
-use super::api::{block_on, parse_repo, settings};
+use super::api::{block_on, required_repo, settings};
 use super::args::ReportArgs;
 use super::files::{
     UpdateOptions, Updated, append_github_output, read_plan, update_store, write_atomic, write_json,
@@ -205,13 +205,11 @@ fn read_jobs(
     let Some(run_id) = args.run_id else {
         return Ok(Vec::new());
     };
-    let repo = args.repo.as_deref().ok_or_else(|| {
-        SettingError::flag(
-            "--run-id",
-            "the repository is needed too (--repo OWNER/NAME, or $GITHUB_REPOSITORY)",
-        )
-    })?;
-    let (owner, name) = parse_repo(repo)?;
+    let (owner, name) = required_repo(
+        args.repo.as_deref(),
+        "--run-id",
+        "the repository is needed too (--repo OWNER/NAME, or $GITHUB_REPOSITORY)",
+    )?;
     let mut templates = vec![DEFAULT_JOB_NAME.to_owned()];
     for t in &args.job_name {
         check_template(t).map_err(|m| SettingError::flag("--job-name", m))?;

@@ -49,32 +49,46 @@ fn runner_text(runner: Runner, items: &[ItemId], shard: ShardIndex) -> Result<St
 }
 
 /// Items printed one to a line, or all on one, must hold no line break.
-fn no_line_breaks(items: &[ItemId], shard: ShardIndex, form: &'static str) -> Result<(), Error> {
+pub(super) fn no_line_breaks(
+    items: &[ItemId],
+    shard: ShardIndex,
+    form: &'static str,
+) -> Result<(), Error> {
     one_line_each(items, form).map_err(|source| Error::Adapter { shard, source })
 }
 
-/// Runs the suite's command with the shard's arguments, then collects its JUnit.
-fn exec(
-    suite: &str,
-    spec: &RunSpec,
+/// One run of the suite's command over some of a shard's items: its whole shard, its head, or
+/// one claimed chunk (`part`), the JUnit report(s) it wrote copied under a name of its own.
+pub(super) struct Part<'a> {
+    pub spec: &'a RunSpec,
+    pub index: ShardIndex,
+    /// `None` for a whole static shard or a head; a chunk's number for a claimed chunk.
+    pub chunk: Option<usize>,
+    pub junit_to: Option<&'a std::path::Path>,
+    /// Variables the command must not see (the claiming token).
+    pub hide_env: &'a [String],
+}
+
+/// Runs `part` over `items`: the exit status of the first invocation that failed, if one did,
+/// and the wall time.
+pub(super) fn exec_part(
+    part: &Part<'_>,
     items: &[ItemId],
-    index: ShardIndex,
-    junit_to: Option<&std::path::Path>,
     reporter: &mut Reporter,
-) -> Result<(), Error> {
+) -> Result<(Option<std::process::ExitStatus>, std::time::Duration), Error> {
+    let (spec, index) = (part.spec, part.index);
     let mut invocations = runner_args(spec.runner, items).map_err(|source| Error::Adapter {
         shard: index,
         source,
     })?;
     if invocations.is_empty() {
-        reporter.info(format!("shard {index} has nothing to run"));
-        return Ok(());
+        return Ok((None, std::time::Duration::ZERO));
     }
     let dir = std::path::PathBuf::from(spec.working_directory.as_deref().unwrap_or("."));
     // pytest itself gets the shard through the planner's plugin, as the pytest workflow does:
     // it collects as usual and keeps the shard's tests.
     let plugin = if spec.runner == Runner::Pytest && runs_pytest_directly(&spec.command) {
-        let folder = PluginFolder::new(index, items)?;
+        let folder = PluginFolder::new(index, part.chunk, items)?;
         invocations = vec![vec![
             "-p".to_owned(),
             "planner_select".to_owned(),
@@ -97,6 +111,9 @@ fn exec(
             .arg("planner-shard")
             .args(&inv)
             .current_dir(&dir);
+        for name in part.hide_env {
+            command.env_remove(name);
+        }
         if let Some(p) = &plugin {
             command.env("PYTHONPATH", p.python_path());
         }
@@ -108,30 +125,59 @@ fn exec(
         }
     }
     let wall = started.elapsed();
-    if let (Some(to), Some(junit)) = (junit_to, &spec.junit) {
-        collect_junit(&dir, junit, to, index, reporter)?;
-        // The process's wall time beside its reports: `report` learns from it what the suite
-        // costs beyond its tests' own times.
-        let timing = serde_json::json!({
-            "suite": suite,
-            "index": index.get(),
-            "wall_ms": Micros(u64::try_from(wall.as_micros()).unwrap_or(u64::MAX)),
-        });
-        let path = to.join(format!(
-            "shard-{}-{}",
-            index.get(),
-            crate::timings::formats::PROCESS_TIMING_SUFFIX
-        ));
-        std::fs::write(&path, format!("{timing}\n")).map_err(|e| Error::io("write", &path, e))?;
+    if let (Some(to), Some(junit)) = (part.junit_to, &spec.junit) {
+        collect_junit(&dir, junit, to, index, part.chunk, reporter)?;
     }
-    match failed {
-        Some(status) => Err(Error::TestsFailed {
-            shard: index,
-            command: spec.command.clone(),
-            status,
-        }),
-        None => Ok(()),
+    Ok((failed, wall))
+}
+
+/// The process's wall time beside its reports: `report` learns from it what the suite costs
+/// beyond its tests' own times.
+pub(super) fn write_process_timing(
+    to: &std::path::Path,
+    suite: &str,
+    index: ShardIndex,
+    wall: std::time::Duration,
+) -> Result<(), Error> {
+    let timing = serde_json::json!({
+        "suite": suite,
+        "index": index.get(),
+        "wall_ms": Micros(u64::try_from(wall.as_micros()).unwrap_or(u64::MAX)),
+    });
+    let path = to.join(format!(
+        "shard-{}-{}",
+        index.get(),
+        crate::timings::formats::PROCESS_TIMING_SUFFIX
+    ));
+    std::fs::create_dir_all(to).map_err(|e| Error::io("create", to, e))?;
+    std::fs::write(&path, format!("{timing}\n")).map_err(|e| Error::io("write", &path, e))
+}
+
+/// Runs the suite's command with the shard's arguments, then collects its JUnit.
+fn exec(
+    suite: &str,
+    spec: &RunSpec,
+    items: &[ItemId],
+    index: ShardIndex,
+    junit_to: Option<&std::path::Path>,
+    reporter: &mut Reporter,
+) -> Result<(), Error> {
+    if items.is_empty() {
+        reporter.info(format!("shard {index} has nothing to run"));
+        return Ok(());
     }
+    let part = Part {
+        spec,
+        index,
+        chunk: None,
+        junit_to,
+        hide_env: &[],
+    };
+    let (failed, wall) = exec_part(&part, items, reporter)?;
+    if let (Some(to), Some(_)) = (junit_to, &spec.junit) {
+        write_process_timing(to, suite, index, wall)?;
+    }
+    tests_outcome(failed, index, spec)
 }
 
 /// A folder of its own for one `--exec` of pytest: the plugin and the shard's items, removed
@@ -142,11 +188,12 @@ struct PluginFolder {
 }
 
 impl PluginFolder {
-    fn new(index: ShardIndex, items: &[ItemId]) -> Result<Self, Error> {
+    fn new(index: ShardIndex, chunk: Option<usize>, items: &[ItemId]) -> Result<Self, Error> {
         let dir = std::env::temp_dir().join(format!(
-            "planner-pytest-{}-{}",
+            "planner-pytest-{}-{}{}",
             std::process::id(),
-            index.get()
+            index.get(),
+            chunk.map(|c| format!("-c{c}")).unwrap_or_default()
         ));
         std::fs::create_dir_all(&dir).map_err(|e| Error::io("create", &dir, e))?;
         let folder = PluginFolder {
@@ -188,6 +235,7 @@ fn collect_junit(
     junit: &str,
     to: &std::path::Path,
     index: ShardIndex,
+    chunk: Option<usize>,
     reporter: &mut Reporter,
 ) -> Result<(), Error> {
     let full = dir.join(junit);
@@ -218,19 +266,21 @@ fn collect_junit(
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let dest = to.join(format!("shard-{}-{name}", index.get()));
+        let dest = match chunk {
+            None => to.join(format!("shard-{}-{name}", index.get())),
+            Some(c) => to.join(format!("shard-{}-c{c}-{name}", index.get())),
+        };
         std::fs::copy(&f, &dest).map_err(|e| Error::io("copy the JUnit report to", &dest, e))?;
     }
     Ok(())
 }
 
-/// The shard as a pinned plan has it, with how to run it when the plan says.
-fn from_plan(
+/// The suite of a pinned plan that `--suite` names, checked against `--total`.
+pub(super) fn planned_suite<'p>(
+    plan: &'p crate::plan::Plan,
     path: &std::path::Path,
     args: &ShardArgs,
-    index: ShardIndex,
-) -> Result<(String, Vec<ItemId>, Micros, Option<RunSpec>), Error> {
-    let plan = read_plan(path)?;
+) -> Result<&'p crate::plan::SuitePlan, Error> {
     let Some(suite) = plan.suite(args.suite.as_deref()) else {
         let names: Vec<&str> = plan.suites.iter().map(|s| s.name.as_str()).collect();
         return Err(SettingError::flag(
@@ -260,6 +310,17 @@ fn from_plan(
         )
         .into());
     }
+    Ok(suite)
+}
+
+/// The shard as a pinned plan has it, with how to run it when the plan says.
+fn from_plan(
+    path: &std::path::Path,
+    args: &ShardArgs,
+    index: ShardIndex,
+) -> Result<(String, Vec<ItemId>, Micros, Option<RunSpec>), Error> {
+    let plan = read_plan(path)?;
+    let suite = planned_suite(&plan, path, args)?;
     let shard = suite.shard(index).ok_or_else(|| Error::InvalidInput {
         path: path.to_owned(),
         message: format!(
@@ -276,17 +337,38 @@ fn from_plan(
     ))
 }
 
-pub fn run(args: &ShardArgs, out: &mut dyn Write, reporter: &mut Reporter) -> Result<(), Error> {
-    let Some(index) = ShardIndex::new(args.index, args.total) else {
-        return Err(SettingError::flag(
+/// `--index` within `--total`.
+pub(super) fn index_of(args: &ShardArgs) -> Result<ShardIndex, Error> {
+    ShardIndex::new(args.index, args.total).ok_or_else(|| {
+        SettingError::flag(
             "--index",
             format!(
                 "{} is out of range for --total {}: shards are numbered 1 to {}",
                 args.index, args.total, args.total
             ),
         )
-        .into());
-    };
+        .into()
+    })
+}
+
+/// The error of a run whose command failed, if one did.
+pub(super) fn tests_outcome(
+    failed: Option<std::process::ExitStatus>,
+    index: ShardIndex,
+    spec: &RunSpec,
+) -> Result<(), Error> {
+    match failed {
+        Some(status) => Err(Error::TestsFailed {
+            shard: index,
+            command: spec.command.clone(),
+            status,
+        }),
+        None => Ok(()),
+    }
+}
+
+pub fn run(args: &ShardArgs, out: &mut dyn Write, reporter: &mut Reporter) -> Result<(), Error> {
+    let index = index_of(args)?;
     let (suite_name, items, estimate, spec): (String, Vec<ItemId>, Micros, Option<RunSpec>) =
         if let Some(path) = &args.plan {
             from_plan(path, args, index)?

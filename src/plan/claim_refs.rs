@@ -222,10 +222,18 @@ impl Claimer {
                     return Ok(Some(c));
                 }
                 Created::Exists => {}
-                // Ours or another's: no one can tell. Nothing of it runs in this attempt, the
-                // shard says so and fails, and its re-run takes the chunk (a lock with no
-                // owner is free to a later attempt).
-                Created::Ambiguous => self.lost.push(c),
+                // Ours, or another's: an owner written by another shard says whose (only the
+                // lock's winner writes one). Without it no one can tell: nothing of the chunk
+                // runs in this attempt, the shard says so and fails, and its re-run takes the
+                // chunk (a lock with no owner is free to a later attempt).
+                Created::Ambiguous => {
+                    self.calls += 1;
+                    let names = refs.list(&self.prefix).map_err(ClaimError::Store)?;
+                    let ledger = Ledger::read(&self.prefix, names.iter().map(String::as_str));
+                    if ledger.owner(c).is_none_or(|s| s == self.shard) {
+                        self.lost.push(c);
+                    }
+                }
             }
         }
         Ok(None)

@@ -7,6 +7,7 @@
 mod action;
 mod adapters;
 mod analyze;
+mod claim;
 mod config;
 mod errors;
 mod fetch;
@@ -14,6 +15,7 @@ mod js_workflows;
 mod layers;
 mod merge;
 mod mock_api;
+mod mock_refs;
 mod plan_shard;
 mod readers;
 mod readme;
@@ -104,6 +106,18 @@ pub fn split(o: &Output) -> (i32, String, String) {
         String::from_utf8_lossy(&o.stdout).into_owned(),
         String::from_utf8_lossy(&o.stderr).into_owned(),
     )
+}
+
+/// `planner plan --config CONFIG --out PLAN`, which must succeed.
+pub fn plan_to(config: &Path, plan: &Path) {
+    let (code, _, err) = run(&[
+        "plan",
+        "--config",
+        &config.display().to_string(),
+        "--out",
+        &plan.display().to_string(),
+    ]);
+    assert_eq!(code, 0, "{err}");
 }
 
 pub fn tmp() -> tempfile::TempDir {

@@ -879,14 +879,7 @@ fn timed_run(d: &Path, name: &str, timings: &Path, store: &Path) -> (Value, Valu
     );
     let config = write(d, &format!("{name}.yml"), &config);
     let plan = d.join(format!("{name}-plan.json"));
-    let (code, _, err) = run(&[
-        "plan",
-        "--config",
-        &config.display().to_string(),
-        "--out",
-        &plan.display().to_string(),
-    ]);
-    assert_eq!(code, 0, "{err}");
+    crate::plan_to(&config, &plan);
     let reports = d.join(format!("{name}-reports"));
     for k in 1..=3 {
         let out = crate::planner()

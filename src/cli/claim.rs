@@ -1,0 +1,266 @@
+//! `planner shard --claim`: the shard's static head, then chunks of the suite's shared tail
+//! claimed through git references of the repository (`plan::claim_refs` is the protocol). The
+//! heads and the tail are computed from the pinned plan by the same function on every runner.
+
+use std::io::Write;
+
+use super::Error;
+use super::Reporter;
+use super::api::{required_repo, settings};
+use super::args::ShardArgs;
+use super::files::read_plan;
+use super::settings::SettingError;
+use super::shard::{
+    Part, exec_part, index_of, no_line_breaks, planned_suite, tests_outcome, write_process_timing,
+};
+use crate::github::api::{Client, RefCreated, create_ref, fetch::encode, matching_refs};
+use crate::plan::{
+    Assignment, ClaimPlan, ClaimShape, Claimer, Created, RefError, Refs, ShardIndex, SuitePlan,
+    claim_plan_from, claims_prefix,
+};
+use crate::timings::{ItemId, Micros};
+
+/// A claim's two requests, a lock and an owner, as a chunk's cost beside its start-up.
+const CLAIM_COST: Micros = Micros::ms(800);
+
+/// The suite's items in id order, and its heads and tail as the plan's partition gives them.
+pub(super) fn claim_plan_of(suite: &SuitePlan) -> (Vec<ItemId>, ClaimPlan) {
+    let mut all: Vec<(&ItemId, Micros, u32)> = suite
+        .shards
+        .iter()
+        .enumerate()
+        .flat_map(|(k, s)| s.items.iter().map(move |i| (&i.id, i.ms, k as u32)))
+        .collect();
+    all.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    let weights: Vec<Micros> = all.iter().map(|a| a.1).collect();
+    let a = Assignment {
+        shard_of: all.iter().map(|a| a.2).collect(),
+        loads: suite.shards.iter().map(|s| s.estimate_ms).collect(),
+    };
+    // A chunk pays two requests and a process's start-up: the suite's learned one when
+    // `report` has measured it, else the default shape's assumption.
+    let assumed = ClaimShape::default();
+    let shape = ClaimShape {
+        per_chunk: suite
+            .hidden
+            .as_ref()
+            .map_or(assumed.per_chunk, |h| CLAIM_COST + h.per_shard),
+        ..assumed
+    };
+    let plan = claim_plan_from(&weights, &a, shape, &[]);
+    (all.into_iter().map(|a| a.0.clone()).collect(), plan)
+}
+
+/// The repository's references through the API, one request at a time.
+struct GithubRefs {
+    client: Client,
+    runtime: tokio::runtime::Runtime,
+    repo_path: String,
+    sha: String,
+}
+
+impl Refs for GithubRefs {
+    fn create(&mut self, name: &str) -> Result<Created, RefError> {
+        let done = self.runtime.block_on(create_ref(
+            &mut self.client,
+            &self.repo_path,
+            name,
+            &self.sha,
+        ));
+        match done {
+            Ok(RefCreated::New) => Ok(Created::New),
+            Ok(RefCreated::Exists) => Ok(Created::Exists),
+            Ok(RefCreated::ExistsAfterRetry) => Ok(Created::Ambiguous),
+            Err(e) => Err(RefError(e.to_string())),
+        }
+    }
+
+    fn list(&mut self, prefix: &str) -> Result<Vec<String>, RefError> {
+        self.runtime
+            .block_on(matching_refs(&mut self.client, &self.repo_path, prefix))
+            .map_err(|e| RefError(e.to_string()))
+    }
+}
+
+/// Where and as what the shard claims.
+struct Identity {
+    run_id: u64,
+    attempt: u32,
+}
+
+fn identity(args: &ShardArgs) -> Result<Identity, Error> {
+    let missing = |flag: &'static str, var: &str| {
+        SettingError::flag(
+            flag,
+            format!("--claim needs the run's {var} (set on every runner); pass {flag} elsewhere"),
+        )
+    };
+    Ok(Identity {
+        run_id: args
+            .claim
+            .run_id
+            .ok_or_else(|| missing("--run-id", "GITHUB_RUN_ID"))?,
+        attempt: args
+            .claim
+            .run_attempt
+            .ok_or_else(|| missing("--run-attempt", "GITHUB_RUN_ATTEMPT"))?,
+    })
+}
+
+fn github_refs(
+    args: &ShardArgs,
+    out: &mut dyn Write,
+    reporter: &mut Reporter,
+) -> Result<GithubRefs, Error> {
+    let c = &args.claim;
+    let (owner, name) = required_repo(
+        c.repo.as_deref(),
+        "--repo",
+        "--claim needs the repository (GITHUB_REPOSITORY on every runner); pass --repo OWNER/NAME",
+    )?;
+    let sha = c
+        .sha
+        .clone()
+        .filter(|s| s.len() == 40 && s.bytes().all(|b| b.is_ascii_hexdigit()))
+        .ok_or_else(|| {
+            SettingError::flag(
+                "--sha",
+                "--claim needs the commit its references point at, 40 hex digits (GITHUB_SHA on every runner)",
+            )
+        })?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::io("start", "the async runtime", e))?;
+    // The HTTP layer starts its tasks on the runtime it is built in.
+    let client = {
+        let _inside = runtime.enter();
+        Client::new(settings(&c.api, out, reporter)?)?
+    };
+    Ok(GithubRefs {
+        client,
+        runtime,
+        repo_path: format!("/repos/{}/{}", encode(&owner), encode(&name)),
+        sha,
+    })
+}
+
+fn stopped(index: ShardIndex, message: impl Into<String>) -> Error {
+    Error::ClaimStopped {
+        shard: index,
+        message: message.into(),
+    }
+}
+
+fn write_items(out: &mut dyn Write, items: &[ItemId], index: ShardIndex) -> Result<(), Error> {
+    no_line_breaks(items, index, "--claim (one item to a line)")?;
+    let mut buf = String::new();
+    for id in items {
+        buf.push_str(id.as_str());
+        buf.push('\n');
+    }
+    out.write_all(buf.as_bytes())
+        .map_err(|e| Error::io("write", "standard output", e))
+}
+
+pub fn run(args: &ShardArgs, out: &mut dyn Write, reporter: &mut Reporter) -> Result<(), Error> {
+    let index = index_of(args)?;
+    let Some(path) = &args.plan else {
+        return Err(SettingError::flag("--claim", "needs --plan").into());
+    };
+    let plan = read_plan(path)?;
+    let suite = planned_suite(&plan, path, args)?;
+    let (ids, claims) = claim_plan_of(suite);
+    let k = index.zero_based();
+    let items_of = |idx: &[usize]| -> Vec<ItemId> {
+        let mut v: Vec<ItemId> = idx.iter().map(|&i| ids[i].clone()).collect();
+        v.sort_unstable();
+        v
+    };
+    let head = items_of(claims.heads.get(k).map_or(&[][..], Vec::as_slice));
+    if !args.exec && !args.claim.next {
+        return write_items(out, &head, index);
+    }
+    let who = identity(args)?;
+    let mut refs = github_refs(args, out, reporter)?;
+    let prefix = claims_prefix(who.run_id, &suite.name);
+    let shard_no = index.get();
+    let start = |refs: &mut GithubRefs| {
+        Claimer::start(refs, &prefix, shard_no, who.attempt, claims.chunks.len())
+            .map_err(|e| stopped(index, e.to_string()))
+    };
+    if args.claim.next {
+        let mut claimer = start(&mut refs)?;
+        let got = claimer
+            .next(&mut refs)
+            .map_err(|e| stopped(index, e.to_string()))?;
+        if !claimer.lost().is_empty() {
+            return Err(stopped(index, lost_message(claimer.lost())));
+        }
+        if let Some(c) = got {
+            write_items(out, &items_of(&claims.chunks[c]), index)?;
+        }
+        return Ok(());
+    }
+    let Some(spec) = &suite.run else {
+        return Err(SettingError::flag(
+            "--exec",
+            format!(
+                "suite `{}` of the plan does not say how to run it; plan it with `planner plan --config`",
+                suite.name
+            ),
+        )
+        .into());
+    };
+    let hide = vec![args.claim.api.token_env.clone()];
+    let junit_to = args.junit_to.as_deref();
+    let part = |chunk| Part {
+        spec,
+        index,
+        chunk,
+        junit_to,
+        hide_env: &hide,
+    };
+    let mut failed = None;
+    let (status, mut wall) = exec_part(&part(None), &head, reporter)?;
+    failed = failed.or(status);
+    let mut claimer = start(&mut refs)?;
+    let mut ran = 0usize;
+    let outcome = loop {
+        match claimer.next(&mut refs) {
+            Ok(Some(c)) => {
+                let (status, w) =
+                    exec_part(&part(Some(c)), &items_of(&claims.chunks[c]), reporter)?;
+                failed = failed.or(status);
+                wall += w;
+                ran += 1;
+            }
+            Ok(None) => break Ok(()),
+            Err(e) => break Err(e.to_string()),
+        }
+    };
+    reporter.info(format!(
+        "shard {index}: its head ({} items) and {ran} claimed chunk(s) of {} ({} requests)",
+        head.len(),
+        claims.chunks.len(),
+        claimer.calls
+    ));
+    if let (Some(to), Some(_)) = (junit_to, &spec.junit) {
+        write_process_timing(to, &suite.name, index, wall)?;
+    }
+    if let Err(e) = outcome {
+        return Err(stopped(index, e));
+    }
+    if !claimer.lost().is_empty() {
+        return Err(stopped(index, lost_message(claimer.lost())));
+    }
+    tests_outcome(failed, index, spec)
+}
+
+fn lost_message(lost: &[usize]) -> String {
+    let chunks: Vec<String> = lost.iter().map(ToString::to_string).collect();
+    format!(
+        "the answer to the claim of chunk(s) {} was lost; no shard runs them in this attempt",
+        chunks.join(", ")
+    )
+}

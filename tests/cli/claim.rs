@@ -1,0 +1,342 @@
+//! `planner shard --claim` end to end: real pytest processes at once, each in a checkout of its
+//! own (as on separate runners), claiming the tail of a suite through a local server in the git
+//! references API's shapes.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use super::mock_api::{Api, TOKEN};
+use super::mock_refs::{REPO, Refs, SHA};
+use super::{fixture, plan_to, python, tmp, write};
+
+/// The suite's history is its tests' real times at this scale.
+const SCALE: f64 = 0.5;
+
+struct Suite {
+    dir: PathBuf,
+    plan: PathBuf,
+    names: Vec<String>,
+}
+
+/// The drift project, its history, and a plan of three shards made from it.
+fn suite(d: &Path) -> Suite {
+    let project = PathBuf::from(fixture("projects/pytest_drift"));
+    let durations: Value = serde_json::from_str(
+        &std::fs::read_to_string(project.join("durations.json")).expect("durations"),
+    )
+    .expect("JSON");
+    let table = durations.as_object().expect("a map");
+    let history: serde_json::Map<String, Value> = table
+        .iter()
+        .map(|(name, v)| {
+            (
+                format!("tests/test_drift.py::test_drift[{name}]"),
+                json!(v["seconds"].as_f64().expect("seconds") * SCALE),
+            )
+        })
+        .collect();
+    let history = write(d, "history.json", &Value::Object(history).to_string());
+    let config = format!(
+        "version: 1\ntimings: [{}]\nsuites:\n  drift:\n    runner: pytest\n    command: {} -m pytest -q -p no:cacheprovider --junitxml=report.xml\n    junit: report.xml\n    max-shards: 3\n    overhead-seconds: 0\n    target-seconds: 0.01\n",
+        history.display(),
+        python().display()
+    );
+    let config = write(d, "planner.yml", &config);
+    let plan = d.join("plan.json");
+    plan_to(&config, &plan);
+    Suite {
+        dir: project,
+        plan,
+        names: table.keys().cloned().collect(),
+    }
+}
+
+/// A runner's own checkout of the project.
+fn checkout(project: &Path, to: &Path) -> PathBuf {
+    std::fs::create_dir_all(to.join("tests")).expect("a checkout");
+    for f in ["pytest.ini", "durations.json", "tests/test_drift.py"] {
+        std::fs::copy(project.join(f), to.join(f)).expect("copy the project");
+    }
+    to.to_owned()
+}
+
+/// Shard `k`'s process (a process group of its own, so that a kill takes pytest with it).
+fn shard(
+    s: &Suite,
+    d: &Path,
+    tag: &str,
+    k: u32,
+    extra: &[&str],
+    api: Option<&Api>,
+) -> std::process::Child {
+    use std::os::unix::process::CommandExt as _;
+    let dir = checkout(&s.dir, &d.join(format!("runner-{tag}")));
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_planner"));
+    cmd.current_dir(&dir)
+        .args(["shard", "--plan"])
+        .arg(&s.plan)
+        .args(["--index", &k.to_string(), "--total", "3", "--exec"])
+        .args(["--junit-to"])
+        .arg(d.join(format!("junit-{tag}")))
+        .args(extra)
+        .env("DRIFT_SCALE", SCALE.to_string())
+        .env("DRIFT_FILE", d.join("drift.json"))
+        .env("DRIFT_LOG", d.join("ran.log"))
+        .env("DRIFT_TAG", tag)
+        .env("GITHUB_TOKEN", TOKEN)
+        .env_remove("GITHUB_ACTIONS")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .process_group(0);
+    if let Some(api) = api {
+        cmd.args(["--api-url", &api.uri(), "--repo", REPO, "--sha", SHA])
+            .args(["--run-id", "4242"]);
+    }
+    cmd.spawn().expect("planner runs")
+}
+
+/// Waits for every child: each one's exit code and stderr, and the slowest one's wall time.
+fn wait_all(children: Vec<std::process::Child>) -> (Vec<(i32, String)>, Duration) {
+    let started = Instant::now();
+    let mut out = Vec::new();
+    let mut slowest = Duration::ZERO;
+    for c in children {
+        let o = c.wait_with_output().expect("the shard ends");
+        slowest = slowest.max(started.elapsed());
+        out.push((
+            o.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        ));
+    }
+    (out, slowest)
+}
+
+/// Which tests ran, by process tag, from the tests' own log, and the tags of the processes
+/// whose tests could see the token.
+fn ran(d: &Path) -> (BTreeMap<String, Vec<String>>, BTreeSet<String>) {
+    let log = std::fs::read_to_string(d.join("ran.log")).unwrap_or_default();
+    let mut by: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut saw_token = BTreeSet::new();
+    for line in log.lines() {
+        let words: Vec<&str> = line.split(' ').collect();
+        let [name, tag, token] = words[..] else {
+            panic!("a line of the log: {line:?}");
+        };
+        by.entry(tag.to_owned()).or_default().push(name.to_owned());
+        if token == "token" {
+            saw_token.insert(tag.to_owned());
+        }
+    }
+    (by, saw_token)
+}
+
+/// The items of shard `k` in the static plan, by test name.
+fn static_shard(plan: &Path, k: usize) -> BTreeSet<String> {
+    let plan: Value =
+        serde_json::from_str(&std::fs::read_to_string(plan).expect("plan")).expect("JSON");
+    plan["suites"][0]["shards"][k - 1]["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|i| {
+            let id = i["id"].as_str().expect("id");
+            id[id.find('[').expect("a parameter") + 1..id.len() - 1].to_owned()
+        })
+        .collect()
+}
+
+/// Three shards at once, static or claiming, on the same drift: every test runs once, and
+/// claiming finishes sooner.
+#[test]
+fn shards_that_claim_run_every_test_once_and_finish_before_static_ones() {
+    let dir = tmp();
+    let d = dir.path();
+    let s = suite(d);
+    // The drift: shard 1's tests now take 1.6 times their history (a fixture they share got
+    // slower), the others' 0.85: every test's sleep differs from its history.
+    let slow = static_shard(&s.plan, 1);
+    let drift: serde_json::Map<String, Value> = s
+        .names
+        .iter()
+        .map(|n| (n.clone(), json!(if slow.contains(n) { 1.6 } else { 0.85 })))
+        .collect();
+    write(d, "drift.json", &Value::Object(drift).to_string());
+
+    let statics: Vec<_> = (1..=3)
+        .map(|k| shard(&s, d, &format!("static{k}"), k, &[], None))
+        .collect();
+    let (codes, static_wall) = wait_all(statics);
+    assert!(codes.iter().all(|c| c.0 == 0), "{codes:?}");
+
+    let api = Api::start();
+    let refs = Refs::mount(&api, 5);
+    {
+        let mut st = refs.0.lock().expect("state");
+        st.fail_posts = 1;
+        st.limit_posts = 1;
+    }
+    let claiming: Vec<_> = (1..=3)
+        .map(|k| {
+            shard(
+                &s,
+                d,
+                &format!("claim{k}"),
+                k,
+                &["--claim", "--run-attempt", "1"],
+                Some(&api),
+            )
+        })
+        .collect();
+    let (codes, claim_wall) = wait_all(claiming);
+    assert!(codes.iter().all(|c| c.0 == 0), "{codes:?}");
+
+    let (by, saw_token) = ran(d);
+    // The token that may create references stays in the planner: a static shard's tests see
+    // the environment they were given, a claiming shard's do not.
+    assert_eq!(
+        saw_token,
+        (1..=3).map(|k| format!("static{k}")).collect(),
+        "{saw_token:?}"
+    );
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    for (tag, names) in &by {
+        if tag.starts_with("claim") {
+            for n in names {
+                *counts.entry(n).or_default() += 1;
+            }
+        }
+    }
+    for n in &s.names {
+        assert_eq!(counts.get(n.as_str()), Some(&1), "{n} ran once: {by:?}");
+    }
+    // The claims went through the 502 and the rate limit, and the tail was claimed in chunks.
+    let owners: Vec<String> = refs
+        .names()
+        .into_iter()
+        .filter(|r| r.contains("/o"))
+        .collect();
+    assert!(!owners.is_empty(), "{owners:?}");
+    assert!(
+        claim_wall < static_wall,
+        "claiming took {claim_wall:?}, static {static_wall:?}"
+    );
+    // Each shard's reports are kept apart: its head's and each chunk's.
+    let reports: Vec<String> = (1..=3)
+        .flat_map(|k| {
+            std::fs::read_dir(d.join(format!("junit-claim{k}")))
+                .expect("reports")
+                .filter_map(Result::ok)
+                .map(|e| e.path())
+        })
+        .filter(|p| p.extension().is_some_and(|x| x == "xml"))
+        .map(|p| p.display().to_string())
+        .collect();
+    assert_eq!(reports.len(), 3 + owners.len(), "{reports:?}");
+}
+
+/// A shard killed while it runs a chunk it claimed, re-run as attempt 2: it runs its head and
+/// that chunk again, and nothing another shard ran; every test ends run once by a passing shard.
+#[test]
+fn a_shard_killed_mid_chunk_reruns_exactly_what_it_had_claimed() {
+    let dir = tmp();
+    let d = dir.path();
+    let s = suite(d);
+    // Shard 1's tests are fast this time: it is the first to claim.
+    let fast = static_shard(&s.plan, 1);
+    let drift: serde_json::Map<String, Value> = s
+        .names
+        .iter()
+        .map(|n| (n.clone(), json!(if fast.contains(n) { 0.5 } else { 1.0 })))
+        .collect();
+    write(d, "drift.json", &Value::Object(drift).to_string());
+    let api = Api::start();
+    let refs = Refs::mount(&api, 2);
+    let attempt = |k: u32, a: u32| {
+        shard(
+            &s,
+            d,
+            &format!("s{k}a{a}"),
+            k,
+            &["--claim", "--run-attempt", &a.to_string()],
+            Some(&api),
+        )
+    };
+    let mut first = attempt(1, 1);
+    let others: Vec<_> = (2..=3).map(|k| attempt(k, 1)).collect();
+    // Kill shard 1, pytest with it, a moment after it has written itself a chunk's owner.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let owned = loop {
+        let mine: Vec<String> = refs
+            .names()
+            .into_iter()
+            .filter(|r| r.contains("/s1/a1"))
+            .collect();
+        if !mine.is_empty() {
+            break mine;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "shard 1 never claimed: {:?}",
+            refs.names()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    std::thread::sleep(Duration::from_millis(1500));
+    let pid = first.id().to_string();
+    let killed = std::process::Command::new("kill")
+        .args(["-KILL", &format!("-{pid}")])
+        .status()
+        .expect("kill runs");
+    assert!(killed.success());
+    let _ = first.wait();
+    let (codes, _) = wait_all(others);
+    assert!(codes.iter().all(|c| c.0 == 0), "{codes:?}");
+
+    let rerun = attempt(1, 2);
+    let (codes, _) = wait_all(vec![rerun]);
+    assert!(codes.iter().all(|c| c.0 == 0), "{codes:?}");
+
+    let (by, _) = ran(d);
+    let set =
+        |tag: &str| -> BTreeSet<String> { by.get(tag).into_iter().flatten().cloned().collect() };
+    let (died, again) = (set("s1a1"), set("s1a2"));
+    assert!(
+        !died.is_empty() && died.is_subset(&again),
+        "{died:?} then {again:?}"
+    );
+    // Exactly its head and the chunk it owned: the head is what `--claim` prints.
+    let head = crate::planner()
+        .args(["shard", "--plan"])
+        .arg(&s.plan)
+        .args(["--index", "1", "--total", "3", "--claim"])
+        .output()
+        .expect("planner runs");
+    let head: BTreeSet<String> = String::from_utf8_lossy(&head.stdout)
+        .lines()
+        .map(|id| id[id.find('[').expect("a parameter") + 1..id.len() - 1].to_owned())
+        .collect();
+    assert!(
+        head.is_subset(&again) && again.len() > head.len(),
+        "{head:?} {again:?} {owned:?}"
+    );
+    // Every test ran once among the shards that passed, and no test of theirs ran again.
+    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    for tag in ["s1a2", "s2a1", "s3a1"] {
+        for n in set(tag) {
+            *counts.entry(n).or_default() += 1;
+        }
+    }
+    for n in &s.names {
+        assert_eq!(counts.get(n), Some(&1), "{n}: {by:?}");
+    }
+    // The references agree: shard 1 owns what it re-ran beyond its head, in both attempts.
+    let owners: Vec<String> = refs
+        .names()
+        .into_iter()
+        .filter(|r| r.contains("/o"))
+        .collect();
+    assert!(owners.iter().any(|r| r.ends_with("/s1/a2")), "{owners:?}");
+}
