@@ -542,6 +542,10 @@ pub struct RenderArgs {
 }
 
 #[derive(Debug, Args)]
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "a command's switches, each a flag of its own"
+)]
 pub struct ReportArgs {
     /// The plan the run was made from.
     #[arg(long, value_name = "FILE")]
@@ -609,6 +613,13 @@ pub struct ReportArgs {
     /// The repository of --run-id [default: $GITHUB_REPOSITORY, set on every runner].
     #[arg(long, env = "GITHUB_REPOSITORY", value_name = "OWNER/NAME")]
     pub repo: Option<String>,
+
+    /// The run claimed its suites' tails (`planner shard --claim`): read the claims' git
+    /// references of --run-id, say which shard took which chunks, fail (exit 8) when a chunk was
+    /// never claimed, and delete the references once every shard passed (they are what a
+    /// re-run goes by; deleting needs `contents: write`).
+    #[arg(long, requires = "run_id")]
+    pub claims: bool,
 
     /// How the shard jobs are named, beside the rendered `{suite} {shard}/{total}` and GitHub's
     /// `job (suite, shard, total)` (repeatable): a name with {suite}, {shard} and {total}.

@@ -2,22 +2,26 @@
 //! claimed through git references of the repository (`plan::claim_refs` is the protocol). The
 //! heads and the tail are computed from the pinned plan by the same function on every runner.
 
+use std::collections::BTreeMap;
 use std::io::Write;
 
 use super::Error;
 use super::Reporter;
 use super::api::{required_repo, settings};
-use super::args::ShardArgs;
+use super::args::{ApiArgs, ReportArgs, ShardArgs};
 use super::files::read_plan;
 use super::settings::SettingError;
 use super::shard::{
     Part, exec_part, index_of, no_line_breaks, planned_suite, tests_outcome, write_process_timing,
 };
-use crate::github::api::{Client, RefCreated, create_ref, fetch::encode, matching_refs};
-use crate::plan::{
-    Assignment, ClaimPlan, ClaimShape, Claimer, Created, RefError, Refs, ShardIndex, SuitePlan,
-    claim_plan_from, claims_prefix,
+use crate::github::api::{
+    Client, RefCreated, create_ref, delete_ref, fetch::encode, matching_refs,
 };
+use crate::plan::{
+    Assignment, ClaimPlan, ClaimShape, Claimer, Created, Ledger, Plan, RefError, Refs, ShardIndex,
+    SuitePlan, claim_plan_from, claims_prefix,
+};
+use crate::report::{Report, account};
 use crate::timings::{ItemId, Micros};
 
 /// A claim's two requests, a lock and an owner, as a chunk's cost beside its start-up.
@@ -107,27 +111,19 @@ fn identity(args: &ShardArgs) -> Result<Identity, Error> {
     })
 }
 
+/// The repository's references; `sha` (what created references point at) only to claim.
 fn github_refs(
-    args: &ShardArgs,
+    repo: Option<&str>,
+    sha: Option<&str>,
+    api: &ApiArgs,
     out: &mut dyn Write,
     reporter: &mut Reporter,
 ) -> Result<GithubRefs, Error> {
-    let c = &args.claim;
     let (owner, name) = required_repo(
-        c.repo.as_deref(),
+        repo,
         "--repo",
-        "--claim needs the repository (GITHUB_REPOSITORY on every runner); pass --repo OWNER/NAME",
+        "claims need the repository (GITHUB_REPOSITORY on every runner); pass --repo OWNER/NAME",
     )?;
-    let sha = c
-        .sha
-        .clone()
-        .filter(|s| s.len() == 40 && s.bytes().all(|b| b.is_ascii_hexdigit()))
-        .ok_or_else(|| {
-            SettingError::flag(
-                "--sha",
-                "--claim needs the commit its references point at, 40 hex digits (GITHUB_SHA on every runner)",
-            )
-        })?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -135,14 +131,29 @@ fn github_refs(
     // The HTTP layer starts its tasks on the runtime it is built in.
     let client = {
         let _inside = runtime.enter();
-        Client::new(settings(&c.api, out, reporter)?)?
+        Client::new(settings(api, out, reporter)?)?
     };
     Ok(GithubRefs {
         client,
         runtime,
         repo_path: format!("/repos/{}/{}", encode(&owner), encode(&name)),
-        sha,
+        sha: sha.unwrap_or_default().to_owned(),
     })
+}
+
+/// `--sha`, checked: what a claim's references point at.
+fn claim_sha(args: &ShardArgs) -> Result<&str, Error> {
+    args.claim
+        .sha
+        .as_deref()
+        .filter(|s| s.len() == 40 && s.bytes().all(|b| b.is_ascii_hexdigit()))
+        .ok_or_else(|| {
+            SettingError::flag(
+                "--sha",
+                "--claim needs the commit its references point at, 40 hex digits (GITHUB_SHA on every runner)",
+            )
+            .into()
+        })
 }
 
 fn stopped(index: ShardIndex, message: impl Into<String>) -> Error {
@@ -182,7 +193,14 @@ pub fn run(args: &ShardArgs, out: &mut dyn Write, reporter: &mut Reporter) -> Re
         return write_items(out, &head, index);
     }
     let who = identity(args)?;
-    let mut refs = github_refs(args, out, reporter)?;
+    let sha = claim_sha(args)?;
+    let mut refs = github_refs(
+        args.claim.repo.as_deref(),
+        Some(sha),
+        &args.claim.api,
+        out,
+        reporter,
+    )?;
     let prefix = claims_prefix(who.run_id, &suite.name);
     let shard_no = index.get();
     let start = |refs: &mut GithubRefs| {
@@ -225,7 +243,7 @@ pub fn run(args: &ShardArgs, out: &mut dyn Write, reporter: &mut Reporter) -> Re
     let (status, mut wall) = exec_part(&part(None), &head, reporter)?;
     failed = failed.or(status);
     let mut claimer = start(&mut refs)?;
-    let mut ran = 0usize;
+    let mut ran = Vec::new();
     let outcome = loop {
         match claimer.next(&mut refs) {
             Ok(Some(c)) => {
@@ -233,20 +251,21 @@ pub fn run(args: &ShardArgs, out: &mut dyn Write, reporter: &mut Reporter) -> Re
                     exec_part(&part(Some(c)), &items_of(&claims.chunks[c]), reporter)?;
                 failed = failed.or(status);
                 wall += w;
-                ran += 1;
+                ran.push(c);
             }
             Ok(None) => break Ok(()),
             Err(e) => break Err(e.to_string()),
         }
     };
     reporter.info(format!(
-        "shard {index}: its head ({} items) and {ran} claimed chunk(s) of {} ({} requests)",
+        "shard {index}: its head ({} items) and {} claimed chunk(s) of {} ({} requests)",
         head.len(),
+        ran.len(),
         claims.chunks.len(),
         claimer.calls
     ));
     if let (Some(to), Some(_)) = (junit_to, &spec.junit) {
-        write_process_timing(to, &suite.name, index, wall)?;
+        write_process_timing(to, &suite.name, index, wall, Some((&ran, claimer.calls)))?;
     }
     if let Err(e) = outcome {
         return Err(stopped(index, e));
@@ -263,4 +282,78 @@ fn lost_message(lost: &[usize]) -> String {
         "the answer to the claim of chunk(s) {} was lost; no shard runs them in this attempt",
         chunks.join(", ")
     )
+}
+
+/// `report --claims`: each suite's claims from the run's references, into the report; the
+/// references deleted when every shard passed and every chunk was claimed, kept (and said)
+/// otherwise, for a re-run to go by. Returns what was never claimed, one line a suite.
+pub(super) fn account_run(
+    args: &ReportArgs,
+    plan: &Plan,
+    report: &mut Report,
+    requests: &BTreeMap<(String, u32), usize>,
+    out: &mut dyn Write,
+    reporter: &mut Reporter,
+) -> Result<Vec<String>, Error> {
+    let Some(run_id) = args.run_id else {
+        return Err(SettingError::flag("--claims", "needs --run-id, the run that claimed").into());
+    };
+    let mut refs = github_refs(args.repo.as_deref(), None, &args.api, out, reporter)?;
+    let mut names_of = Vec::new();
+    for suite in plan.suites.iter().filter(|s| !s.skip) {
+        let (_, claims) = claim_plan_of(suite);
+        let prefix = claims_prefix(run_id, &suite.name);
+        let names = refs.list(&prefix).map_err(|e| Error::ClaimsUnread {
+            run_id,
+            message: e.to_string(),
+        })?;
+        let ledger = Ledger::read(&prefix, names.iter().map(String::as_str));
+        let sizes: Vec<usize> = claims.chunks.iter().map(Vec::len).collect();
+        let asked = |k: u32| requests.get(&(suite.name.clone(), k)).copied();
+        report.claims.push(account(
+            &suite.name,
+            &ledger,
+            &sizes,
+            names.len(),
+            &asked,
+            suite.shards.len() as u32,
+        ));
+        names_of.push(names);
+    }
+    let never: Vec<String> = report
+        .claims
+        .iter()
+        .filter(|c| !c.unclaimed.is_empty())
+        .map(|c| {
+            let list: Vec<String> = c.unclaimed.iter().map(ToString::to_string).collect();
+            format!("suite {}: chunk(s) {}", c.suite, list.join(", "))
+        })
+        .collect();
+    let green = never.is_empty()
+        && report
+            .suites
+            .iter()
+            .all(|m| m.failed_tests == 0 && m.missing_shards.is_empty());
+    let held: usize = names_of.iter().map(Vec::len).sum();
+    if green {
+        for (c, names) in report.claims.iter_mut().zip(&names_of) {
+            for name in names {
+                let gone =
+                    refs.runtime
+                        .block_on(delete_ref(&mut refs.client, &refs.repo_path, name));
+                match gone {
+                    Ok(_) => c.deleted += 1,
+                    Err(e) => {
+                        reporter.warn(format!("{name}: not deleted: {e}"));
+                        break;
+                    }
+                }
+            }
+        }
+    } else if held > 0 {
+        report.notes.push(format!(
+            "The run's {held} claim references are kept: a re-run of its failed shards goes by them."
+        ));
+    }
+    Ok(never)
 }

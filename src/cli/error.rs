@@ -36,7 +36,8 @@ pub enum ExitCode {
     /// `planner timings fetch`: the GitHub API could not be reached, kept failing, refused the
     /// request or answered what cannot be read. Runs read whole before it are kept.
     Api = 7,
-    /// `planner report --require-all`: a shard sent no report.
+    /// `planner report --require-all`: a shard sent no report; `report --claims`: a chunk of a
+    /// tail was never claimed.
     Incomplete = 8,
     /// `planner shard --claim`: the shard stopped claiming before the suite's tail was done (the
     /// API failed after its retries, or refused, or the answer to a claim was lost). Nothing
@@ -139,6 +140,16 @@ pub enum Error {
     )]
     ClaimStopped { shard: ShardIndex, message: String },
 
+    #[error("run {run_id}: its claims could not be read: {message}")]
+    ClaimsUnread { run_id: u64, message: String },
+
+    /// `report --claims`: chunks of a tail that no shard took.
+    #[error(
+        "never claimed, so never run: {}; re-run the failed shard jobs (or any one shard's job of the suite if none failed): a re-run takes the chunks no shard has",
+        .chunks.join("; ")
+    )]
+    NeverClaimed { chunks: Vec<String> },
+
     /// `report --require-all`, with the suites and shards that sent nothing.
     #[error("no report from {} (--require-all)", .missing.join("; "))]
     Incomplete { missing: Vec<String> },
@@ -181,8 +192,10 @@ impl Error {
             Error::Io { .. } => ExitCode::Io,
             Error::WouldLoseData { .. } => ExitCode::Refused,
             Error::TestsFailed { .. } => ExitCode::TestsFailed,
-            Error::Api(_) | Error::FetchStopped { .. } => ExitCode::Api,
-            Error::Incomplete { .. } => ExitCode::Incomplete,
+            Error::Api(_) | Error::FetchStopped { .. } | Error::ClaimsUnread { .. } => {
+                ExitCode::Api
+            }
+            Error::Incomplete { .. } | Error::NeverClaimed { .. } => ExitCode::Incomplete,
             Error::ClaimStopped { .. } => ExitCode::ClaimStopped,
             Error::Json { .. } => ExitCode::Internal,
         }

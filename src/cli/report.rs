@@ -30,11 +30,14 @@ use super::settings::{ReportSettings, SettingError, report as report_settings, r
 
 /// The process wall times `planner shard --exec` wrote beside the reports, onto their shards. A
 /// file that cannot be read is said and left out: the run's measures do not depend on it.
+/// Each shard's process time onto its run; what claiming shards said of their requests, by
+/// (suite, shard).
 fn attach_process_times(
     runs: &mut [SuiteRun],
     reports: &[JunitReport],
     warnings: &mut Vec<String>,
-) {
+) -> BTreeMap<(String, u32), usize> {
+    let mut requests = BTreeMap::new();
     let mut dirs: Vec<&Path> = reports.iter().filter_map(|r| r.path.parent()).collect();
     dirs.sort_unstable();
     dirs.dedup();
@@ -54,6 +57,9 @@ fn attach_process_times(
                 .and_then(|b| serde_json::from_slice::<ProcessTime>(&b).map_err(|e| e.to_string()));
             match parsed {
                 Ok(t) => {
+                    if let (Some(_), Some(n)) = (&t.chunks, t.requests) {
+                        requests.insert((t.suite.clone(), t.index), n);
+                    }
                     let shard = runs
                         .iter_mut()
                         .filter(|r| r.plan.name == t.suite)
@@ -70,6 +76,7 @@ fn attach_process_times(
             }
         }
     }
+    requests
 }
 
 /// What `planner shard --exec` writes beside a shard's reports.
@@ -79,6 +86,11 @@ struct ProcessTime {
     suite: String,
     index: u32,
     wall_ms: crate::timings::Micros,
+    /// A claiming shard's chunks and requests.
+    #[serde(default)]
+    chunks: Option<Vec<usize>>,
+    #[serde(default)]
+    requests: Option<usize>,
 }
 
 fn read_reports(args: &ReportArgs) -> Result<Vec<JunitReport>, Error> {
@@ -339,7 +351,7 @@ pub fn run(args: &ReportArgs, out: &mut dyn Write, reporter: &mut Reporter) -> R
     let reports = read_reports(args)?;
     let mut warnings = Vec::new();
     let mut runs = collect(&plan, &reports, &mut warnings);
-    attach_process_times(&mut runs, &reports, &mut warnings);
+    let requests = attach_process_times(&mut runs, &reports, &mut warnings);
     for w in warnings {
         reporter.warn(w);
     }
@@ -358,6 +370,11 @@ pub fn run(args: &ReportArgs, out: &mut dyn Write, reporter: &mut Reporter) -> R
     let mut report = build(&runs, &rates, &goals, earlier.as_ref());
     report.run_id = args.run_id;
     report.notes.extend(notes);
+    let never_claimed = if args.claims {
+        super::claim::account_run(args, &plan, &mut report, &requests, out, reporter)?
+    } else {
+        Vec::new()
+    };
     out.write_all(log_text(&summary_text(&report)).as_bytes())
         .map_err(|e| Error::io("write", "standard output", e))?;
     if in_actions() {
@@ -384,6 +401,11 @@ pub fn run(args: &ReportArgs, out: &mut dyn Write, reporter: &mut Reporter) -> R
             format!("suite {}: shard(s) {}", m.suite, list.join(", "))
         })
         .collect();
+    if !never_claimed.is_empty() {
+        return Err(Error::NeverClaimed {
+            chunks: never_claimed,
+        });
+    }
     if !missing.is_empty() {
         if args.require_all {
             return Err(Error::Incomplete { missing });

@@ -133,17 +133,23 @@ pub(super) fn exec_part(
 
 /// The process's wall time beside its reports: `report` learns from it what the suite costs
 /// beyond its tests' own times.
+/// With `claims`, the chunks a claiming shard ran and the requests it made.
 pub(super) fn write_process_timing(
     to: &std::path::Path,
     suite: &str,
     index: ShardIndex,
     wall: std::time::Duration,
+    claims: Option<(&[usize], usize)>,
 ) -> Result<(), Error> {
-    let timing = serde_json::json!({
+    let mut timing = serde_json::json!({
         "suite": suite,
         "index": index.get(),
         "wall_ms": Micros(u64::try_from(wall.as_micros()).unwrap_or(u64::MAX)),
     });
+    if let Some((chunks, requests)) = claims {
+        timing["chunks"] = serde_json::json!(chunks);
+        timing["requests"] = serde_json::json!(requests);
+    }
     let path = to.join(format!(
         "shard-{}-{}",
         index.get(),
@@ -175,7 +181,7 @@ fn exec(
     };
     let (failed, wall) = exec_part(&part, items, reporter)?;
     if let (Some(to), Some(_)) = (junit_to, &spec.junit) {
-        write_process_timing(to, suite, index, wall)?;
+        write_process_timing(to, suite, index, wall, None)?;
     }
     tests_outcome(failed, index, spec)
 }

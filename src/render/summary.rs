@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use super::analysis::{Bar, gantt_chart};
 use super::markdown::{md_code, md_text};
 use crate::report::fmt_s as dur;
-use crate::report::{Report, Severity, SuiteMeasures, Trend};
+use crate::report::{Report, Severity, SuiteClaims, SuiteMeasures, Trend};
 use crate::timings::Micros;
 
 fn pct(x: Option<f64>) -> String {
@@ -289,6 +289,9 @@ pub fn summary_markdown(r: &Report) -> String {
     for m in &r.suites {
         suite_section(&mut s, m);
     }
+    if !r.claims.is_empty() {
+        claims_section(&mut s, &r.claims);
+    }
     if !r.advice.is_empty() {
         s.push_str("### Advice\n\n");
         for a in &r.advice {
@@ -310,6 +313,62 @@ pub fn summary_markdown(r: &Report) -> String {
     s
 }
 
+/// Who took which chunks of each claimed tail, one row a shard.
+fn claims_section(s: &mut String, claims: &[SuiteClaims]) {
+    s.push_str("### Claimed tails\n\n| suite | shard | chunks | items | requests |\n|---|---:|---|---:|---:|\n");
+    for c in claims {
+        for k in &c.shards {
+            let chunks: Vec<String> = k.chunks.iter().map(ToString::to_string).collect();
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} | {} | {} |",
+                md_text(&c.suite),
+                k.shard,
+                if chunks.is_empty() {
+                    "—".to_owned()
+                } else {
+                    chunks.join(", ")
+                },
+                k.items,
+                k.requests.map_or_else(|| "—".to_owned(), |n| n.to_string())
+            );
+        }
+    }
+    s.push('\n');
+    for c in claims.iter().filter(|c| !c.unclaimed.is_empty()) {
+        let list: Vec<String> = c.unclaimed.iter().map(ToString::to_string).collect();
+        let _ = writeln!(
+            s,
+            "❌ **{}**: chunk(s) {} of {} were never claimed, so never run: re-run the failed shard jobs.\n",
+            md_text(&c.suite),
+            list.join(", "),
+            c.chunks
+        );
+    }
+}
+
+/// One line a claimed suite: its chunks by shard.
+fn claims_line(c: &SuiteClaims) -> String {
+    let by: Vec<String> = c
+        .shards
+        .iter()
+        .map(|k| format!("shard {} {}", k.shard, k.chunks.len()))
+        .collect();
+    let mut line = format!(
+        "claims, suite {}: {} chunk(s) of the tail; {}; {} reference(s), {} deleted",
+        c.suite,
+        c.chunks,
+        by.join(", "),
+        c.references,
+        c.deleted
+    );
+    if !c.unclaimed.is_empty() {
+        let list: Vec<String> = c.unclaimed.iter().map(ToString::to_string).collect();
+        let _ = write!(line, "; never claimed: {}", list.join(", "));
+    }
+    line
+}
+
 /// A few lines for the terminal.
 pub fn summary_text(r: &Report) -> String {
     let mut s = String::new();
@@ -327,6 +386,9 @@ pub fn summary_text(r: &Report) -> String {
             m.shards,
             m.runner_minutes
         );
+    }
+    for c in &r.claims {
+        let _ = writeln!(s, "{}", claims_line(c));
     }
     for a in &r.advice {
         let _ = writeln!(s, "  {} ({}): {}", a.kind, a.suite, a.message);

@@ -23,6 +23,9 @@ pub struct Report {
     /// Since `--previous`, when one was given.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub trend: Option<Trend>,
+    /// What claiming did, when the run claimed (`report --claims`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub claims: Vec<super::SuiteClaims>,
 }
 
 /// Measures and advice for every suite of a run, and the trend since an earlier report.
@@ -55,5 +58,6 @@ pub fn build(
         suites,
         advice,
         notes,
+        claims: Vec::new(),
     }
 }

@@ -235,6 +235,114 @@ fn shards_that_claim_run_every_test_once_and_finish_before_static_ones() {
         .map(|p| p.display().to_string())
         .collect();
     assert_eq!(reports.len(), 3 + owners.len(), "{reports:?}");
+
+    // The report accounts for the claims and, every shard having passed, deletes them.
+    let (code, json, err) = report_claims(&s, d, &api, "claim");
+    assert_eq!(code, 0, "{err}");
+    let claims = &json["claims"][0];
+    let took: usize = claims["shards"]
+        .as_array()
+        .expect("shards")
+        .iter()
+        .map(|k| k["chunks"].as_array().map_or(0, Vec::len))
+        .sum();
+    assert_eq!(took, owners.len(), "{claims}");
+    assert_eq!(
+        claims["chunks"].as_u64(),
+        Some(owners.len() as u64),
+        "{claims}"
+    );
+    assert_eq!(claims["unclaimed"], json!([]), "{claims}");
+    assert!(
+        claims["shards"][0]["requests"].as_u64().is_some(),
+        "{claims}"
+    );
+    assert_eq!(claims["deleted"], claims["references"], "{claims}");
+    assert!(refs.names().is_empty(), "{:?}", refs.names());
+}
+
+/// `planner report --claims` over the reports of the processes tagged `{tag}1..3`: its exit
+/// code, JSON and stderr.
+fn report_claims(s: &Suite, d: &Path, api: &Api, tag: &str) -> (i32, Value, String) {
+    let json = d.join(format!("report-{tag}.json"));
+    let out = crate::planner()
+        .args(["report", "--plan"])
+        .arg(&s.plan)
+        .arg("--junit")
+        .args((1..=3).map(|k| d.join(format!("junit-{tag}{k}"))))
+        .args([
+            "--claims",
+            "--run-id",
+            "4242",
+            "--repo",
+            REPO,
+            "--api-url",
+            &api.uri(),
+        ])
+        .arg("--json")
+        .arg(&json)
+        .env("GITHUB_TOKEN", TOKEN)
+        .env_remove("GITHUB_ACTIONS")
+        .output()
+        .expect("planner runs");
+    let value = std::fs::read_to_string(&json)
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or(Value::Null);
+    (
+        out.status.code().unwrap_or(-1),
+        value,
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// A lock left without its owner (a shard that died between the two requests, in an earlier
+/// attempt's stead) is a chunk no shard runs: the report fails, names it and keeps the
+/// references; a re-run takes it, and the next report passes.
+#[test]
+fn a_chunk_no_shard_claimed_fails_the_report_until_a_rerun_takes_it() {
+    let dir = tmp();
+    let d = dir.path();
+    let s = suite(d);
+    write(d, "drift.json", "{}");
+    let api = Api::start();
+    let refs = Refs::mount(&api, 100);
+    refs.0
+        .lock()
+        .expect("state")
+        .refs
+        .insert("refs/planner/4242/drift/c0/a1".to_owned());
+    let attempt = |tag: &str, k: u32, a: u32| {
+        shard(
+            &s,
+            d,
+            tag,
+            k,
+            &["--claim", "--run-attempt", &a.to_string()],
+            Some(&api),
+        )
+    };
+    let (codes, _) = wait_all(
+        (1..=3)
+            .map(|k| attempt(&format!("first{k}"), k, 1))
+            .collect(),
+    );
+    assert!(codes.iter().all(|c| c.0 == 0), "{codes:?}");
+    let (code, json, err) = report_claims(&s, d, &api, "first");
+    assert_eq!(code, 8, "{err}");
+    assert!(err.contains("suite drift: chunk(s) 0"), "{err}");
+    assert_eq!(json["claims"][0]["unclaimed"], json!([0]), "{json}");
+    assert!(!refs.names().is_empty(), "kept for the re-run");
+    // Shard 2's job re-run: its head again, and the chunk no shard had.
+    let (codes, _) = wait_all(vec![attempt("again2", 2, 2)]);
+    assert!(codes.iter().all(|c| c.0 == 0), "{codes:?}");
+    let (by, _) = ran(d);
+    assert!(by["again2"].len() > by["first2"].len(), "{by:?}");
+    std::fs::rename(d.join("junit-first2"), d.join("junit-old2")).expect("rename");
+    std::fs::rename(d.join("junit-again2"), d.join("junit-first2")).expect("rename");
+    let (code, json, err) = report_claims(&s, d, &api, "first");
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(json["claims"][0]["unclaimed"], json!([]), "{json}");
 }
 
 /// A shard killed while it runs a chunk it claimed, re-run as attempt 2: it runs its head and
