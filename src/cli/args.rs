@@ -315,6 +315,13 @@ pub struct PlanArgs {
     #[arg(long, default_value = "default")]
     pub suite: String,
 
+    /// The shards claim the tails of the suites at run time, through git references of the
+    /// repository (`planner shard --exec` reads it from the plan). Decided here, once for the
+    /// run: leave it off where the test jobs' token cannot write (`contents: write`), as on a
+    /// fork's pull request.
+    #[arg(long)]
+    pub claim: bool,
+
     /// Exactly this many shards (capped by the items and --max-shards; at most 256, GitHub's
     /// matrix limit).
     #[arg(long, value_name = "N", conflicts_with = "target_seconds", value_parser = clap::value_parser!(u32).range(1..=256))]
@@ -439,18 +446,14 @@ pub struct ShardArgs {
     pub claim: ClaimArgs,
 }
 
-/// Claiming the tail of a suite at run time, through git references of the repository.
+/// Where a shard of a plan made with `plan --claim` claims its suite's tail: the run and the
+/// repository whose git references hold the claims.
 #[derive(Debug, Args)]
 pub struct ClaimArgs {
-    /// Run the shard's static head, then claim chunks of the suite's shared tail until none is
-    /// left (with --exec), or print the head (without). The token needs `contents: write`;
-    /// every shard of a run must be given the same.
-    #[arg(long, requires = "plan")]
-    pub claim: bool,
-
-    /// With --claim, without --exec: claim one chunk and print its items; nothing (and exit 0)
-    /// when none is left. For a script that runs the chunks itself.
-    #[arg(long, requires = "claim", conflicts_with = "exec")]
+    /// Of a plan made with `plan --claim`, without --exec: claim one chunk of the suite's tail
+    /// and print its items; nothing (and exit 0) when none is left. For a script that runs the
+    /// chunks itself (the shard's head is what `shard` prints).
+    #[arg(long, requires = "plan", conflicts_with = "exec")]
     pub next: bool,
 
     /// The run whose claims these are [default: $GITHUB_RUN_ID].

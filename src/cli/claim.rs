@@ -9,10 +9,10 @@ use super::Error;
 use super::Reporter;
 use super::api::{required_repo, settings};
 use super::args::{ApiArgs, ReportArgs, ShardArgs};
-use super::files::read_plan;
 use super::settings::SettingError;
 use super::shard::{
-    Part, exec_part, index_of, no_line_breaks, planned_suite, tests_outcome, write_process_timing,
+    Part, exec_part, index_of, no_line_breaks, planned_suite, spec_of, tests_outcome,
+    write_process_timing,
 };
 use crate::github::api::{
     Client, RefCreated, create_ref, delete_ref, fetch::encode, matching_refs,
@@ -96,7 +96,7 @@ fn identity(args: &ShardArgs) -> Result<Identity, Error> {
     let missing = |flag: &'static str, var: &str| {
         SettingError::flag(
             flag,
-            format!("--claim needs the run's {var} (set on every runner); pass {flag} elsewhere"),
+            format!("claiming needs the run's {var} (set on every runner); pass {flag} elsewhere"),
         )
     };
     Ok(Identity {
@@ -150,7 +150,7 @@ fn claim_sha(args: &ShardArgs) -> Result<&str, Error> {
         .ok_or_else(|| {
             SettingError::flag(
                 "--sha",
-                "--claim needs the commit its references point at, 40 hex digits (GITHUB_SHA on every runner)",
+                "claiming needs the commit its references point at, 40 hex digits (GITHUB_SHA on every runner)",
             )
             .into()
         })
@@ -164,7 +164,7 @@ fn stopped(index: ShardIndex, message: impl Into<String>) -> Error {
 }
 
 fn write_items(out: &mut dyn Write, items: &[ItemId], index: ShardIndex) -> Result<(), Error> {
-    no_line_breaks(items, index, "--claim (one item to a line)")?;
+    no_line_breaks(items, index, "a claiming shard's items (one to a line)")?;
     let mut buf = String::new();
     for id in items {
         buf.push_str(id.as_str());
@@ -174,13 +174,18 @@ fn write_items(out: &mut dyn Write, items: &[ItemId], index: ShardIndex) -> Resu
         .map_err(|e| Error::io("write", "standard output", e))
 }
 
-pub fn run(args: &ShardArgs, out: &mut dyn Write, reporter: &mut Reporter) -> Result<(), Error> {
+/// A shard of a plan made with `plan --claim` (`plan`, read from `--plan`).
+pub fn run(
+    args: &ShardArgs,
+    plan: &Plan,
+    out: &mut dyn Write,
+    reporter: &mut Reporter,
+) -> Result<(), Error> {
     let index = index_of(args)?;
     let Some(path) = &args.plan else {
-        return Err(SettingError::flag("--claim", "needs --plan").into());
+        return Err(SettingError::flag("--plan", "claiming needs the pinned plan").into());
     };
-    let plan = read_plan(path)?;
-    let suite = planned_suite(&plan, path, args)?;
+    let suite = planned_suite(plan, path, args)?;
     let (ids, claims) = claim_plan_of(suite);
     let k = index.zero_based();
     let items_of = |idx: &[usize]| -> Vec<ItemId> {
@@ -190,6 +195,10 @@ pub fn run(args: &ShardArgs, out: &mut dyn Write, reporter: &mut Reporter) -> Re
     };
     let head = items_of(claims.heads.get(k).map_or(&[][..], Vec::as_slice));
     if !args.exec && !args.claim.next {
+        reporter.info(format!(
+            "shard {index}: its head, {} item(s); the tail is claimed with --exec or --next",
+            head.len()
+        ));
         return write_items(out, &head, index);
     }
     let who = identity(args)?;
@@ -220,16 +229,7 @@ pub fn run(args: &ShardArgs, out: &mut dyn Write, reporter: &mut Reporter) -> Re
         }
         return Ok(());
     }
-    let Some(spec) = &suite.run else {
-        return Err(SettingError::flag(
-            "--exec",
-            format!(
-                "suite `{}` of the plan does not say how to run it; plan it with `planner plan --config`",
-                suite.name
-            ),
-        )
-        .into());
-    };
+    let spec = spec_of(suite.run.as_ref(), &suite.name)?;
     let hide = vec![args.claim.api.token_env.clone()];
     let junit_to = args.junit_to.as_deref();
     let part = |chunk| Part {

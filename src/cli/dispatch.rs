@@ -4,6 +4,7 @@ use std::io::Write;
 
 use super::args::{Cli, Command, TimingsCommand};
 use super::error::Error;
+use super::files::read_plan;
 use super::reporter::Reporter;
 use super::{analyze, claim, fetch, merge, plan, render, report, shard};
 
@@ -17,8 +18,18 @@ pub fn run(cli: Cli, out: &mut dyn Write, reporter: &mut Reporter) -> Result<(),
             command: TimingsCommand::Fetch(args),
         } => fetch::run(&args, out, reporter),
         Command::Plan(args) => plan::run(&args, out, reporter),
-        Command::Shard(args) if args.claim.claim => claim::run(&args, out, reporter),
-        Command::Shard(args) => shard::run(&args, out, reporter),
+        Command::Shard(args) => match &args.plan {
+            // A pinned plan says, for every shard alike, whether they claim.
+            Some(path) => {
+                let plan = read_plan(path)?;
+                if plan.claim {
+                    claim::run(&args, &plan, out, reporter)
+                } else {
+                    shard::run(&args, Some(&plan), out, reporter)
+                }
+            }
+            None => shard::run(&args, None, out, reporter),
+        },
         Command::Analyze(args) => analyze::run(&args, out, reporter),
         Command::Render(args) => render::run(&args, out),
         Command::Report(args) => report::run(&args, out, reporter),

@@ -29,12 +29,16 @@ fn plan_one(
     Ok((plan_suite(&loaded.estimates, &settings), loaded.sources))
 }
 
-/// Writes the plan (`--out`) and the outputs, with `plan` (its path), to $GITHUB_OUTPUT.
+/// Writes the plan (`--out`) and the outputs, with `plan` (its path) and, for a claiming plan,
+/// `claim`, to $GITHUB_OUTPUT.
 fn write_outputs(
     plan: &Plan,
     args: &PlanArgs,
     mut outputs: Vec<(String, String)>,
 ) -> Result<(), Error> {
+    if plan.claim {
+        outputs.push(("claim".to_owned(), "true".to_owned()));
+    }
     if let Some(path) = &args.out {
         write_json(path, "the plan", plan)?;
         outputs.push(("plan".to_owned(), path.display().to_string()));
@@ -72,7 +76,7 @@ pub fn run(args: &PlanArgs, out: &mut dyn Write, reporter: &mut Reporter) -> Res
         ("total".to_owned(), suite.shards.len().to_string()),
         ("skip".to_owned(), suite.skip.to_string()),
     ];
-    let plan = Plan::new(vec![suite]);
+    let plan = Plan::new(vec![suite]).claiming(args.claim);
     write_outputs(&plan, args, outputs)?;
     writeln!(out, "{matrix}").map_err(stdout_err)?;
     if let Some(s) = plan.suites.first() {
@@ -144,5 +148,5 @@ fn run_config(
         "matrices".to_owned(),
         serde_json::Value::Object(matrices).to_string(),
     ));
-    write_outputs(&Plan::new(suites), args, outputs)
+    write_outputs(&Plan::new(suites).claiming(args.claim), args, outputs)
 }

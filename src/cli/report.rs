@@ -341,6 +341,17 @@ fn write_summary(path: &Path, markdown: &str) -> Result<(), Error> {
 
 pub fn run(args: &ReportArgs, out: &mut dyn Write, reporter: &mut Reporter) -> Result<(), Error> {
     let plan = read_plan(&args.plan)?;
+    if plan.claim && !args.claims {
+        // Its tails' tests are in no shard's plan: only the claims tell what ran.
+        return Err(SettingError::flag(
+            "--claims",
+            format!(
+                "{}: the plan's shards claim their tails; pass --claims and --run-id so that every chunk is accounted for",
+                args.plan.display()
+            ),
+        )
+        .into());
+    }
     let ReportSettings {
         rates,
         sla_all,
@@ -370,7 +381,9 @@ pub fn run(args: &ReportArgs, out: &mut dyn Write, reporter: &mut Reporter) -> R
     let mut report = build(&runs, &rates, &goals, earlier.as_ref());
     report.run_id = args.run_id;
     report.notes.extend(notes);
-    let never_claimed = if args.claims {
+    // A static plan's shards claimed nothing: `--claims` in a workflow that plans statically
+    // (a fork's pull request) has nothing to read.
+    let never_claimed = if args.claims && plan.claim {
         super::claim::account_run(args, &plan, &mut report, &requests, out, reporter)?
     } else {
         Vec::new()

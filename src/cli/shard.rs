@@ -14,7 +14,6 @@ use crate::timings::{ItemId, Micros};
 
 use super::Reporter;
 use super::args::{ShardArgs, ShardFormat};
-use super::files::read_plan;
 use super::history::load;
 use super::settings::{SettingError, history};
 
@@ -321,12 +320,12 @@ pub(super) fn planned_suite<'p>(
 
 /// The shard as a pinned plan has it, with how to run it when the plan says.
 fn from_plan(
+    plan: &crate::plan::Plan,
     path: &std::path::Path,
     args: &ShardArgs,
     index: ShardIndex,
 ) -> Result<(String, Vec<ItemId>, Micros, Option<RunSpec>), Error> {
-    let plan = read_plan(path)?;
-    let suite = planned_suite(&plan, path, args)?;
+    let suite = planned_suite(plan, path, args)?;
     let shard = suite.shard(index).ok_or_else(|| Error::InvalidInput {
         path: path.to_owned(),
         message: format!(
@@ -341,6 +340,19 @@ fn from_plan(
         shard.estimate_ms,
         suite.run.clone(),
     ))
+}
+
+/// How to run a suite, which `--exec` needs: a plan made with `--config` says.
+pub(super) fn spec_of<'a>(spec: Option<&'a RunSpec>, suite: &str) -> Result<&'a RunSpec, Error> {
+    spec.ok_or_else(|| {
+        SettingError::flag(
+            "--exec",
+            format!(
+                "suite `{suite}` of the plan does not say how to run it; plan it with `planner plan --config`"
+            ),
+        )
+        .into()
+    })
 }
 
 /// `--index` within `--total`.
@@ -373,11 +385,24 @@ pub(super) fn tests_outcome(
     }
 }
 
-pub fn run(args: &ShardArgs, out: &mut dyn Write, reporter: &mut Reporter) -> Result<(), Error> {
+/// A shard of a static plan (`plan`, read from `--plan`), or recomputed from the history.
+pub fn run(
+    args: &ShardArgs,
+    plan: Option<&crate::plan::Plan>,
+    out: &mut dyn Write,
+    reporter: &mut Reporter,
+) -> Result<(), Error> {
     let index = index_of(args)?;
+    if args.claim.next {
+        return Err(SettingError::flag(
+            "--next",
+            "the plan is static: its shards claim nothing (make it with `planner plan --claim`)",
+        )
+        .into());
+    }
     let (suite_name, items, estimate, spec): (String, Vec<ItemId>, Micros, Option<RunSpec>) =
-        if let Some(path) = &args.plan {
-            from_plan(path, args, index)?
+        if let (Some(plan), Some(path)) = (plan, &args.plan) {
+            from_plan(plan, path, args, index)?
         } else {
             let loaded = load(&history(&args.source)?, reporter)?;
             let (ids, _, a) = assign(&loaded.estimates, args.total as usize);
@@ -392,18 +417,10 @@ pub fn run(args: &ShardArgs, out: &mut dyn Write, reporter: &mut Reporter) -> Re
         };
     let write_err = |e| Error::io("write", "standard output", e);
     if args.exec {
-        let Some(spec) = spec else {
-            return Err(SettingError::flag(
-                "--exec",
-                format!(
-                    "suite `{suite_name}` of the plan does not say how to run it; plan it with `planner plan --config`"
-                ),
-            )
-            .into());
-        };
+        let spec = spec_of(spec.as_ref(), &suite_name)?;
         return exec(
             &suite_name,
-            &spec,
+            spec,
             &items,
             index,
             args.junit_to.as_deref(),

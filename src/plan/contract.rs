@@ -25,6 +25,10 @@ pub struct Plan {
     pub version: u32,
     /// The planner that wrote it (`gha-planner 0.1.0`).
     pub generator: String,
+    /// The shards claim their suites' tails at run time (`plan --claim`): decided here, once
+    /// for the whole run, and read by every shard.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub claim: bool,
     pub suites: Vec<SuitePlan>,
 }
 
@@ -197,8 +201,16 @@ impl Plan {
             format: PLAN_FORMAT.to_owned(),
             version: PLAN_VERSION,
             generator: format!("gha-planner {}", env!("CARGO_PKG_VERSION")),
+            claim: false,
             suites,
         }
+    }
+
+    /// The plan, its shards claiming their tails or not.
+    #[must_use]
+    pub fn claiming(mut self, claim: bool) -> Self {
+        self.claim = claim;
+        self
     }
 
     pub fn suite(&self, name: Option<&str>) -> Option<&SuitePlan> {

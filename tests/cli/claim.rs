@@ -10,14 +10,16 @@ use serde_json::{Value, json};
 
 use super::mock_api::{Api, TOKEN};
 use super::mock_refs::{REPO, Refs, SHA};
-use super::{fixture, plan_to, python, tmp, write};
+use super::{fixture, plan_with, python, tmp, write};
 
 /// The suite's history is its tests' real times at this scale.
 const SCALE: f64 = 0.5;
 
 struct Suite {
     dir: PathBuf,
+    /// The static plan, and the same made with `--claim`.
     plan: PathBuf,
+    claiming: PathBuf,
     names: Vec<String>,
 }
 
@@ -45,11 +47,13 @@ fn suite(d: &Path) -> Suite {
         python().display()
     );
     let config = write(d, "planner.yml", &config);
-    let plan = d.join("plan.json");
-    plan_to(&config, &plan);
+    let (plan, claiming) = (d.join("plan.json"), d.join("plan-claim.json"));
+    plan_with(&config, &plan, &[]);
+    plan_with(&config, &claiming, &["--claim"]);
     Suite {
         dir: project,
         plan,
+        claiming,
         names: table.keys().cloned().collect(),
     }
 }
@@ -63,7 +67,7 @@ fn checkout(project: &Path, to: &Path) -> PathBuf {
     to.to_owned()
 }
 
-/// Shard `k`'s process (a process group of its own, so that a kill takes pytest with it).
+/// Shard `k`'s process: of the claiming plan, through `api`, or else of the static one.
 fn shard(
     s: &Suite,
     d: &Path,
@@ -72,12 +76,11 @@ fn shard(
     extra: &[&str],
     api: Option<&Api>,
 ) -> std::process::Child {
-    use std::os::unix::process::CommandExt as _;
     let dir = checkout(&s.dir, &d.join(format!("runner-{tag}")));
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_planner"));
     cmd.current_dir(&dir)
         .args(["shard", "--plan"])
-        .arg(&s.plan)
+        .arg(if api.is_some() { &s.claiming } else { &s.plan })
         .args(["--index", &k.to_string(), "--total", "3", "--exec"])
         .args(["--junit-to"])
         .arg(d.join(format!("junit-{tag}")))
@@ -89,13 +92,47 @@ fn shard(
         .env("GITHUB_TOKEN", TOKEN)
         .env_remove("GITHUB_ACTIONS")
         .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .process_group(0);
+        .stderr(std::process::Stdio::piped());
     if let Some(api) = api {
         cmd.args(["--api-url", &api.uri(), "--repo", REPO, "--sha", SHA])
             .args(["--run-id", "4242"]);
     }
     cmd.spawn().expect("planner runs")
+}
+
+/// Every process under `pid` (children first found, then theirs), from /proc.
+fn descendants(pid: u32) -> Vec<u32> {
+    let parents: Vec<(u32, u32)> = std::fs::read_dir("/proc")
+        .expect("/proc")
+        .filter_map(Result::ok)
+        .filter_map(|e| {
+            let p: u32 = e.file_name().to_str()?.parse().ok()?;
+            let stat = std::fs::read_to_string(e.path().join("stat")).ok()?;
+            // pid (comm) state ppid …: the name may hold spaces, so read after its last ')'.
+            let parent = stat
+                .rsplit_once(')')?
+                .1
+                .split_whitespace()
+                .nth(1)?
+                .parse()
+                .ok()?;
+            Some((p, parent))
+        })
+        .collect();
+    let mut found = vec![pid];
+    let mut i = 0;
+    while i < found.len() {
+        let parent = found[i];
+        found.extend(
+            parents
+                .iter()
+                .filter(|(_, pp)| *pp == parent)
+                .map(|(p, _)| *p),
+        );
+        i += 1;
+    }
+    found.remove(0);
+    found
 }
 
 /// Waits for every child: each one's exit code and stderr, and the slowest one's wall time.
@@ -185,7 +222,7 @@ fn shards_that_claim_run_every_test_once_and_finish_before_static_ones() {
                 d,
                 &format!("claim{k}"),
                 k,
-                &["--claim", "--run-attempt", "1"],
+                &["--run-attempt", "1"],
                 Some(&api),
             )
         })
@@ -267,7 +304,7 @@ fn report_claims(s: &Suite, d: &Path, api: &Api, tag: &str) -> (i32, Value, Stri
     let json = d.join(format!("report-{tag}.json"));
     let out = crate::planner()
         .args(["report", "--plan"])
-        .arg(&s.plan)
+        .arg(&s.claiming)
         .arg("--junit")
         .args((1..=3).map(|k| d.join(format!("junit-{tag}{k}"))))
         .args([
@@ -318,7 +355,7 @@ fn a_chunk_no_shard_claimed_fails_the_report_until_a_rerun_takes_it() {
             d,
             tag,
             k,
-            &["--claim", "--run-attempt", &a.to_string()],
+            &["--run-attempt", &a.to_string()],
             Some(&api),
         )
     };
@@ -368,7 +405,7 @@ fn a_shard_killed_mid_chunk_reruns_exactly_what_it_had_claimed() {
             d,
             &format!("s{k}a{a}"),
             k,
-            &["--claim", "--run-attempt", &a.to_string()],
+            &["--run-attempt", &a.to_string()],
             Some(&api),
         )
     };
@@ -393,12 +430,13 @@ fn a_shard_killed_mid_chunk_reruns_exactly_what_it_had_claimed() {
         std::thread::sleep(Duration::from_millis(50));
     };
     std::thread::sleep(Duration::from_millis(1500));
-    let pid = first.id().to_string();
-    let killed = std::process::Command::new("kill")
-        .args(["-KILL", &format!("-{pid}")])
-        .status()
-        .expect("kill runs");
-    assert!(killed.success());
+    // The runner dies: pytest first (found as the planner's descendants), then the planner.
+    for pid in descendants(first.id()) {
+        let _ = std::process::Command::new("/bin/kill")
+            .args(["-s", "KILL", &pid.to_string()])
+            .status();
+    }
+    first.kill().expect("the shard is killed");
     let _ = first.wait();
     let (codes, _) = wait_all(others);
     assert!(codes.iter().all(|c| c.0 == 0), "{codes:?}");
@@ -415,11 +453,11 @@ fn a_shard_killed_mid_chunk_reruns_exactly_what_it_had_claimed() {
         !died.is_empty() && died.is_subset(&again),
         "{died:?} then {again:?}"
     );
-    // Exactly its head and the chunk it owned: the head is what `--claim` prints.
+    // Exactly its head and the chunk it owned: the head is what `shard` prints of the plan.
     let head = crate::planner()
         .args(["shard", "--plan"])
-        .arg(&s.plan)
-        .args(["--index", "1", "--total", "3", "--claim"])
+        .arg(&s.claiming)
+        .args(["--index", "1", "--total", "3"])
         .output()
         .expect("planner runs");
     let head: BTreeSet<String> = String::from_utf8_lossy(&head.stdout)
@@ -447,4 +485,63 @@ fn a_shard_killed_mid_chunk_reruns_exactly_what_it_had_claimed() {
         .filter(|r| r.contains("/o"))
         .collect();
     assert!(owners.iter().any(|r| r.ends_with("/s1/a2")), "{owners:?}");
+}
+
+/// Whether a run claims is the plan's to say, once for every shard: a claiming plan's shards
+/// print their heads (the rest is claimed), a static plan's have nothing to claim, and a
+/// claiming shard without its run's identity stops before running anything.
+#[test]
+fn a_plan_decides_for_every_shard_whether_they_claim() {
+    let dir = tmp();
+    let d = dir.path();
+    let s = suite(d);
+    let read = |p: &Path| -> Value {
+        serde_json::from_str(&std::fs::read_to_string(p).expect("plan")).expect("JSON")
+    };
+    assert_eq!(read(&s.claiming)["claim"], json!(true));
+    assert!(read(&s.plan).get("claim").is_none());
+    let print = |plan: &Path, k: u32, extra: &[&str]| {
+        let o = crate::planner()
+            .args(["shard", "--plan"])
+            .arg(plan)
+            .args(["--index", &k.to_string(), "--total", "3"])
+            .args(extra)
+            .env_remove("GITHUB_RUN_ID")
+            .env_remove("GITHUB_RUN_ATTEMPT")
+            .output()
+            .expect("planner runs");
+        crate::split(&o)
+    };
+    let mut heads = 0;
+    for k in 1..=3 {
+        let (code, head, err) = print(&s.claiming, k, &[]);
+        assert_eq!(code, 0, "{err}");
+        let (_, whole, _) = print(&s.plan, k, &[]);
+        let whole: BTreeSet<&str> = whole.lines().collect();
+        assert!(
+            head.lines().all(|l| whole.contains(l)),
+            "{head} within {whole:?}"
+        );
+        heads += head.lines().count();
+    }
+    assert!(
+        heads > 0 && heads < s.names.len(),
+        "a tail is left to claim: {heads}"
+    );
+    let (code, _, err) = print(&s.plan, 1, &["--next"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("the plan is static"), "{err}");
+    let (code, _, err) = print(&s.claiming, 1, &["--exec", "--repo", REPO, "--sha", SHA]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--run-id"), "{err}");
+    // Its report cannot leave the claims out: only they tell what the tails ran.
+    let (code, _, err) = crate::run(&[
+        "report",
+        "--plan",
+        &s.claiming.display().to_string(),
+        "--junit",
+        &d.display().to_string(),
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("pass --claims"), "{err}");
 }

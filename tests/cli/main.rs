@@ -110,13 +110,15 @@ pub fn split(o: &Output) -> (i32, String, String) {
 
 /// `planner plan --config CONFIG --out PLAN`, which must succeed.
 pub fn plan_to(config: &Path, plan: &Path) {
-    let (code, _, err) = run(&[
-        "plan",
-        "--config",
-        &config.display().to_string(),
-        "--out",
-        &plan.display().to_string(),
-    ]);
+    plan_with(config, plan, &[]);
+}
+
+/// `plan_to` with more flags.
+pub fn plan_with(config: &Path, plan: &Path, extra: &[&str]) {
+    let (config, plan) = (config.display().to_string(), plan.display().to_string());
+    let mut args = vec!["plan", "--config", &config, "--out", &plan];
+    args.extend_from_slice(extra);
+    let (code, _, err) = run(&args);
     assert_eq!(code, 0, "{err}");
 }
 

@@ -116,6 +116,7 @@ fn every_yaml_the_repository_ships_passes_actionlint_and_the_schema() {
             "jest.yml",
             "nextest.yml",
             "playwright.yml",
+            "pytest-claim.yml",
             "pytest.yml",
             "rspec.yml"
         ]

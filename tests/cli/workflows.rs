@@ -188,3 +188,47 @@ fn the_projects_own_ci_shards_its_tests_through_the_local_action() {
         "write"
     );
 }
+
+/// The claiming workflow writes references only where it must: the shards claim and the report
+/// deletes (`contents: write` in those two jobs alone); the plan job decides claiming once, off
+/// for a fork's pull request; the gate waits for the report, which fails on an unclaimed chunk.
+#[test]
+fn the_claiming_workflow_writes_only_where_it_claims_and_decides_once() {
+    let path = root().join("workflows/pytest-claim.yml");
+    let wf = load(&path);
+    assert_eq!(wf["permissions"]["contents"], "read");
+    for (id, job) in wf["jobs"].as_mapping().expect("jobs") {
+        let id = id.as_str().expect("a job id");
+        let writes = job["permissions"]["contents"] == "write";
+        assert_eq!(writes, id == "test" || id == "report", "job {id}");
+    }
+    let all = steps(&wf);
+    let run_of = |job: &str, needle: &str| {
+        all.iter()
+            .filter(|(j, _)| j == job)
+            .filter_map(|(_, s)| s["run"].as_str().map(|r| (s, r)))
+            .find(|(_, r)| r.contains(needle))
+    };
+    let (plan, script) = run_of("plan", "planner plan").expect("the plan step");
+    assert!(
+        script.contains("--claim") && script.contains("$CLAIM"),
+        "{script}"
+    );
+    let decide = plan["env"]["CLAIM"].as_str().expect("CLAIM");
+    assert!(
+        decide.contains("head.repo.full_name == github.repository"),
+        "{decide}"
+    );
+    let (_, shard) = run_of("test", "planner shard").expect("the shard step");
+    assert!(
+        shard.contains("--exec") && shard.contains("--plan plan.json"),
+        "{shard}"
+    );
+    let (_, report) = run_of("report", "planner report").expect("the report step");
+    assert!(
+        report.contains("--claims") && report.contains("--run-id"),
+        "{report}"
+    );
+    let needs = serde_yaml::to_string(&wf["jobs"]["gate"]["needs"]).expect("YAML");
+    assert!(needs.contains("report"), "{needs}");
+}
