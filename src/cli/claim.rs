@@ -29,14 +29,19 @@ const CLAIM_COST: Micros = Micros::ms(800);
 
 /// The suite's items in id order, and its heads and tail as the plan's partition gives them.
 pub(super) fn claim_plan_of(suite: &SuitePlan) -> (Vec<ItemId>, ClaimPlan) {
-    let mut all: Vec<(&ItemId, Micros, u32)> = suite
+    let mut all: Vec<(&ItemId, Micros, u32, bool)> = suite
         .shards
         .iter()
         .enumerate()
-        .flat_map(|(k, s)| s.items.iter().map(move |i| (&i.id, i.ms, k as u32)))
+        .flat_map(|(k, s)| {
+            s.items
+                .iter()
+                .map(move |i| (&i.id, i.ms, k as u32, i.unseen))
+        })
         .collect();
     all.sort_unstable_by(|a, b| a.0.cmp(b.0));
     let weights: Vec<Micros> = all.iter().map(|a| a.1).collect();
+    let unseen: Vec<bool> = all.iter().map(|a| a.3).collect();
     let a = Assignment {
         shard_of: all.iter().map(|a| a.2).collect(),
         loads: suite.shards.iter().map(|s| s.estimate_ms).collect(),
@@ -51,7 +56,7 @@ pub(super) fn claim_plan_of(suite: &SuitePlan) -> (Vec<ItemId>, ClaimPlan) {
             .map_or(assumed.per_chunk, |h| CLAIM_COST + h.per_shard),
         ..assumed
     };
-    let plan = claim_plan_from(&weights, &a, shape, &[]);
+    let plan = claim_plan_from(&weights, &a, shape, &unseen);
     (all.into_iter().map(|a| a.0.clone()).collect(), plan)
 }
 

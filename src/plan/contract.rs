@@ -148,6 +148,10 @@ pub struct ShardPlan {
 pub struct PlannedItem {
     pub id: ItemId,
     pub ms: Micros,
+    /// Never seen: its estimate is borrowed (its file's, its directory's, the suite's). A
+    /// claiming shard claims these first, before the tail's longest.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unseen: bool,
 }
 
 /// What a suite is planned with, resolved from flags and config.
@@ -320,6 +324,12 @@ pub fn plan_suite(estimates: &Estimates, s: &SuiteSettings) -> SuitePlan {
         .zip(&hidden_of)
         .map(|(&l, &h)| l + h)
         .collect();
+    // In id order, as `ids` and `weights` are.
+    let unseen: Vec<bool> = estimates
+        .items
+        .values()
+        .map(|(_, source)| *source != EstimateSource::History)
+        .collect();
     let shards = (0..n)
         .map(|k| ShardPlan {
             index: ShardIndex::from_zero_based(k),
@@ -330,6 +340,7 @@ pub fn plan_suite(estimates: &Estimates, s: &SuiteSettings) -> SuitePlan {
                 .map(|i| PlannedItem {
                     id: ids[i].clone(),
                     ms: weights[i],
+                    unseen: unseen[i],
                 })
                 .collect(),
         })

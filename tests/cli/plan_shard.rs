@@ -193,6 +193,24 @@ fn items_decide_what_is_sharded_new_ones_estimated_vanished_ones_ignored() {
         est["suite_mean"], 1,
         "other/test_r.py::w has no family but the suite"
     );
+    // Each item says whether it was ever seen (claiming shards take the unseen first).
+    let mut unseen: Vec<&str> = plan["suites"][0]["shards"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| s["items"].as_array().unwrap())
+        .filter(|i| i["unseen"] == true)
+        .map(|i| i["id"].as_str().unwrap())
+        .collect();
+    unseen.sort_unstable();
+    assert_eq!(
+        unseen,
+        [
+            "other/test_r.py::w",
+            "tests/a.py::new",
+            "tests/c/test_q.py::z"
+        ]
+    );
 }
 
 #[test]
