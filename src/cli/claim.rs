@@ -60,6 +60,18 @@ pub(super) fn claim_plan_of(suite: &SuitePlan) -> (Vec<ItemId>, ClaimPlan) {
     (all.into_iter().map(|a| a.0.clone()).collect(), plan)
 }
 
+/// The preview's line for a suite whose shards claim: how much the heads hold and how the tail
+/// is cut.
+pub(super) fn preview_line(suite: &SuitePlan) -> String {
+    let (_, plan) = claim_plan_of(suite);
+    let heads: usize = plan.heads.iter().map(Vec::len).sum();
+    let tail: usize = plan.chunks.iter().map(Vec::len).sum();
+    format!(
+        "  claiming    {heads} items in the shards' heads; {tail} in a tail of {} chunk(s), claimed at run time as shards free up\n",
+        plan.chunks.len()
+    )
+}
+
 /// The repository's references through the API, one request at a time.
 struct GithubRefs {
     client: Client,

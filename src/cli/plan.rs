@@ -64,6 +64,9 @@ pub fn run(args: &PlanArgs, out: &mut dyn Write, reporter: &mut Reporter) -> Res
 
     if args.dry_run {
         write!(out, "{}", preview(&suite, &sources)).map_err(stdout_err)?;
+        if args.claim {
+            write!(out, "{}", super::claim::preview_line(&suite)).map_err(stdout_err)?;
+        }
         if args.out.is_some() || args.github_output {
             reporter.info("dry run: --out and --github-output were not written");
         }
@@ -113,6 +116,9 @@ fn run_config(
         });
         if args.dry_run {
             previews.push_str(&preview(&plan, &sources));
+            if args.claim {
+                previews.push_str(&super::claim::preview_line(&plan));
+            }
             previews.push('\n');
         }
         suites.push(plan);

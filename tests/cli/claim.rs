@@ -528,6 +528,22 @@ fn a_plan_decides_for_every_shard_whether_they_claim() {
         heads > 0 && heads < s.names.len(),
         "a tail is left to claim: {heads}"
     );
+    // The preview says the same before anything runs.
+    let (code, preview, err) = crate::run(&[
+        "plan",
+        "--config",
+        &d.join("planner.yml").display().to_string(),
+        "--claim",
+        "--dry-run",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let tail = s.names.len() - heads;
+    assert!(
+        preview.contains(&format!(
+            "claiming    {heads} items in the shards' heads; {tail} in a tail of"
+        )),
+        "{preview}"
+    );
     let (code, _, err) = print(&s.plan, 1, &["--next"]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("the plan is static"), "{err}");
