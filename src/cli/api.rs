@@ -87,11 +87,15 @@ pub fn settings(
     })
 }
 
-/// Runs requests to completion on one thread.
-pub fn block_on<T>(work: impl Future<Output = T>) -> Result<T, Error> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
+/// The one-thread runtime requests run on.
+pub fn runtime() -> Result<tokio::runtime::Runtime, Error> {
+    tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| Error::io("start", "the async runtime", e))?;
-    Ok(runtime.block_on(work))
+        .map_err(|e| Error::io("start", "the async runtime", e))
+}
+
+/// Runs requests to completion on one thread.
+pub fn block_on<T>(work: impl Future<Output = T>) -> Result<T, Error> {
+    Ok(runtime()?.block_on(work))
 }

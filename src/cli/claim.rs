@@ -7,11 +7,11 @@ use std::io::Write;
 
 use super::Error;
 use super::Reporter;
-use super::api::{required_repo, settings};
+use super::api::{required_repo, runtime, settings};
 use super::args::{ApiArgs, ReportArgs, ShardArgs};
 use super::settings::SettingError;
 use super::shard::{
-    Part, exec_part, index_of, no_line_breaks, planned_suite, spec_of, tests_outcome,
+    Part, exec_part, index_of, planned_suite, spec_of, tests_outcome, write_lines,
     write_process_timing,
 };
 use crate::github::api::{
@@ -21,7 +21,7 @@ use crate::plan::{
     Assignment, ClaimPlan, ClaimShape, Claimer, Created, Ledger, Plan, RefError, Refs, ShardIndex,
     SuitePlan, claim_plan_from, claims_prefix,
 };
-use crate::report::{Report, account};
+use crate::report::{Report, account, comma_list};
 use crate::timings::{ItemId, Micros};
 
 /// A claim's two requests, a lock and an owner, as a chunk's cost beside its start-up.
@@ -141,10 +141,7 @@ fn github_refs(
         "--repo",
         "claims need the repository (GITHUB_REPOSITORY on every runner); pass --repo OWNER/NAME",
     )?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Error::io("start", "the async runtime", e))?;
+    let runtime = runtime()?;
     // The HTTP layer starts its tasks on the runtime it is built in.
     let client = {
         let _inside = runtime.enter();
@@ -181,14 +178,12 @@ fn stopped(index: ShardIndex, message: impl Into<String>) -> Error {
 }
 
 fn write_items(out: &mut dyn Write, items: &[ItemId], index: ShardIndex) -> Result<(), Error> {
-    no_line_breaks(items, index, "a claiming shard's items (one to a line)")?;
-    let mut buf = String::new();
-    for id in items {
-        buf.push_str(id.as_str());
-        buf.push('\n');
-    }
-    out.write_all(buf.as_bytes())
-        .map_err(|e| Error::io("write", "standard output", e))
+    write_lines(
+        out,
+        items,
+        index,
+        "a claiming shard's items (one to a line)",
+    )
 }
 
 /// A shard of a plan made with `plan --claim` (`plan`, read from `--plan`).
@@ -256,9 +251,7 @@ pub fn run(
         junit_to,
         hide_env: &hide,
     };
-    let mut failed = None;
-    let (status, mut wall) = exec_part(&part(None), &head, reporter)?;
-    failed = failed.or(status);
+    let (mut failed, mut wall) = exec_part(&part(None), &head, reporter)?;
     let mut claimer = start(&mut refs)?;
     let mut ran = Vec::new();
     let outcome = loop {
@@ -294,10 +287,9 @@ pub fn run(
 }
 
 fn lost_message(lost: &[usize]) -> String {
-    let chunks: Vec<String> = lost.iter().map(ToString::to_string).collect();
     format!(
         "the answer to the claim of chunk(s) {} was lost; no shard runs them in this attempt",
-        chunks.join(", ")
+        comma_list(lost)
     )
 }
 
@@ -341,10 +333,7 @@ pub(super) fn account_run(
         .claims
         .iter()
         .filter(|c| !c.unclaimed.is_empty())
-        .map(|c| {
-            let list: Vec<String> = c.unclaimed.iter().map(ToString::to_string).collect();
-            format!("suite {}: chunk(s) {}", c.suite, list.join(", "))
-        })
+        .map(|c| format!("suite {}: chunk(s) {}", c.suite, comma_list(&c.unclaimed)))
         .collect();
     let green = never.is_empty()
         && report

@@ -56,6 +56,28 @@ pub(super) fn no_line_breaks(
     one_line_each(items, form).map_err(|source| Error::Adapter { shard, source })
 }
 
+/// The items one to a line (`form` names the output, should an id hold a line break).
+pub(super) fn write_lines(
+    out: &mut dyn Write,
+    items: &[ItemId],
+    index: ShardIndex,
+    form: &'static str,
+) -> Result<(), Error> {
+    no_line_breaks(items, index, form)?;
+    let mut buf = String::new();
+    for id in items {
+        buf.push_str(id.as_str());
+        buf.push('\n');
+    }
+    out.write_all(buf.as_bytes())
+        .map_err(|e| Error::io("write", "standard output", e))
+}
+
+/// A chunk's mark in the names of what its run leaves (`-c3`), none for a whole shard or head.
+fn chunk_tag(chunk: Option<usize>) -> String {
+    chunk.map(|c| format!("-c{c}")).unwrap_or_default()
+}
+
 /// One run of the suite's command over some of a shard's items: its whole shard, its head, or
 /// one claimed chunk (`part`), the JUnit report(s) it wrote copied under a name of its own.
 pub(super) struct Part<'a> {
@@ -131,8 +153,8 @@ pub(super) fn exec_part(
 }
 
 /// The process's wall time beside its reports: `report` learns from it what the suite costs
-/// beyond its tests' own times.
-/// With `claims`, the chunks a claiming shard ran and the requests it made.
+/// beyond its tests' own times. With `claims`, the chunks a claiming shard ran and the requests
+/// it made.
 pub(super) fn write_process_timing(
     to: &std::path::Path,
     suite: &str,
@@ -198,7 +220,7 @@ impl PluginFolder {
             "planner-pytest-{}-{}{}",
             std::process::id(),
             index.get(),
-            chunk.map(|c| format!("-c{c}")).unwrap_or_default()
+            chunk_tag(chunk)
         ));
         std::fs::create_dir_all(&dir).map_err(|e| Error::io("create", &dir, e))?;
         let folder = PluginFolder {
@@ -271,10 +293,7 @@ fn collect_junit(
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let dest = match chunk {
-            None => to.join(format!("shard-{}-{name}", index.get())),
-            Some(c) => to.join(format!("shard-{}-c{c}-{name}", index.get())),
-        };
+        let dest = to.join(format!("shard-{}{}-{name}", index.get(), chunk_tag(chunk)));
         std::fs::copy(&f, &dest).map_err(|e| Error::io("copy the JUnit report to", &dest, e))?;
     }
     Ok(())
@@ -433,13 +452,7 @@ pub fn run(
             out.write_all(text.as_bytes()).map_err(write_err)?;
         }
         ShardFormat::Lines => {
-            no_line_breaks(&items, index, "--format lines (use --format json)")?;
-            let mut buf = String::new();
-            for id in &items {
-                buf.push_str(id.as_str());
-                buf.push('\n');
-            }
-            out.write_all(buf.as_bytes()).map_err(write_err)?;
+            write_lines(out, &items, index, "--format lines (use --format json)")?;
         }
         ShardFormat::Json => {
             let json = serde_json::to_string(&ShardJson {

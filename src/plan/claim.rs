@@ -184,9 +184,7 @@ pub fn replay_static(a: &Assignment, actual: &[Micros], start: &[Micros]) -> Mic
 mod tests {
     use super::*;
 
-    fn ms(v: &[u64]) -> Vec<Micros> {
-        v.iter().copied().map(Micros::ms).collect()
-    }
+    use crate::timings::ms_list as ms;
 
     #[test]
     fn every_item_is_in_exactly_one_head_or_chunk() {

@@ -257,9 +257,7 @@ pub fn partition_in(weights: &[Micros], sorted: &LongestFirst, n: usize) -> Assi
 mod tests {
     use super::*;
 
-    fn ms(v: &[u64]) -> Vec<Micros> {
-        v.iter().copied().map(Micros::ms).collect()
-    }
+    use crate::timings::ms_list as ms;
 
     #[test]
     fn lpt_ties_go_to_the_lowest_shard() {

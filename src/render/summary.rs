@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use super::analysis::{Bar, gantt_chart};
 use super::markdown::{md_code, md_text};
 use crate::report::fmt_s as dur;
-use crate::report::{Report, Severity, SuiteClaims, SuiteMeasures, Trend};
+use crate::report::{Report, Severity, SuiteClaims, SuiteMeasures, Trend, comma_list};
 use crate::timings::Micros;
 
 fn pct(x: Option<f64>) -> String {
@@ -318,16 +318,15 @@ fn claims_section(s: &mut String, claims: &[SuiteClaims]) {
     s.push_str("### Claimed tails\n\n| suite | shard | chunks | items | requests |\n|---|---:|---|---:|---:|\n");
     for c in claims {
         for k in &c.shards {
-            let chunks: Vec<String> = k.chunks.iter().map(ToString::to_string).collect();
             let _ = writeln!(
                 s,
                 "| {} | {} | {} | {} | {} |",
                 md_text(&c.suite),
                 k.shard,
-                if chunks.is_empty() {
+                if k.chunks.is_empty() {
                     "—".to_owned()
                 } else {
-                    chunks.join(", ")
+                    comma_list(&k.chunks)
                 },
                 k.items,
                 k.requests.map_or_else(|| "—".to_owned(), |n| n.to_string())
@@ -336,12 +335,11 @@ fn claims_section(s: &mut String, claims: &[SuiteClaims]) {
     }
     s.push('\n');
     for c in claims.iter().filter(|c| !c.unclaimed.is_empty()) {
-        let list: Vec<String> = c.unclaimed.iter().map(ToString::to_string).collect();
         let _ = writeln!(
             s,
             "❌ **{}**: chunk(s) {} of {} were never claimed, so never run: re-run the failed shard jobs.\n",
             md_text(&c.suite),
-            list.join(", "),
+            comma_list(&c.unclaimed),
             c.chunks
         );
     }
@@ -363,8 +361,7 @@ fn claims_line(c: &SuiteClaims) -> String {
         c.deleted
     );
     if !c.unclaimed.is_empty() {
-        let list: Vec<String> = c.unclaimed.iter().map(ToString::to_string).collect();
-        let _ = write!(line, "; never claimed: {}", list.join(", "));
+        let _ = write!(line, "; never claimed: {}", comma_list(&c.unclaimed));
     }
     line
 }

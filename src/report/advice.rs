@@ -109,14 +109,13 @@ pub fn advise(run: &SuiteRun, m: &SuiteMeasures, goals: &Goals) -> Vec<Advice> {
         });
     };
     if !m.missing_shards.is_empty() {
-        let list: Vec<String> = m.missing_shards.iter().map(u32::to_string).collect();
         say(
             AdviceKind::MissingShards,
             Severity::Warning,
             format!(
                 "shard{} {} sent no report (crashed, cancelled, or its report was not collected): the measures cover {} of {} shards",
-                if list.len() == 1 { "" } else { "s" },
-                list.join(", "),
+                if m.missing_shards.len() == 1 { "" } else { "s" },
+                super::comma_list(&m.missing_shards),
                 m.shards_reported,
                 m.shards
             ),

@@ -49,6 +49,15 @@ impl Rates {
     }
 }
 
+/// Numbers (shards, chunks) as the summary and the messages list them: `1, 3, 4`.
+pub fn comma_list<T: std::fmt::Display>(items: &[T]) -> String {
+    items
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Seconds as the summary and the advice write them (`2m 26s`).
 pub fn fmt_s(s: f64) -> String {
     Micros::from_secs_lossy(s).to_string()

@@ -309,9 +309,7 @@ fn mean(values: impl Iterator<Item = u64>) -> u64 {
 mod tests {
     use super::*;
 
-    fn ms(v: &[u64]) -> Vec<Micros> {
-        v.iter().copied().map(Micros::ms).collect()
-    }
+    use crate::timings::ms_list as ms;
 
     #[test]
     fn statistics_over_the_window() {

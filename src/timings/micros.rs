@@ -225,6 +225,12 @@ pub fn median(mut values: Vec<Micros>) -> Option<Micros> {
     })
 }
 
+/// Milliseconds as durations, for tests' weights.
+#[cfg(test)]
+pub(crate) fn ms_list(v: &[u64]) -> Vec<Micros> {
+    v.iter().copied().map(Micros::ms).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

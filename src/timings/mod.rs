@@ -10,6 +10,8 @@ mod store;
 
 pub use estimate::{EstimateSource, Estimates, Estimator, Statistic};
 pub use item::{ItemId, file_count, is_test_id, item_ancestors, item_file, looks_like_file};
+#[cfg(test)]
+pub(crate) use micros::ms_list;
 pub use micros::{DurationError, Micros, median};
 pub use overhead::{
     HiddenCost, KEEP_SHARD_COSTS, KEEP_STARTUPS, MeasuredOverhead, ShardCost, StartUp,

@@ -170,6 +170,11 @@ fn ran(d: &Path) -> (BTreeMap<String, Vec<String>>, BTreeSet<String>) {
     (by, saw_token)
 }
 
+/// A test's name in the drift table: its id's parameter (`t07` of `…::test_drift[t07]`).
+fn name_of(id: &str) -> String {
+    id[id.find('[').expect("a parameter") + 1..id.len() - 1].to_owned()
+}
+
 /// The items of shard `k` in the static plan, by test name.
 fn static_shard(plan: &Path, k: usize) -> BTreeSet<String> {
     let plan: Value =
@@ -178,11 +183,20 @@ fn static_shard(plan: &Path, k: usize) -> BTreeSet<String> {
         .as_array()
         .expect("items")
         .iter()
-        .map(|i| {
-            let id = i["id"].as_str().expect("id");
-            id[id.find('[').expect("a parameter") + 1..id.len() - 1].to_owned()
-        })
+        .map(|i| name_of(i["id"].as_str().expect("id")))
         .collect()
+}
+
+/// The drift the tests sleep: shard 1's tests (of the static plan) `first` times their
+/// history, every other test `rest` times.
+fn drift(s: &Suite, d: &Path, first: f64, rest: f64) {
+    let one = static_shard(&s.plan, 1);
+    let factors: serde_json::Map<String, Value> = s
+        .names
+        .iter()
+        .map(|n| (n.clone(), json!(if one.contains(n) { first } else { rest })))
+        .collect();
+    write(d, "drift.json", &Value::Object(factors).to_string());
 }
 
 /// Three shards at once, static or claiming, on the same drift: every test runs once, and
@@ -194,13 +208,7 @@ fn shards_that_claim_run_every_test_once_and_finish_before_static_ones() {
     let s = suite(d);
     // The drift: shard 1's tests now take 1.6 times their history (a fixture they share got
     // slower), the others' 0.85: every test's sleep differs from its history.
-    let slow = static_shard(&s.plan, 1);
-    let drift: serde_json::Map<String, Value> = s
-        .names
-        .iter()
-        .map(|n| (n.clone(), json!(if slow.contains(n) { 1.6 } else { 0.85 })))
-        .collect();
-    write(d, "drift.json", &Value::Object(drift).to_string());
+    drift(&s, d, 1.6, 0.85);
 
     let statics: Vec<_> = (1..=3)
         .map(|k| shard(&s, d, &format!("static{k}"), k, &[], None))
@@ -341,7 +349,7 @@ fn a_chunk_no_shard_claimed_fails_the_report_until_a_rerun_takes_it() {
     let dir = tmp();
     let d = dir.path();
     let s = suite(d);
-    write(d, "drift.json", "{}");
+    drift(&s, d, 1.0, 1.0);
     let api = Api::start();
     let refs = Refs::mount(&api, 100);
     refs.0
@@ -390,13 +398,7 @@ fn a_shard_killed_mid_chunk_reruns_exactly_what_it_had_claimed() {
     let d = dir.path();
     let s = suite(d);
     // Shard 1's tests are fast this time: it is the first to claim.
-    let fast = static_shard(&s.plan, 1);
-    let drift: serde_json::Map<String, Value> = s
-        .names
-        .iter()
-        .map(|n| (n.clone(), json!(if fast.contains(n) { 0.5 } else { 1.0 })))
-        .collect();
-    write(d, "drift.json", &Value::Object(drift).to_string());
+    drift(&s, d, 0.5, 1.0);
     let api = Api::start();
     let refs = Refs::mount(&api, 2);
     let attempt = |k: u32, a: u32| {
@@ -462,7 +464,7 @@ fn a_shard_killed_mid_chunk_reruns_exactly_what_it_had_claimed() {
         .expect("planner runs");
     let head: BTreeSet<String> = String::from_utf8_lossy(&head.stdout)
         .lines()
-        .map(|id| id[id.find('[').expect("a parameter") + 1..id.len() - 1].to_owned())
+        .map(name_of)
         .collect();
     assert!(
         head.is_subset(&again) && again.len() > head.len(),

@@ -175,7 +175,7 @@ pub fn next_link(h: &HeaderMap) -> Option<String> {
 }
 
 /// The message of an API error body (`{"message": "..."}`), else the body's start.
-fn message_of(body: &str) -> String {
+pub(super) fn message_of(body: &str) -> String {
     let msg = serde_json::from_str::<serde_json::Value>(body)
         .ok()
         .and_then(|v| v.get("message")?.as_str().map(str::to_owned))

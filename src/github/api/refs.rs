@@ -6,7 +6,7 @@
 
 use serde::Deserialize;
 
-use super::client::{ApiError, Client, Request};
+use super::client::{ApiError, Client, Request, message_of};
 
 /// What a create did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -46,10 +46,7 @@ pub async fn create_ref(
     if answer.status != 422 {
         return Ok(RefCreated::New);
     }
-    let message = serde_json::from_str::<serde_json::Value>(&answer.body)
-        .ok()
-        .and_then(|v| v.get("message")?.as_str().map(str::to_owned))
-        .unwrap_or_default();
+    let message = message_of(&answer.body);
     if !message.to_lowercase().contains("already exists") {
         // A bad name or a commit the repository does not have: not a lost race.
         return Err(ApiError::Refused {
