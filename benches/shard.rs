@@ -586,8 +586,7 @@ type ClaimRow = (String, bool, usize, Vec<f64>, Vec<Vec<f64>>);
 /// The next refresh replayed with the tail claimed at run time (`plan::claim`), against the
 /// static plan on the same estimates: each chunk pays 0.4 s for its claim and 1 s of start-up.
 /// The tail's share and the chunks' floor are chosen on the first halves. The targets (below
-/// static everywhere, conda ≤ 1.03) are printed, not enforced: claiming is not built yet beyond
-/// this model.
+/// static everywhere, conda ≤ 1.03) are printed, not enforced: conda's is not met yet.
 fn claim_table(series: &[Series]) {
     let per_chunk = Micros::ms(1_400);
     let mut shapes: Vec<ClaimShape> = Vec::new();

@@ -63,8 +63,9 @@ pub fn claim_plan(weights: &[Micros], n: usize, shape: ClaimShape) -> ClaimPlan 
 }
 
 /// `claim_plan` from a partition already made.
-/// Items marked in `unseen` (no history: their estimates are borrowed) are claimed first, before
-/// the tail's longest: an unseen long test claimed last is what finishes last.
+/// Items marked in `unseen` (no history: their estimates are borrowed) are in no head: they are
+/// claimed first, before the tail's longest, cut by count into a round of their own (an unseen
+/// long test claimed last, or several unseen ones in one chunk, is what finishes last).
 pub fn claim_plan_from(
     weights: &[Micros],
     a: &Assignment,
@@ -81,8 +82,9 @@ pub fn claim_plan_from(
     let mean = a.loads.iter().map(|l| l.0).sum::<u64>() / n as u64;
     let budget = (mean as f64 * (1.0 - shape.tail_share.clamp(0.0, 1.0))) as u64;
     for (k, head) in heads.iter_mut().enumerate() {
-        let mut items: Vec<usize> = a.items_of(k).collect();
-        items.sort_unstable_by_key(|&i| (is_unseen(i), Reverse(weights[i]), i));
+        let (new, mut items): (Vec<usize>, Vec<usize>) = a.items_of(k).partition(|&i| is_unseen(i));
+        tail.extend(new);
+        items.sort_unstable_by_key(|&i| (Reverse(weights[i]), i));
         let mut kept = 0u64;
         let mut cut = 0;
         let alone = items
@@ -101,11 +103,21 @@ pub fn claim_plan_from(
     // The tail's unseen items first, then longest first, so that what is claimed last is the
     // smallest of what is known.
     tail.sort_unstable_by_key(|&i| (!is_unseen(i), Reverse(weights[i]), i));
-    let total: u64 = tail.iter().map(|&i| weights[i].0).sum();
+    let fresh = tail.iter().take_while(|&&i| is_unseen(i)).count();
+    let (new, known) = tail.split_at(fresh);
     let floor = (shape.per_chunk.0 as f64 / shape.max_cost_share.max(1e-6)) as u64;
+    let sum = |items: &[usize]| items.iter().map(|&i| weights[i].0).sum::<u64>();
+    // An unseen item's estimate is borrowed and can be off by a hundredfold, so the unseen are
+    // cut by count, not by estimate: a round of their own, one chunk a shard, as evenly as
+    // their number allows, so that no shard is left with several of them at once.
+    let mut chunks: Vec<Vec<usize>> = new
+        .chunks(new.len().div_ceil(n).max(1))
+        .map(<[usize]>::to_vec)
+        .collect();
     // Rounds of n chunks each, every round half the one before (4/7, 2/7, 1/7 of the tail for
     // three), as many rounds as keep the last round's chunks above the floor; with exact
     // estimates every shard takes one chunk a round and all finish together.
+    let total = sum(known);
     let mut rounds = shape.max_chunks_per_shard.max(1);
     let round_share =
         |r: usize, rounds: usize| (1u64 << (rounds - 1 - r)) as f64 / ((1u64 << rounds) - 1) as f64;
@@ -123,24 +135,28 @@ pub fn claim_plan_from(
         let round = (total as f64 * round_share(r, rounds)) as u64;
         targets.extend(std::iter::repeat_n(round / per_round as u64, per_round));
     }
-    // Each chunk ends where the running sum reaches its running target, so that rounding in one
-    // chunk does not carry into the next.
-    let mut chunks = Vec::new();
+    cut_chunks(known, weights, &targets, &mut chunks);
+    ClaimPlan { heads, chunks }
+}
+
+/// Cuts `items` in order into chunks of the `targets`' sizes, the last taking what is left, onto
+/// `chunks`. Each chunk ends where the running sum reaches its running target, so that rounding
+/// in one chunk does not carry into the next.
+fn cut_chunks(items: &[usize], weights: &[Micros], targets: &[u64], chunks: &mut Vec<Vec<usize>>) {
     let (mut at, mut done, mut due) = (0, 0u64, 0u64);
     for (c, &target) in targets.iter().enumerate() {
         let last = c + 1 == targets.len();
         due += target;
         let mut chunk = Vec::new();
-        while at < tail.len() && (chunk.is_empty() || done < due || last) {
-            done += weights[tail[at]].0;
-            chunk.push(tail[at]);
+        while at < items.len() && (chunk.is_empty() || done < due || last) {
+            done += weights[items[at]].0;
+            chunk.push(items[at]);
             at += 1;
         }
         if !chunk.is_empty() {
             chunks.push(chunk);
         }
     }
-    ClaimPlan { heads, chunks }
 }
 
 /// The makespan of a run of `plan` with the items' `actual` times: every shard runs its head,
@@ -323,5 +339,30 @@ mod tests {
         // Without the mark it waits with the rest of its size.
         let unmarked = claim_plan_from(&w, &a, ClaimShape::default(), &[]);
         assert_ne!(unmarked.chunks.first().map(|c| c[0]), Some(140));
+    }
+
+    #[test]
+    fn unseen_items_are_cut_by_count_one_chunk_a_shard() {
+        // Twelve unseen items estimated at 0.1 s each beside 400 known ones of 1 s, on 4 shards:
+        // their estimates say one chunk, their number says three each, one chunk a shard.
+        let mut w = vec![Micros::ms(1_000); 400];
+        w.extend(std::iter::repeat_n(Micros::ms(100), 12));
+        let unseen: Vec<bool> = (0..w.len()).map(|i| i >= 400).collect();
+        let a = partition(&w, 4);
+        let plan = claim_plan_from(&w, &a, ClaimShape::default(), &unseen);
+        let first: Vec<&Vec<usize>> = plan.chunks.iter().take(4).collect();
+        assert!(
+            first
+                .iter()
+                .all(|c| c.len() == 3 && c.iter().all(|&i| i >= 400)),
+            "{first:?}"
+        );
+        assert!(plan.heads.iter().flatten().all(|&i| i < 400));
+        // Each one taking 30 s, not 0.1 s: one chunk on each shard, none on top of another.
+        let actual: Vec<Micros> = (0..w.len())
+            .map(|i| if i >= 400 { Micros::ms(30_000) } else { w[i] })
+            .collect();
+        let made = replay(&plan, &actual, Micros::ms(1_400), &[]);
+        assert!(made < Micros::ms(100_000 + 90_000 + 10_000), "{made}");
     }
 }
