@@ -624,6 +624,12 @@ pub struct ReportArgs {
     #[arg(long, requires = "run_id")]
     pub claims: bool,
 
+    /// With --claims, also delete the claims of earlier runs that ended DAYS ago or more, or
+    /// whose run is gone (twenty runs a report at most, oldest first). GitHub lets a run be
+    /// re-run for 30 days: a sweep of fewer days can make a late re-run run again what passed.
+    #[arg(long, requires = "claims", value_name = "DAYS")]
+    pub sweep_days: Option<u32>,
+
     /// How the shard jobs are named, beside the rendered `{suite} {shard}/{total}` and GitHub's
     /// `job (suite, shard, total)` (repeatable): a name with {suite}, {shard} and {total}.
     #[arg(long, value_name = "TEMPLATE")]

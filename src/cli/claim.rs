@@ -15,11 +15,11 @@ use super::shard::{
     write_process_timing,
 };
 use crate::github::api::{
-    Client, RefCreated, create_ref, delete_ref, fetch::encode, matching_refs,
+    Client, RefCreated, create_ref, delete_ref, fetch::encode, matching_refs, run_record,
 };
 use crate::plan::{
-    Assignment, ClaimPlan, ClaimShape, Claimer, Created, Ledger, Plan, RefError, Refs, ShardIndex,
-    SuitePlan, claim_plan_from, claims_prefix,
+    Assignment, CLAIMS_ROOT, ClaimPlan, ClaimShape, Claimer, Created, Ledger, Plan, RefError, Refs,
+    ShardIndex, SuitePlan, claim_plan_from, claims_by_run, claims_prefix,
 };
 use crate::report::{Report, account, comma_list};
 use crate::timings::{ItemId, Micros};
@@ -361,5 +361,92 @@ pub(super) fn account_run(
             "The run's {held} claim references are kept: a re-run of its failed shards goes by them."
         ));
     }
+    if let Some(days) = args.sweep_days {
+        report
+            .notes
+            .extend(sweep(&mut refs, run_id, days, chrono::Utc::now(), reporter));
+    }
     Ok(never)
+}
+
+/// Runs looked up by one sweep, oldest first, and references it deletes at most (deletions
+/// count against the API's 80 content requests a minute): the rest wait for the next report.
+const SWEEP_RUNS: usize = 20;
+const SWEEP_DELETES: usize = 200;
+
+/// `--sweep-days`: deletes the claims of earlier runs that ended `days` before `now` or more, or
+/// that the repository no longer has. Housekeeping: what fails is a warning, and what is not
+/// reached is said. Returns the report's note.
+fn sweep(
+    refs: &mut GithubRefs,
+    this_run: u64,
+    days: u32,
+    now: chrono::DateTime<chrono::Utc>,
+    reporter: &mut Reporter,
+) -> Option<String> {
+    let names = match refs.list(CLAIMS_ROOT) {
+        Ok(names) => names,
+        Err(e) => {
+            reporter.warn(format!("earlier runs' claims not swept: {e}"));
+            return None;
+        }
+    };
+    let mut runs = claims_by_run(names.iter().map(String::as_str));
+    runs.remove(&this_run);
+    let due = now - chrono::Duration::days(i64::from(days));
+    let (mut swept_runs, mut swept, mut active) = (0, 0, 0);
+    let looked: Vec<u64> = runs.keys().copied().take(SWEEP_RUNS).collect();
+    for run in &looked {
+        let record = refs
+            .runtime
+            .block_on(run_record(&mut refs.client, &refs.repo_path, *run));
+        let old = match record {
+            Ok(None) => true,
+            Ok(Some(r)) => {
+                r.status.as_deref() == Some("completed")
+                    && r.updated_at.or(r.created_at).is_some_and(|t| t <= due)
+            }
+            Err(e) => {
+                reporter.warn(format!("run {run}'s claims not swept: {e}"));
+                continue;
+            }
+        };
+        if !old {
+            active += 1;
+            continue;
+        }
+        for name in &runs[run] {
+            if swept == SWEEP_DELETES {
+                let left = runs.len() - swept_runs - active;
+                return Some(sweep_note(swept, swept_runs, days, active, left));
+            }
+            match refs
+                .runtime
+                .block_on(delete_ref(&mut refs.client, &refs.repo_path, name))
+            {
+                Ok(_) => swept += 1,
+                Err(e) => {
+                    reporter.warn(format!("{name}: not swept: {e}"));
+                    let left = runs.len() - swept_runs - active;
+                    return Some(sweep_note(swept, swept_runs, days, active, left));
+                }
+            }
+        }
+        swept_runs += 1;
+    }
+    let left = runs.len() - looked.len();
+    (swept > 0 || left > 0).then(|| sweep_note(swept, swept_runs, days, active, left))
+}
+
+fn sweep_note(swept: usize, runs: usize, days: u32, recent: usize, left: usize) -> String {
+    let mut parts = vec![format!(
+        "Swept {swept} claim reference(s) of {runs} earlier run(s) ended {days} day(s) ago or more, or gone"
+    )];
+    if recent > 0 {
+        parts.push(format!("{recent} run(s) kept, recent or still going"));
+    }
+    if left > 0 {
+        parts.push(format!("{left} run(s) left for a later sweep"));
+    }
+    format!("{}.", parts.join("; "))
 }

@@ -61,7 +61,25 @@ pub fn claims_prefix(run_id: u64, suite: &str) -> String {
             }
         })
         .collect();
-    format!("refs/planner/{run_id}/{safe}/")
+    format!("{CLAIMS_ROOT}{run_id}/{safe}/")
+}
+
+/// Where every run's claims live.
+pub const CLAIMS_ROOT: &str = "refs/planner/";
+
+/// The names under `CLAIMS_ROOT`, by the run they belong to; names of other shapes are left out.
+pub fn claims_by_run<'a>(names: impl IntoIterator<Item = &'a str>) -> BTreeMap<u64, Vec<String>> {
+    let mut runs: BTreeMap<u64, Vec<String>> = BTreeMap::new();
+    for name in names {
+        let run = name
+            .strip_prefix(CLAIMS_ROOT)
+            .and_then(|rest| rest.split_once('/'))
+            .and_then(|(run, _)| run.parse::<u64>().ok());
+        if let Some(run) = run {
+            runs.entry(run).or_default().push(name.to_owned());
+        }
+    }
+    runs
 }
 
 fn lock_name(prefix: &str, chunk: usize, attempt: u32) -> String {

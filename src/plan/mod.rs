@@ -14,7 +14,9 @@ pub use choose::{
     curve, wall_with_capacity, waves,
 };
 pub use claim::{ClaimPlan, ClaimShape, claim_plan, claim_plan_from, replay, replay_static};
-pub use claim_refs::{ClaimError, Claimer, Created, Ledger, RefError, Refs, claims_prefix};
+pub use claim_refs::{
+    CLAIMS_ROOT, ClaimError, Claimer, Created, Ledger, RefError, Refs, claims_by_run, claims_prefix,
+};
 pub use contract::{
     Bound, BoundTerm, CapacitySource, EstimateCounts, OverheadSource, PLAN_FORMAT, PLAN_VERSION,
     Plan, PlannedItem, RunSpec, RunnerCapacity, ShardPlan, SuitePlan, SuiteSettings, assign,

@@ -8,7 +8,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use super::mock_api::{Api, TOKEN};
+use wiremock::Mock;
+use wiremock::matchers::{method, path};
+
+use super::mock_api::{Api, TOKEN, ok, record};
 use super::mock_refs::{REPO, Refs, SHA};
 use super::{fixture, plan_with, python, tmp, write};
 
@@ -282,7 +285,7 @@ fn shards_that_claim_run_every_test_once_and_finish_before_static_ones() {
     assert_eq!(reports.len(), 3 + owners.len(), "{reports:?}");
 
     // The report accounts for the claims and, every shard having passed, deletes them.
-    let (code, json, err) = report_claims(&s, d, &api, "claim");
+    let (code, json, err) = report_claims(&s, d, &api, "claim", &[]);
     assert_eq!(code, 0, "{err}");
     let claims = &json["claims"][0];
     let took: usize = claims["shards"]
@@ -308,7 +311,13 @@ fn shards_that_claim_run_every_test_once_and_finish_before_static_ones() {
 
 /// `planner report --claims` over the reports of the processes tagged `{tag}1..3`: its exit
 /// code, JSON and stderr.
-fn report_claims(s: &Suite, d: &Path, api: &Api, tag: &str) -> (i32, Value, String) {
+fn report_claims(
+    s: &Suite,
+    d: &Path,
+    api: &Api,
+    tag: &str,
+    extra: &[&str],
+) -> (i32, Value, String) {
     let json = d.join(format!("report-{tag}.json"));
     let out = crate::planner()
         .args(["report", "--plan"])
@@ -324,6 +333,7 @@ fn report_claims(s: &Suite, d: &Path, api: &Api, tag: &str) -> (i32, Value, Stri
             "--api-url",
             &api.uri(),
         ])
+        .args(extra)
         .arg("--json")
         .arg(&json)
         .env("GITHUB_TOKEN", TOKEN)
@@ -373,7 +383,7 @@ fn a_chunk_no_shard_claimed_fails_the_report_until_a_rerun_takes_it() {
             .collect(),
     );
     assert!(codes.iter().all(|c| c.0 == 0), "{codes:?}");
-    let (code, json, err) = report_claims(&s, d, &api, "first");
+    let (code, json, err) = report_claims(&s, d, &api, "first", &[]);
     assert_eq!(code, 8, "{err}");
     assert!(err.contains("suite drift: chunk(s) 0"), "{err}");
     assert_eq!(json["claims"][0]["unclaimed"], json!([0]), "{json}");
@@ -385,9 +395,55 @@ fn a_chunk_no_shard_claimed_fails_the_report_until_a_rerun_takes_it() {
     assert!(by["again2"].len() > by["first2"].len(), "{by:?}");
     std::fs::rename(d.join("junit-first2"), d.join("junit-old2")).expect("rename");
     std::fs::rename(d.join("junit-again2"), d.join("junit-first2")).expect("rename");
-    let (code, json, err) = report_claims(&s, d, &api, "first");
+    // Earlier runs' claims beside this one's: the green report sweeps those of runs that ended
+    // 30 days ago or more, or are gone, and keeps the recent and the running.
+    let now = chrono::Utc::now();
+    let run = |id: u64, status: &str, ended: chrono::DateTime<chrono::Utc>| {
+        let mut r = record("run.json");
+        r["id"] = json!(id);
+        r["status"] = json!(status);
+        r["updated_at"] = json!(ended.format("%Y-%m-%dT%H:%M:%SZ").to_string());
+        api.mount(
+            Mock::given(method("GET"))
+                .and(path(format!("/repos/{REPO}/actions/runs/{id}")))
+                .respond_with(ok(&r))
+                .with_priority(1),
+        );
+    };
+    run(100, "completed", now - chrono::Duration::days(31));
+    run(101, "completed", now - chrono::Duration::days(29));
+    run(102, "in_progress", now - chrono::Duration::days(40));
+    // Run 103 is gone: the server answers 404.
+    let earlier = [
+        "refs/planner/100/drift/c0/a1",
+        "refs/planner/100/drift/o0/s1/a1",
+        "refs/planner/101/drift/c0/a1",
+        "refs/planner/102/drift/c0/a1",
+        "refs/planner/103/drift/c3/a2",
+        "refs/heads/main",
+    ];
+    refs.0
+        .lock()
+        .expect("state")
+        .refs
+        .extend(earlier.iter().map(|n| (*n).to_owned()));
+    let (code, json, err) = report_claims(&s, d, &api, "first", &["--sweep-days", "30"]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(json["claims"][0]["unclaimed"], json!([]), "{json}");
+    assert_eq!(
+        refs.names(),
+        [
+            "refs/heads/main",
+            "refs/planner/101/drift/c0/a1",
+            "refs/planner/102/drift/c0/a1"
+        ],
+        "this run's and the old runs' claims deleted"
+    );
+    let notes = json["notes"].to_string();
+    assert!(
+        notes.contains("Swept 3 claim reference(s) of 2 earlier run(s) ended 30 day(s) ago or more, or gone; 2 run(s) kept"),
+        "{notes}"
+    );
 }
 
 /// A shard killed while it runs a chunk it claimed, re-run as attempt 2: it runs its head and

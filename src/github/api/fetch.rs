@@ -169,6 +169,32 @@ pub struct Fetched {
     pub stopped: Option<ApiError>,
 }
 
+/// One run (`GET /repos/{owner}/{repo}/actions/runs/{run_id}`), or `None` when the repository
+/// has no such run (404: deleted, or never there).
+pub async fn run_record(
+    client: &mut Client,
+    repo_path: &str,
+    run_id: u64,
+) -> Result<Option<RunRecord>, ApiError> {
+    let answer = client
+        .send(
+            super::client::Request::Get,
+            &format!("{repo_path}/actions/runs/{run_id}"),
+            &[404],
+        )
+        .await?;
+    if answer.status == 404 {
+        return Ok(None);
+    }
+    serde_json::from_str(&answer.body)
+        .map(Some)
+        .map_err(|e| ApiError::Malformed {
+            url: answer.label,
+            what: "a workflow run",
+            detail: e.to_string(),
+        })
+}
+
 /// Progress, for a bar.
 #[derive(Clone, Copy, Debug)]
 pub enum Progress {
