@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::io::Write;
+use std::time::Instant;
 
 use super::Error;
 use super::Reporter;
@@ -21,7 +22,7 @@ use crate::plan::{
     Assignment, CLAIMS_ROOT, ClaimPlan, ClaimShape, Claimer, Created, Ledger, Plan, RefError, Refs,
     ShardIndex, SuitePlan, claim_plan_from, claims_by_run, claims_prefix,
 };
-use crate::report::{Report, account, comma_list};
+use crate::report::{ClaimCost, Report, account, comma_list};
 use crate::timings::{ItemId, Micros};
 
 /// A claim's two requests, a lock and an owner, as a chunk's cost beside its start-up.
@@ -252,10 +253,15 @@ pub fn run(
         hide_env: &hide,
     };
     let (mut failed, mut wall) = exec_part(&part(None), &head, reporter)?;
+    let asked = Instant::now();
     let mut claimer = start(&mut refs)?;
+    let mut waited = asked.elapsed();
     let mut ran = Vec::new();
     let outcome = loop {
-        match claimer.next(&mut refs) {
+        let asked = Instant::now();
+        let got = claimer.next(&mut refs);
+        waited += asked.elapsed();
+        match got {
             Ok(Some(c)) => {
                 let (status, w) =
                     exec_part(&part(Some(c)), &items_of(&claims.chunks[c]), reporter)?;
@@ -275,7 +281,11 @@ pub fn run(
         claimer.calls
     ));
     if let (Some(to), Some(_)) = (junit_to, &spec.junit) {
-        write_process_timing(to, &suite.name, index, wall, Some((&ran, claimer.calls)))?;
+        let cost = ClaimCost {
+            requests: claimer.calls,
+            wait: Micros::of(waited),
+        };
+        write_process_timing(to, &suite.name, index, wall, Some((&ran, cost)))?;
     }
     if let Err(e) = outcome {
         return Err(stopped(index, e));
@@ -300,7 +310,7 @@ pub(super) fn account_run(
     args: &ReportArgs,
     plan: &Plan,
     report: &mut Report,
-    requests: &BTreeMap<(String, u32), usize>,
+    costs: &BTreeMap<(String, u32), ClaimCost>,
     out: &mut dyn Write,
     reporter: &mut Reporter,
 ) -> Result<Vec<String>, Error> {
@@ -318,7 +328,7 @@ pub(super) fn account_run(
         })?;
         let ledger = Ledger::read(&prefix, names.iter().map(String::as_str));
         let sizes: Vec<usize> = claims.chunks.iter().map(Vec::len).collect();
-        let asked = |k: u32| requests.get(&(suite.name.clone(), k)).copied();
+        let asked = |k: u32| costs.get(&(suite.name.clone(), k)).copied();
         report.claims.push(account(
             &suite.name,
             &ledger,

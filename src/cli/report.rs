@@ -12,8 +12,8 @@ use crate::github::api::{Attempts, Client, fetch_jobs, jobs_path};
 use crate::plan::ChoiceMode;
 use crate::render::{summary_markdown, summary_text};
 use crate::report::{
-    AdviceKind, DEFAULT_JOB_NAME, Earlier, Goals, JunitReport, Report, RunJob, Severity, SuiteRun,
-    attach_jobs, build, check_template, collect, comma_list, read_earlier,
+    AdviceKind, ClaimCost, DEFAULT_JOB_NAME, Earlier, Goals, JunitReport, Report, RunJob, Severity,
+    SuiteRun, attach_jobs, build, check_template, collect, comma_list, read_earlier,
 };
 use crate::timings::formats::{
     PROCESS_TIMING_SUFFIX, ReadOptions, expand_input, junit_view, read_junit,
@@ -29,14 +29,14 @@ use super::files::{
 use super::settings::{ReportSettings, SettingError, report as report_settings, retire_after};
 
 /// The process wall times `planner shard --exec` wrote beside the reports, onto their shards,
-/// and the requests claiming shards said they made, by (suite, shard). A file that cannot be
+/// and what claiming shards said their claims cost, by (suite, shard). A file that cannot be
 /// read is said and left out: the run's measures do not depend on it.
 fn attach_process_times(
     runs: &mut [SuiteRun],
     reports: &[JunitReport],
     warnings: &mut Vec<String>,
-) -> BTreeMap<(String, u32), usize> {
-    let mut requests = BTreeMap::new();
+) -> BTreeMap<(String, u32), ClaimCost> {
+    let mut costs = BTreeMap::new();
     let mut dirs: Vec<&Path> = reports.iter().filter_map(|r| r.path.parent()).collect();
     dirs.sort_unstable();
     dirs.dedup();
@@ -56,8 +56,9 @@ fn attach_process_times(
                 .and_then(|b| serde_json::from_slice::<ProcessTime>(&b).map_err(|e| e.to_string()));
             match parsed {
                 Ok(t) => {
-                    if let Some(n) = t.requests {
-                        requests.insert((t.suite.clone(), t.index), n);
+                    if let Some(requests) = t.requests {
+                        let wait = t.claim_wait_ms.unwrap_or_default();
+                        costs.insert((t.suite.clone(), t.index), ClaimCost { requests, wait });
                     }
                     let shard = runs
                         .iter_mut()
@@ -75,7 +76,7 @@ fn attach_process_times(
             }
         }
     }
-    requests
+    costs
 }
 
 /// What `planner shard --exec` writes beside a shard's reports.
@@ -94,6 +95,8 @@ struct ProcessTime {
     chunks: Option<Vec<usize>>,
     #[serde(default)]
     requests: Option<usize>,
+    #[serde(default)]
+    claim_wait_ms: Option<crate::timings::Micros>,
 }
 
 fn read_reports(args: &ReportArgs) -> Result<Vec<JunitReport>, Error> {
@@ -365,7 +368,7 @@ pub fn run(args: &ReportArgs, out: &mut dyn Write, reporter: &mut Reporter) -> R
     let reports = read_reports(args)?;
     let mut warnings = Vec::new();
     let mut runs = collect(&plan, &reports, &mut warnings);
-    let requests = attach_process_times(&mut runs, &reports, &mut warnings);
+    let costs = attach_process_times(&mut runs, &reports, &mut warnings);
     for w in warnings {
         reporter.warn(w);
     }
@@ -387,7 +390,7 @@ pub fn run(args: &ReportArgs, out: &mut dyn Write, reporter: &mut Reporter) -> R
     // A static plan's shards claimed nothing: `--claims` in a workflow that plans statically
     // (a fork's pull request) has nothing to read.
     let never_claimed = if args.claims && plan.claim {
-        super::claim::account_run(args, &plan, &mut report, &requests, out, reporter)?
+        super::claim::account_run(args, &plan, &mut report, &costs, out, reporter)?
     } else {
         Vec::new()
     };

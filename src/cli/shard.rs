@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use super::Error;
 use crate::plan::{RunSpec, ShardIndex, assign};
+use crate::report::ClaimCost;
 use crate::runner::{
     PYTEST_PLUGIN, Runner, one_line_each, runner_args, runs_pytest_directly, shell_quote,
 };
@@ -160,16 +161,17 @@ pub(super) fn write_process_timing(
     suite: &str,
     index: ShardIndex,
     wall: std::time::Duration,
-    claims: Option<(&[usize], usize)>,
+    claims: Option<(&[usize], ClaimCost)>,
 ) -> Result<(), Error> {
     let mut timing = serde_json::json!({
         "suite": suite,
         "index": index.get(),
-        "wall_ms": Micros(u64::try_from(wall.as_micros()).unwrap_or(u64::MAX)),
+        "wall_ms": Micros::of(wall),
     });
-    if let Some((chunks, requests)) = claims {
+    if let Some((chunks, cost)) = claims {
         timing["chunks"] = serde_json::json!(chunks);
-        timing["requests"] = serde_json::json!(requests);
+        timing["requests"] = serde_json::json!(cost.requests);
+        timing["claim_wait_ms"] = serde_json::json!(cost.wait);
     }
     let path = to.join(format!(
         "shard-{}-{}",

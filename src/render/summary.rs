@@ -315,12 +315,24 @@ pub fn summary_markdown(r: &Report) -> String {
 
 /// Who took which chunks of each claimed tail, one row a shard.
 fn claims_section(s: &mut String, claims: &[SuiteClaims]) {
-    s.push_str("### Claimed tails\n\n| suite | shard | chunks | items | requests |\n|---|---:|---|---:|---:|\n");
+    s.push_str("### Claimed tails\n\n| suite | shard | chunks | items | requests | wait on claims |\n|---|---:|---|---:|---:|---:|\n");
     for c in claims {
         for k in &c.shards {
+            // The time the shard's requests took, and per chunk it got.
+            let wait = k.claim_wait_ms.map_or_else(
+                || "—".to_owned(),
+                |w| match k.chunks.len() {
+                    0 => format!("{:.1} s", w.as_secs_f64()),
+                    n => format!(
+                        "{:.1} s ({:.2} s a chunk)",
+                        w.as_secs_f64(),
+                        w.as_secs_f64() / n as f64
+                    ),
+                },
+            );
             let _ = writeln!(
                 s,
-                "| {} | {} | {} | {} | {} |",
+                "| {} | {} | {} | {} | {} | {wait} |",
                 md_text(&c.suite),
                 k.shard,
                 if k.chunks.is_empty() {
@@ -391,4 +403,46 @@ pub fn summary_text(r: &Report) -> String {
         let _ = writeln!(s, "  {} ({}): {}", a.kind, a.suite, a.message);
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::ShardClaims;
+    use crate::timings::Micros;
+
+    #[test]
+    fn the_claims_table_says_each_shards_chunks_requests_and_wait() {
+        let claims = [SuiteClaims {
+            suite: "unit".to_owned(),
+            chunks: 4,
+            shards: vec![
+                ShardClaims {
+                    shard: 1,
+                    chunks: vec![0, 2],
+                    items: 9,
+                    requests: Some(6),
+                    claim_wait_ms: Some(Micros::ms(1_500)),
+                },
+                ShardClaims {
+                    shard: 2,
+                    chunks: vec![],
+                    items: 0,
+                    requests: None,
+                    claim_wait_ms: None,
+                },
+            ],
+            unclaimed: vec![1, 3],
+            references: 4,
+            deleted: 0,
+        }];
+        let mut s = String::new();
+        claims_section(&mut s, &claims);
+        assert!(
+            s.contains("| unit | 1 | 0, 2 | 9 | 6 | 1.5 s (0.75 s a chunk) |"),
+            "{s}"
+        );
+        assert!(s.contains("| unit | 2 | — | 0 | — | — |"), "{s}");
+        assert!(s.contains("chunk(s) 1, 3 of 4 were never claimed"), "{s}");
+    }
 }

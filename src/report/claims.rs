@@ -4,6 +4,16 @@
 use serde::Serialize;
 
 use crate::plan::Ledger;
+use crate::timings::Micros;
+
+/// What a claiming shard's process said its claims cost.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ClaimCost {
+    /// Requests made, the listing included (the last attempt's).
+    pub requests: usize,
+    /// Time spent waiting on them: answers, retries and rate-limit waits.
+    pub wait: Micros,
+}
 
 /// One shard's part of a suite's tail.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -16,6 +26,9 @@ pub struct ShardClaims {
     /// Requests its process made to claim (the last attempt's), when it said.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub requests: Option<usize>,
+    /// The time those requests took, when it said.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub claim_wait_ms: Option<Micros>,
 }
 
 /// A suite's claims in a run.
@@ -32,14 +45,14 @@ pub struct SuiteClaims {
     pub deleted: usize,
 }
 
-/// A suite's claims from its references: `sizes` is each chunk's item count, `requests` each
-/// shard's (1-based) requests when its process said.
+/// A suite's claims from its references: `sizes` is each chunk's item count, `cost` each
+/// shard's (1-based) claims' cost when its process said.
 pub fn account(
     suite: &str,
     ledger: &Ledger,
     sizes: &[usize],
     references: usize,
-    requests: &dyn Fn(u32) -> Option<usize>,
+    cost: &dyn Fn(u32) -> Option<ClaimCost>,
     shards: u32,
 ) -> SuiteClaims {
     let per_shard = (1..=shards)
@@ -51,7 +64,8 @@ pub fn account(
                 shard: k,
                 items: chunks.iter().map(|&c| sizes[c]).sum(),
                 chunks,
-                requests: requests(k),
+                requests: cost(k).map(|c| c.requests),
+                claim_wait_ms: cost(k).map(|c| c.wait),
             }
         })
         .collect();
@@ -87,7 +101,12 @@ mod tests {
             &ledger,
             &[3, 4, 5],
             names.len(),
-            &|k| (k == 1).then_some(7),
+            &|k| {
+                (k == 1).then_some(ClaimCost {
+                    requests: 7,
+                    wait: Micros::ms(1_500),
+                })
+            },
             2,
         );
         assert_eq!(c.unclaimed, vec![2]);
@@ -98,13 +117,15 @@ mod tests {
                     shard: 1,
                     chunks: vec![1],
                     items: 4,
-                    requests: Some(7)
+                    requests: Some(7),
+                    claim_wait_ms: Some(Micros::ms(1_500)),
                 },
                 ShardClaims {
                     shard: 2,
                     chunks: vec![0],
                     items: 3,
-                    requests: None
+                    requests: None,
+                    claim_wait_ms: None,
                 },
             ]
         );

@@ -13,7 +13,7 @@ mod trend;
 
 pub use advice::{Advice, AdviceKind, Goals, Severity, advise};
 pub use build::{Report, build};
-pub use claims::{ShardClaims, SuiteClaims, account};
+pub use claims::{ClaimCost, ShardClaims, SuiteClaims, account};
 pub use format::{REPORT_FORMAT, REPORT_VERSION};
 pub use jobs::{DEFAULT_JOB_NAME, JobsMatched, attach_jobs, check_template};
 pub use measures::{

@@ -41,6 +41,11 @@ impl Micros {
 
     pub const ZERO: Micros = Micros(0);
 
+    /// A measured duration, saturating at the largest.
+    pub fn of(d: std::time::Duration) -> Micros {
+        Micros(u64::try_from(d.as_micros()).unwrap_or(u64::MAX))
+    }
+
     /// Whole milliseconds.
     pub const fn ms(ms: u64) -> Micros {
         Micros(ms.saturating_mul(1000))

@@ -305,6 +305,14 @@ fn shards_that_claim_run_every_test_once_and_finish_before_static_ones() {
         claims["shards"][0]["requests"].as_u64().is_some(),
         "{claims}"
     );
+    // One shard waited out the secondary limit's `retry-after: 1`: the claims' wait shows it.
+    let waited: f64 = claims["shards"]
+        .as_array()
+        .expect("shards")
+        .iter()
+        .filter_map(|k| k["claim_wait_ms"].as_f64())
+        .sum();
+    assert!(waited >= 1_000.0, "{claims}");
     assert_eq!(claims["deleted"], claims["references"], "{claims}");
     assert!(refs.names().is_empty(), "{:?}", refs.names());
 }
