@@ -15,6 +15,9 @@ use std::process::Command;
 use serde_json::{Value, json};
 use serde_yaml::Value as Yaml;
 
+use super::claim;
+use super::mock_api::Api;
+use super::mock_refs::{REPO, Refs, SHA};
 use super::report::{hand_worked_run, read_json};
 use super::{read_github_output, split, tmp, write};
 
@@ -142,11 +145,16 @@ impl Runner {
         }
     }
 
+    fn run(&self, inputs: &[(&str, &str)]) -> ActionRun {
+        self.run_with(inputs, &[])
+    }
+
+    /// `run`, with more of the runner's environment (`GITHUB_RUN_ID`, …).
     #[expect(
         clippy::too_many_lines,
         reason = "one step after another, as the runner does them"
     )]
-    fn run(&self, inputs: &[(&str, &str)]) -> ActionRun {
+    fn run_with(&self, inputs: &[(&str, &str)], env: &[(&str, &str)]) -> ActionRun {
         let action = action();
         let mut ctx: BTreeMap<String, String> = BTreeMap::new();
         ctx.insert("github.token".into(), "ghs_test-token".into());
@@ -227,7 +235,8 @@ impl Runner {
                 .env("RUNNER_OS", "Linux")
                 .env("RUNNER_ARCH", runner_arch())
                 .env("RUNNER_TEMP", self.root.join("temp"))
-                .env("RUNNER_TOOL_CACHE", &self.tool_cache);
+                .env("RUNNER_TOOL_CACHE", &self.tool_cache)
+                .envs(env.iter().copied());
             if let Some(env) = step["env"].as_mapping() {
                 for (k, v) in env {
                     let v = v.as_str().expect("env values are strings");
@@ -501,4 +510,107 @@ fn wrong_inputs_and_a_bad_checksum_stop_with_an_error_annotation() {
         ("release-url", "file:///nowhere"),
     ]);
     assert!(e.contains("the release binary could not be fetched"), "{e}");
+}
+
+/// A claiming run through the action: `plan` with `claim`, three shards with `exec` one after
+/// another (the first claims the whole tail), `report` with `claim`, against the local
+/// references server: every test runs once, none with the token, and the references go.
+#[test]
+fn a_claiming_run_through_the_action() {
+    let runner = Runner::new();
+    let release = local_release(&runner.root);
+    let url = release_url(&release);
+    let ws = runner.workspace.clone();
+    let d = runner.root.join("run");
+    std::fs::create_dir_all(&d).expect("dir");
+    let s = claim::suite(&d);
+    claim::drift(&s, &d, 1.0, 1.0);
+    claim::checkout(&s.dir, &ws);
+    let api = Api::start();
+    let refs = Refs::mount(&api, 100);
+    let (drift, log, uri) = (
+        d.join("drift.json").display().to_string(),
+        d.join("ran.log").display().to_string(),
+        api.uri(),
+    );
+    let env = [
+        ("GITHUB_RUN_ID", "4242"),
+        ("GITHUB_RUN_ATTEMPT", "1"),
+        ("GITHUB_SHA", SHA),
+        ("GITHUB_REPOSITORY", REPO),
+        ("GITHUB_API_URL", uri.as_str()),
+        ("DRIFT_SCALE", "0.5"),
+        ("DRIFT_FILE", drift.as_str()),
+        ("DRIFT_LOG", log.as_str()),
+    ];
+    let config = d.join("planner.yml").display().to_string();
+    let plan = runner.run_with(
+        &[
+            ("command", "plan"),
+            ("config", &config),
+            ("claim", "true"),
+            ("release-url", &url),
+        ],
+        &env,
+    );
+    assert!(plan.ok, "{}", plan.log);
+    let written = read_json(&ws.join("plan.json"));
+    assert_eq!(written["claim"], json!(true), "the plan claims");
+    for k in 1..=3 {
+        let tag = format!("action{k}");
+        let (index, junit) = (k.to_string(), format!("junit-{k}"));
+        let mut env = env.to_vec();
+        env.push(("DRIFT_TAG", &tag));
+        let shard = runner.run_with(
+            &[
+                ("command", "shard"),
+                ("index", &index),
+                ("total", "3"),
+                ("exec", "true"),
+                ("junit-to", &junit),
+                ("release-url", &url),
+            ],
+            &env,
+        );
+        assert!(shard.ok, "{}", shard.log);
+        assert!(shard.log.contains("claimed chunk(s)"), "{}", shard.log);
+    }
+    let (by, saw_token) = claim::ran(&d);
+    let mut all: Vec<&String> = by.values().flatten().collect();
+    all.sort();
+    let count = all.len();
+    all.dedup();
+    assert_eq!(count, all.len(), "no test ran twice: {by:?}");
+    assert_eq!(all.len(), s.names.len(), "every test ran: {by:?}");
+    assert!(saw_token.is_empty(), "no test saw the token: {saw_token:?}");
+    assert!(!refs.names().is_empty(), "the claims are references");
+    let report = runner.run_with(
+        &[
+            ("command", "report"),
+            ("junit", "junit-1\njunit-2\njunit-3"),
+            ("claim", "true"),
+            ("release-url", &url),
+        ],
+        &env,
+    );
+    assert!(report.ok, "{}", report.log);
+    assert!(
+        report.summary.contains("### Claimed tails"),
+        "{}",
+        report.summary
+    );
+    assert!(refs.names().is_empty(), "{:?}", refs.names());
+    // A claim that is not true or false is refused before anything runs.
+    let wrong = runner.run_with(
+        &[("command", "plan"), ("config", &config), ("claim", "yes")],
+        &env,
+    );
+    assert!(!wrong.ok);
+    assert!(
+        wrong
+            .log
+            .contains("input 'claim' is 'yes': expected true or false"),
+        "{}",
+        wrong.log
+    );
 }

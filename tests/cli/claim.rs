@@ -18,16 +18,16 @@ use super::{fixture, plan_with, python, tmp, write};
 /// The suite's history is its tests' real times at this scale.
 const SCALE: f64 = 0.5;
 
-struct Suite {
-    dir: PathBuf,
+pub(super) struct Suite {
+    pub(super) dir: PathBuf,
     /// The static plan, and the same made with `--claim`.
     plan: PathBuf,
     claiming: PathBuf,
-    names: Vec<String>,
+    pub(super) names: Vec<String>,
 }
 
 /// The drift project, its history, and a plan of three shards made from it.
-fn suite(d: &Path) -> Suite {
+pub(super) fn suite(d: &Path) -> Suite {
     let project = PathBuf::from(fixture("projects/pytest_drift"));
     let durations: Value = serde_json::from_str(
         &std::fs::read_to_string(project.join("durations.json")).expect("durations"),
@@ -62,7 +62,7 @@ fn suite(d: &Path) -> Suite {
 }
 
 /// A runner's own checkout of the project.
-fn checkout(project: &Path, to: &Path) -> PathBuf {
+pub(super) fn checkout(project: &Path, to: &Path) -> PathBuf {
     std::fs::create_dir_all(to.join("tests")).expect("a checkout");
     for f in ["pytest.ini", "durations.json", "tests/test_drift.py"] {
         std::fs::copy(project.join(f), to.join(f)).expect("copy the project");
@@ -156,7 +156,7 @@ fn wait_all(children: Vec<std::process::Child>) -> (Vec<(i32, String)>, Duration
 
 /// Which tests ran, by process tag, from the tests' own log, and the tags of the processes
 /// whose tests could see the token.
-fn ran(d: &Path) -> (BTreeMap<String, Vec<String>>, BTreeSet<String>) {
+pub(super) fn ran(d: &Path) -> (BTreeMap<String, Vec<String>>, BTreeSet<String>) {
     let log = std::fs::read_to_string(d.join("ran.log")).unwrap_or_default();
     let mut by: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut saw_token = BTreeSet::new();
@@ -192,7 +192,7 @@ fn static_shard(plan: &Path, k: usize) -> BTreeSet<String> {
 
 /// The drift the tests sleep: shard 1's tests (of the static plan) `first` times their
 /// history, every other test `rest` times.
-fn drift(s: &Suite, d: &Path, first: f64, rest: f64) {
+pub(super) fn drift(s: &Suite, d: &Path, first: f64, rest: f64) {
     let one = static_shard(&s.plan, 1);
     let factors: serde_json::Map<String, Value> = s
         .names

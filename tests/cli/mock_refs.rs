@@ -3,7 +3,7 @@
 //! "Reference already exists"; `GET …/git/matching-refs/{ref}` lists by prefix, a page at a time
 //! with a `Link` header; `DELETE …/git/refs/{ref}` answers 204, or 422 "Reference does not
 //! exist". Faults on order: a 502 before the server acts, and a 403 secondary rate limit with
-//! `retry-after`.
+//! `retry-after`. A write without a token is answered 401, as the API answers it.
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
@@ -74,6 +74,10 @@ impl Respond for Refs {
         let Some(rest) = request.url.path().strip_prefix(&git) else {
             return message(404, "Not Found");
         };
+        // Writing references takes a token; without one the API answers 401.
+        if request.method.as_str() != "GET" && !request.headers.contains_key("authorization") {
+            return message(401, "Requires authentication");
+        }
         match (request.method.as_str(), rest) {
             ("POST", "refs") => {
                 s.posts += 1;
