@@ -442,9 +442,21 @@ fn advise_grouping(f: &Facts, out: &mut Vec<Advice>) {
             continue;
         }
         let billed: u64 = members.iter().map(|&i| d[i].0.div_ceil(MINUTE)).sum();
-        let merged_ms: u64 =
-            members.iter().map(|&i| d[i].0).sum::<u64>() - o * (members.len() as u64 - 1);
+        // One job pays one start-up instead of each: it takes the members' time less the
+        // start-ups saved, and never less than its longest member (a job shorter than the
+        // assumed start-up saves what it has, not the assumption).
+        let longest = members.iter().map(|&i| d[i].0).max().unwrap_or(0);
+        let merged_ms: u64 = members
+            .iter()
+            .map(|&i| d[i].0)
+            .sum::<u64>()
+            .saturating_sub(o * (members.len() as u64 - 1))
+            .max(longest);
         let saved = billed.saturating_sub(merged_ms.div_ceil(MINUTE));
+        if saved == 0 {
+            // Advice that gains nothing is not advice.
+            continue;
+        }
         let names: Vec<String> = members
             .iter()
             .map(|&i| g.instances[i].name.clone())

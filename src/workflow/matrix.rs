@@ -79,16 +79,8 @@ pub fn expand(matrix: Option<&Value>) -> Expansion {
             },
         }
     }
-    if let Some(dynamic) = keys
-        .iter()
-        .flat_map(|(k, vs)| vs.iter().map(move |v| (k, v)))
-        .find_map(|(k, v)| match v {
-            Value::String(s) if is_expression(s) => Some(format!("{k}: {s}")),
-            _ => None,
-        })
-    {
-        return Expansion::Dynamic(dynamic);
-    }
+    // A list whose values are expressions still has its length: `[${{ a }}, ${{ b }}]` is two
+    // jobs, named with the expressions as written.
 
     // Counted before it is built: 10^8 combinations once ran out of memory.
     let count = keys

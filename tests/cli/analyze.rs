@@ -280,6 +280,47 @@ jobs:
     );
 }
 
+/// Grouping advice counts what merging saves: three 5 s jobs, shorter than the assumed 30 s
+/// start-up, bill 3 minutes apart and 1 together; two 55 s jobs bill 2 either way, so nothing
+/// is said of them.
+#[test]
+fn grouping_advice_says_what_it_saves_and_nothing_when_it_saves_nothing() {
+    let dir = tmp();
+    let wf = write(
+        dir.path(),
+        "ci.yml",
+        "on: push
+jobs:
+  a: {runs-on: ubuntu-latest}
+  b: {runs-on: ubuntu-latest}
+  c: {runs-on: ubuntu-latest}
+  slow-a: {runs-on: ubuntu-latest, needs: [a, b, c]}
+  slow-b: {runs-on: ubuntu-latest, needs: [a, b, c]}
+",
+    );
+    let runs = five_runs(
+        dir.path(),
+        &[
+            ("a", 5.0),
+            ("b", 5.0),
+            ("c", 5.0),
+            ("slow-a", 55.0),
+            ("slow-b", 55.0),
+        ],
+    );
+    let a = analyze_json(&wf, &runs, &[]);
+    let groups: Vec<&serde_json::Value> = a["advice"]
+        .as_array()
+        .expect("advice")
+        .iter()
+        .filter(|x| x["kind"] == "group")
+        .collect();
+    assert_eq!(groups.len(), 1, "{groups:?}");
+    assert_eq!(groups[0]["jobs"], serde_json::json!(["a", "b", "c"]));
+    let message = groups[0]["message"].as_str().expect("message");
+    assert!(message.contains("save about 2 billed minutes"), "{message}");
+}
+
 #[test]
 fn broken_graphs_are_clear_errors() {
     let dir = tmp();
