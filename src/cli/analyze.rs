@@ -2,46 +2,82 @@
 
 use std::collections::BTreeMap;
 use std::io::Write;
+use std::path::Path;
 
 use super::Error;
 use crate::github::log_text;
 use crate::render::{analysis_markdown, analysis_text};
 use crate::timings::{Estimator, ItemId, Sample};
-use crate::workflow::{Assumptions, JobGraph, analyze, job_durations, parse_workflow};
+use crate::workflow::{
+    Analysis, Assumptions, JobGraph, Workflow, analyze, job_durations, parse_workflow,
+};
 
 use super::Reporter;
-use super::args::{AnalyzeArgs, ReportFormat};
+use super::args::{AnalyzeArgs, JobsArgs, ReportFormat};
 use super::files::read_yaml_text;
 use super::history::{read_history, warn_if_stale};
 use super::settings::{AnalyzeSettings, analyze as analyze_settings};
 
+/// What analyzing a workflow's text needs beyond it, read once: the jobs' history and the
+/// settings.
+pub(super) struct Analyzer {
+    history: BTreeMap<ItemId, Vec<Sample>>,
+    estimator: Estimator,
+    default: crate::timings::Micros,
+    assumptions: Assumptions,
+}
+
+impl Analyzer {
+    pub(super) fn new(args: &JobsArgs, reporter: &mut Reporter) -> Result<Analyzer, Error> {
+        let AnalyzeSettings {
+            capacity,
+            default,
+            overhead,
+            read,
+        } = analyze_settings(args)?;
+        let (store, _) = read_history(&args.timings, read, "default", args.strict, reporter)?;
+        warn_if_stale(&store, reporter);
+        Ok(Analyzer {
+            history: all_classes(&store),
+            estimator: Estimator {
+                default,
+                ..Estimator::default()
+            },
+            default,
+            assumptions: Assumptions { capacity, overhead },
+        })
+    }
+
+    /// The workflow in `text` (read from `path`), its graph and its analysis.
+    pub(super) fn analyze(
+        &self,
+        text: &str,
+        path: &Path,
+    ) -> Result<(Workflow, JobGraph, Analysis), Error> {
+        let workflow = parse_workflow(text, path)?;
+        let graph = JobGraph::build(&workflow)?;
+        let durations = job_durations(
+            &workflow,
+            &graph,
+            &self.history,
+            &self.estimator,
+            self.default,
+        );
+        let analysis = analyze(
+            &workflow,
+            &graph,
+            &durations,
+            &self.history,
+            &self.assumptions,
+        );
+        Ok((workflow, graph, analysis))
+    }
+}
+
 pub fn run(args: &AnalyzeArgs, out: &mut dyn Write, reporter: &mut Reporter) -> Result<(), Error> {
-    let AnalyzeSettings {
-        capacity,
-        default,
-        overhead,
-        read,
-    } = analyze_settings(args)?;
-
-    let text = read_yaml_text(&args.workflow)?;
-    let workflow = parse_workflow(&text, &args.workflow)?;
-    let graph = JobGraph::build(&workflow)?;
-
-    let (store, _) = read_history(&args.timings, read, "default", args.strict, reporter)?;
-    warn_if_stale(&store, reporter);
-    let history = all_classes(&store);
-    let estimator = Estimator {
-        default,
-        ..Estimator::default()
-    };
-    let durations = job_durations(&workflow, &graph, &history, &estimator, default);
-    let analysis = analyze(
-        &workflow,
-        &graph,
-        &durations,
-        &history,
-        &Assumptions { capacity, overhead },
-    );
+    let analyzer = Analyzer::new(&args.jobs, reporter)?;
+    let text = read_yaml_text(&args.jobs.workflow)?;
+    let (_, _, analysis) = analyzer.analyze(&text, &args.jobs.workflow)?;
     let text = match args.format {
         // Job names are the workflow's: in a log, none of them can start a workflow command.
         ReportFormat::Text => log_text(&analysis_text(&analysis)),

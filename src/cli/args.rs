@@ -31,6 +31,9 @@ pub enum Command {
     Shard(ShardArgs),
     /// A workflow's job graph: phases, critical path, slack, bottlenecks, advice.
     Analyze(AnalyzeArgs),
+    /// The workflow with the advice applied, only the changed lines moved: a diff, and the
+    /// critical path, wall time and billed minutes before and after.
+    Optimize(OptimizeArgs),
     /// Write the workflow that plans, runs and gates a config's suites.
     Render(RenderArgs),
     /// After the run: speedup, efficiency, utilization, bottlenecks and advice, from the plan and
@@ -494,6 +497,17 @@ pub enum ReportFormat {
 
 #[derive(Debug, Args)]
 pub struct AnalyzeArgs {
+    #[command(flatten)]
+    pub jobs: JobsArgs,
+
+    /// How to print the report.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    pub format: ReportFormat,
+}
+
+/// A workflow, its jobs' history and the runners it has: what `analyze` and `optimize` read.
+#[derive(Debug, Args)]
+pub struct JobsArgs {
     /// The workflow file (.github/workflows/*.yml).
     #[arg(long, value_name = "FILE")]
     pub workflow: PathBuf,
@@ -523,10 +537,41 @@ pub struct AnalyzeArgs {
     /// Start-up cost of one job (runner, checkout, toolchain), for the advice.
     #[arg(long, default_value_t = 30.0, value_name = "SECONDS")]
     pub overhead_seconds: f64,
+}
 
-    /// How to print the report.
-    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
-    pub format: ReportFormat,
+/// A kind of change `optimize` makes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, ValueEnum)]
+pub enum FixArg {
+    /// `timeout-minutes` from the jobs' history (p99 with a margin) where it is missing or far
+    /// off.
+    Timeouts,
+    /// A `needs` that only holds a long job behind a cheap one whose outputs it does not read.
+    Needs,
+    /// A workflow-level concurrency group: a pull request's superseded runs cancelled, never a
+    /// push's.
+    Concurrency,
+}
+
+#[derive(Debug, Args)]
+pub struct OptimizeArgs {
+    #[command(flatten)]
+    pub jobs: JobsArgs,
+
+    /// The kinds of change to make, comma-separated [default: every kind].
+    #[arg(long, value_enum, value_delimiter = ',', value_name = "KIND")]
+    pub fix: Vec<FixArg>,
+
+    /// Write the optimized workflow here (atomically) instead of to standard output.
+    #[arg(long, value_name = "FILE", conflicts_with = "write")]
+    pub out: Option<PathBuf>,
+
+    /// Write the optimized workflow over --workflow (atomically).
+    #[arg(long)]
+    pub write: bool,
+
+    /// Write nothing: print what would change, the diff and the times before and after.
+    #[arg(long, conflicts_with_all = ["out", "write"])]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Args)]

@@ -6,7 +6,7 @@ use super::args::{Cli, Command, TimingsCommand};
 use super::error::Error;
 use super::files::read_plan;
 use super::reporter::Reporter;
-use super::{analyze, claim, fetch, merge, plan, render, report, shard};
+use super::{analyze, claim, fetch, merge, optimize, plan, render, report, shard};
 
 /// Runs one parsed command line, writing results to `out` and warnings through `reporter`.
 pub fn run(cli: Cli, out: &mut dyn Write, reporter: &mut Reporter) -> Result<(), Error> {
@@ -31,6 +31,7 @@ pub fn run(cli: Cli, out: &mut dyn Write, reporter: &mut Reporter) -> Result<(),
             None => shard::run(&args, None, out, reporter),
         },
         Command::Analyze(args) => analyze::run(&args, out, reporter),
+        Command::Optimize(args) => optimize::run(&args, out, reporter),
         Command::Render(args) => render::run(&args, out),
         Command::Report(args) => report::run(&args, out, reporter),
         Command::Schema => out

@@ -10,6 +10,7 @@ mod fetch;
 mod files;
 mod history;
 mod merge;
+mod optimize;
 mod plan;
 mod render;
 mod report;

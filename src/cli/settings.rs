@@ -16,8 +16,7 @@ use crate::timings::{Estimator, Micros, Statistic};
 use crate::workflow::Capacity;
 
 use super::args::{
-    AnalyzeArgs, ByArg, InputFormat, PlanArgs, ReadArgs, ReportArgs, SourceArgs, StatisticArg,
-    UnitArg,
+    ByArg, InputFormat, JobsArgs, PlanArgs, ReadArgs, ReportArgs, SourceArgs, StatisticArg, UnitArg,
 };
 
 /// Where a value came from, named the way the user wrote it.
@@ -539,7 +538,7 @@ pub struct AnalyzeSettings {
     pub read: ReadOptions,
 }
 
-pub fn analyze(args: &AnalyzeArgs) -> Result<AnalyzeSettings, SettingError> {
+pub fn analyze(args: &JobsArgs) -> Result<AnalyzeSettings, SettingError> {
     let mut capacity = Capacity::default();
     for spec in &args.capacity {
         capacity

@@ -64,6 +64,9 @@ pub struct Advice {
     pub message: String,
     /// Predicted change of the workflow's wall time (negative is faster).
     pub wall_seconds_delta: Option<f64>,
+    /// Of timeout advice: the `timeout-minutes` history says.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timeout_minutes: Option<u64>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -412,6 +415,7 @@ fn advise_sharding(f: &Facts, out: &mut Vec<Advice>) {
                     Micros(o * (k as u64 - 1))
                 ),
                 wall_seconds_delta: Some(w.as_secs_f64() - wall.as_secs_f64()),
+                timeout_minutes: None,
             });
         }
     }
@@ -472,6 +476,7 @@ fn advise_grouping(f: &Facts, out: &mut Vec<Advice>) {
                 if saved == 1 { "" } else { "s" }
             ),
             wall_seconds_delta: None,
+            timeout_minutes: None,
         });
     }
 }
@@ -527,6 +532,7 @@ fn advise_needs(f: &Facts, out: &mut Vec<Advice>) {
                         wf.jobs[job].id,
                     ),
                     wall_seconds_delta: Some(w.as_secs_f64() - wall.as_secs_f64()),
+                    timeout_minutes: None,
                 });
             }
         }
@@ -561,7 +567,13 @@ fn advise_timeouts(
     history: &BTreeMap<crate::timings::ItemId, Vec<Sample>>,
     out: &mut Vec<Advice>,
 ) {
-    for (j, job) in wf.jobs.iter().enumerate() {
+    // A job that calls a reusable workflow takes no `timeout-minutes`: its jobs set their own.
+    for (j, job) in wf
+        .jobs
+        .iter()
+        .enumerate()
+        .filter(|(_, job)| job.uses.is_none())
+    {
         let mut samples: Vec<Micros> = Vec::new();
         for i in (0..g.instances.len()).filter(|&i| g.instances[i].job == j) {
             if let Some(s) = job_samples(wf, g, i, history) {
@@ -595,6 +607,7 @@ fn advise_timeouts(
                 samples.len()
             ),
             wall_seconds_delta: None,
+            timeout_minutes: Some(suggested),
         });
     }
 }

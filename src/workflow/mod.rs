@@ -3,6 +3,7 @@
 
 mod analysis;
 mod durations;
+mod edit;
 mod error;
 mod graph;
 mod matrix;
@@ -14,6 +15,7 @@ pub use analysis::{
     Advice, AdviceKind, Analysis, AnalyzedJob, Assumptions, Phase, analyze, suggested_timeout,
 };
 pub use durations::{JobEstimate, job_durations};
+pub use edit::{CONCURRENCY_CANCEL, CONCURRENCY_GROUP, Change, EditError, apply};
 pub use error::WorkflowError;
 pub use graph::{Instance, JobGraph};
 pub use matrix::{Combination, Expansion, expand};

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use crate::{fixture, run, tmp, write};
 
-const REAL: [&str; 6] = [
+pub(super) const REAL: [&str; 6] = [
     "tokio-rs_tokio__ci.yml",
     "denoland_deno__ci.generated.yml",
     "astral-sh_ruff__ci.yaml",
@@ -127,8 +127,13 @@ fn five_runs(dir: &std::path::Path, secs: &[(&str, f64)]) -> Vec<String> {
         .collect()
 }
 
-/// `analyze --format json` of a workflow with timings, which must succeed.
-fn analyze_json(wf: &std::path::Path, runs: &[String], extra: &[&str]) -> serde_json::Value {
+/// `analyze --format json` of a workflow with timings (none: every job the default), which must
+/// succeed.
+pub(super) fn analyze_json(
+    wf: &std::path::Path,
+    runs: &[String],
+    extra: &[&str],
+) -> serde_json::Value {
     let mut args = vec![
         "analyze",
         "--workflow",
@@ -137,8 +142,10 @@ fn analyze_json(wf: &std::path::Path, runs: &[String], extra: &[&str]) -> serde_
         "json",
     ];
     args.extend_from_slice(extra);
-    args.push("--timings");
-    args.extend(runs.iter().map(String::as_str));
+    if !runs.is_empty() {
+        args.push("--timings");
+        args.extend(runs.iter().map(String::as_str));
+    }
     let (code, out, err) = run(&args);
     assert_eq!(code, 0, "{err}");
     serde_json::from_str(&out).expect("JSON")

@@ -16,6 +16,7 @@ mod layers;
 mod merge;
 mod mock_api;
 mod mock_refs;
+mod optimize;
 mod plan_shard;
 mod readers;
 mod readme;

@@ -70,15 +70,7 @@ fn the_example_renders_a_workflow_that_passes_actionlint_and_the_schema() {
     let path = write(dir.path(), "tests.yml", &yaml);
     assert_valid_workflow(&path);
     // The planner reads its own workflow: plan, then the shards, then report and gate.
-    let (code, json, err) = run(&[
-        "analyze",
-        "--workflow",
-        path.to_str().expect("utf-8"),
-        "--format",
-        "json",
-    ]);
-    assert_eq!(code, 0, "{err}");
-    let a: serde_json::Value = serde_json::from_str(&json).expect("JSON");
+    let a = super::analyze::analyze_json(&path, &[], &[]);
     assert_eq!(
         a["phases"],
         serde_json::json!([

@@ -1,0 +1,297 @@
+//! Edits to a workflow's text that move only what they change: comments, key order, quoting,
+//! anchors and blank lines stay as the user wrote them. The edits go through yamlpatch (a
+//! tree-sitter view of the file, the node's own span rewritten), except the one it cannot do
+//! in place: an entry dropped from a flow sequence (`needs: [a, b]`), rewritten here within the
+//! sequence's span.
+
+use std::fmt;
+
+use yamlpatch::{Op, Patch, apply_yaml_patches};
+use yamlpath::{Component, Document, FeatureKind, Route};
+
+/// One change to a workflow.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Change {
+    /// Sets `jobs.<job>.timeout-minutes`.
+    Timeout { job: String, minutes: u64 },
+    /// Drops `need` from `jobs.<job>.needs` (the key goes when it was the last).
+    DropNeed { job: String, need: String },
+    /// Adds a workflow-level `concurrency` that cancels a pull request's superseded runs and
+    /// never a push's (each push run is a group of its own).
+    Concurrency,
+}
+
+/// The workflow-level concurrency `Change::Concurrency` adds.
+pub const CONCURRENCY_GROUP: &str = "${{ github.workflow }}-${{ startsWith(github.event_name, 'pull_request') && github.ref || github.run_id }}";
+pub const CONCURRENCY_CANCEL: &str = "${{ startsWith(github.event_name, 'pull_request') }}";
+
+impl fmt::Display for Change {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Change::Timeout { job, minutes } => {
+                write!(f, "`{job}`: timeout-minutes: {minutes}")
+            }
+            Change::DropNeed { job, need } => write!(f, "`{job}`: no longer needs `{need}`"),
+            Change::Concurrency => f.write_str(
+                "concurrency: a pull request's superseded runs cancelled, never a push's",
+            ),
+        }
+    }
+}
+
+/// Why a change could not be made.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{change}: {message}")]
+pub struct EditError {
+    pub change: String,
+    pub message: String,
+}
+
+fn route<'a>(keys: &[&'a str]) -> Route<'a> {
+    Route::from(keys.iter().map(|&k| Component::from(k)).collect::<Vec<_>>())
+}
+
+/// `text` with every change made, in order.
+pub fn apply(text: &str, changes: &[Change]) -> Result<String, EditError> {
+    let mut text = text.to_owned();
+    for change in changes {
+        let fail = |message: String| EditError {
+            change: change.to_string(),
+            message,
+        };
+        let doc = Document::new(text.as_str()).map_err(|e| fail(e.to_string()))?;
+        let patch = |route: Route, operation: Op| -> Result<String, EditError> {
+            apply_yaml_patches(&doc, &[Patch { route, operation }])
+                .map(|d| d.source().to_owned())
+                .map_err(|e| fail(e.to_string()))
+        };
+        text = match change {
+            Change::Timeout { job, minutes } => {
+                let value = yaml_serde::Value::Number((*minutes).into());
+                let at = route(&["jobs", job, "timeout-minutes"]);
+                if doc.query_exists(&at) {
+                    patch(at, Op::Replace(value))?
+                } else {
+                    patch(
+                        route(&["jobs", job]),
+                        Op::Add {
+                            key: "timeout-minutes".to_owned(),
+                            value,
+                        },
+                    )?
+                }
+            }
+            Change::DropNeed { job, need } => drop_need(&doc, job, need, &fail)?,
+            Change::Concurrency => {
+                let mut value = yaml_serde::Mapping::new();
+                value.insert("group".into(), CONCURRENCY_GROUP.into());
+                value.insert("cancel-in-progress".into(), CONCURRENCY_CANCEL.into());
+                patch(
+                    Route::default(),
+                    Op::Add {
+                        key: "concurrency".to_owned(),
+                        value: yaml_serde::Value::Mapping(value),
+                    },
+                )?
+            }
+        };
+    }
+    Ok(text)
+}
+
+/// A scalar as the file spells it, unquoted.
+fn unquoted(s: &str) -> &str {
+    let s = s.trim();
+    s.strip_prefix('"')
+        .and_then(|r| r.strip_suffix('"'))
+        .or_else(|| s.strip_prefix('\'').and_then(|r| r.strip_suffix('\'')))
+        .unwrap_or(s)
+}
+
+fn drop_need(
+    doc: &Document,
+    job: &str,
+    need: &str,
+    fail: &dyn Fn(String) -> EditError,
+) -> Result<String, EditError> {
+    let at = route(&["jobs", job, "needs"]);
+    let feature = doc
+        .query_exact(&at)
+        .map_err(|e| fail(e.to_string()))?
+        .ok_or_else(|| fail("the job's needs are empty".to_owned()))?;
+    let span = feature.location.byte_span;
+    let written = &doc.source()[span.0..span.1];
+    let remove = |route: Route| {
+        apply_yaml_patches(
+            doc,
+            &[Patch {
+                route,
+                operation: Op::Remove,
+            }],
+        )
+        .map(|d| d.source().to_owned())
+        .map_err(|e| fail(e.to_string()))
+    };
+    match feature.kind() {
+        FeatureKind::Scalar if unquoted(written) == need => remove(at),
+        FeatureKind::BlockSequence => {
+            // The entries one by one, as the file spells them.
+            let entry = |k: usize| at.with_key(k);
+            let list: Vec<String> = (0..)
+                .map_while(|k| doc.query_exact(&entry(k)).ok().flatten())
+                .map(|f| unquoted(doc.extract(&f)).to_owned())
+                .collect();
+            let Some(k) = list.iter().position(|n| n == need) else {
+                return Err(fail(format!("`{need}` is not among its needs")));
+            };
+            if list.len() == 1 {
+                return remove(at);
+            }
+            remove(entry(k))
+        }
+        FeatureKind::FlowSequence => {
+            // Within the brackets: the entries as written, the one dropped.
+            let inner = written
+                .trim()
+                .strip_prefix('[')
+                .and_then(|r| r.strip_suffix(']'))
+                .ok_or_else(|| fail(format!("`{written}` is not a flow list")))?;
+            let entries: Vec<&str> = inner
+                .split(',')
+                .map(str::trim)
+                .filter(|e| !e.is_empty())
+                .collect();
+            let kept: Vec<&str> = entries
+                .iter()
+                .copied()
+                .filter(|e| unquoted(e) != need)
+                .collect();
+            if kept.len() == entries.len() {
+                return Err(fail(format!("`{need}` is not among its needs")));
+            }
+            if kept.is_empty() {
+                return remove(at);
+            }
+            let source = doc.source();
+            Ok(format!(
+                "{}[{}]{}",
+                &source[..span.0],
+                kept.join(", "),
+                &source[span.1..]
+            ))
+        }
+        _ => Err(fail(format!(
+            "its needs, `{written}`, are not a job or a list of jobs"
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CI: &str = "# the project's CI
+name: ci
+on: [push, pull_request]   # both
+
+jobs:
+  lint:   # quick
+    runs-on: ubuntu-latest
+    steps:
+      - run: echo lint
+  test:
+    needs: [lint, 'build']  # wait for both
+    runs-on: ubuntu-latest
+    # the long one
+    steps:
+      - run: echo test
+  build:
+    runs-on: ubuntu-latest
+    timeout-minutes: 300
+    needs:
+      - lint
+      - other
+  other:
+    needs: lint
+    runs-on: ubuntu-latest
+";
+
+    fn changed(changes: &[Change]) -> String {
+        apply(CI, changes).expect("the changes apply")
+    }
+
+    #[test]
+    fn each_change_moves_only_its_node() {
+        let out = changed(&[
+            Change::Timeout {
+                job: "lint".into(),
+                minutes: 12,
+            },
+            Change::Timeout {
+                job: "build".into(),
+                minutes: 25,
+            },
+            Change::DropNeed {
+                job: "test".into(),
+                need: "lint".into(),
+            },
+            Change::DropNeed {
+                job: "build".into(),
+                need: "lint".into(),
+            },
+            Change::DropNeed {
+                job: "other".into(),
+                need: "lint".into(),
+            },
+            Change::Concurrency,
+        ]);
+        let want = CI
+            .replace(
+                "      - run: echo lint\n",
+                "      - run: echo lint\n    timeout-minutes: 12\n",
+            )
+            .replace("timeout-minutes: 300", "timeout-minutes: 25")
+            .replace("needs: [lint, 'build']", "needs: ['build']")
+            .replace("      - lint\n      - other\n", "      - other\n")
+            .replace("    needs: lint\n    runs-on", "    runs-on")
+            + &format!(
+                "concurrency:\n  group: {CONCURRENCY_GROUP}\n  cancel-in-progress: {CONCURRENCY_CANCEL}\n"
+            );
+        assert_eq!(out, want);
+    }
+
+    #[test]
+    fn the_last_need_takes_its_key_with_it() {
+        let out = changed(&[
+            Change::DropNeed {
+                job: "test".into(),
+                need: "lint".into(),
+            },
+            Change::DropNeed {
+                job: "test".into(),
+                need: "build".into(),
+            },
+        ]);
+        assert!(!out.contains("needs: ["), "{out}");
+        assert!(
+            out.contains("    runs-on: ubuntu-latest\n    # the long one"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn a_need_that_is_not_there_is_an_error_naming_it() {
+        let e = apply(
+            CI,
+            &[Change::DropNeed {
+                job: "other".into(),
+                need: "build".into(),
+            }],
+        )
+        .expect_err("other needs lint only");
+        assert!(
+            e.to_string().contains("`other`: no longer needs `build`"),
+            "{e}"
+        );
+    }
+}
