@@ -116,6 +116,34 @@ fn every_yaml_the_repository_ships_passes_actionlint_and_the_schema() {
     for p in &shipped {
         assert_valid_workflow(p);
     }
+    // Every one that runs on pull requests cancels their superseded runs and never a push's,
+    // with the group `optimize` adds; the rendered one too.
+    let dir = tmp();
+    let (code, rendered, err) = run_at_root(&["render", "--config", "examples/planner.yml"]);
+    assert_eq!(code, 0, "{err}");
+    let rendered = write(dir.path(), "rendered.yml", &rendered);
+    let mut checked = 0;
+    for p in shipped.iter().chain([&rendered]) {
+        let text = std::fs::read_to_string(p).expect("workflow");
+        let yaml: serde_yaml::Value = serde_yaml::from_str(&text).expect("YAML");
+        if yaml["on"].get("pull_request").is_none() {
+            continue;
+        }
+        checked += 1;
+        assert_eq!(
+            (
+                yaml["concurrency"]["group"].as_str(),
+                yaml["concurrency"]["cancel-in-progress"].as_str()
+            ),
+            (
+                Some(gha_planner::workflow::CONCURRENCY_GROUP),
+                Some(gha_planner::workflow::CONCURRENCY_CANCEL)
+            ),
+            "{}",
+            p.display()
+        );
+    }
+    assert_eq!(checked, 9, "every workflow on pull requests but the release");
 }
 
 #[test]
@@ -238,7 +266,8 @@ fn hostile_names_and_ids_render_as_data() {
                 || inner.contains("'true'")
                 || inner.contains("' '")
                 || inner.contains("'success'")
-                || inner.contains("'refs/heads/{0}'"),
+                || inner.contains("'refs/heads/{0}'")
+                || inner.contains("event_name, 'pull_request'"),
             "an unexpected expression: {inner}"
         );
     }
