@@ -55,6 +55,17 @@ fn indent(yaml: &str, by: usize) -> String {
         .join("\n")
 }
 
+/// Steps as YAML, indented to sit in a job's `steps:` (nothing for none).
+fn steps_text<T: Serialize>(steps: &[T]) -> String {
+    if steps.is_empty() {
+        return String::new();
+    }
+    indent(
+        serde_yaml::to_string(steps).unwrap_or_default().trim_end(),
+        6,
+    )
+}
+
 pub fn render_workflow(
     config: &Config,
     config_path: &str,
@@ -79,24 +90,29 @@ pub fn render_workflow(
             max_parallel: s
                 .capacity
                 .unwrap_or_else(|| crate::runner::github_free_capacity(s.runs_on.is_macos())),
-            setup: if s.setup.is_empty() {
-                String::new()
-            } else {
-                indent(
-                    serde_yaml::to_string(&s.setup)
-                        .unwrap_or_default()
-                        .trim_end(),
-                    6,
-                )
-            },
+            setup: steps_text(&s.setup),
         })
         .collect();
+    // The plan job lists the items of a suite whose `items` is a command: it needs what that
+    // command needs, the suite's setup steps (each step once, in the suites' order).
+    let mut plan_steps: Vec<&serde_yaml::Value> = Vec::new();
+    for s in config.suites.values() {
+        if matches!(s.items, Some(crate::config::Items::Command(_))) {
+            for step in &s.setup {
+                if !plan_steps.contains(&step) {
+                    plan_steps.push(step);
+                }
+            }
+        }
+    }
+    let plan_setup = steps_text(&plan_steps);
     let tmpl = env.get_template(name).map_err(err)?;
     let mut out = tmpl
         .render(context! {
             config_path => config_path,
             branches => minijinja::Value::from(minijinja::value::Serde(&config.branches)),
             suites => minijinja::Value::from(minijinja::value::Serde(&suites)),
+            plan_setup => plan_setup,
             install => install_step(),
         })
         .map_err(err)?;

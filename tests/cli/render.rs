@@ -143,7 +143,10 @@ fn every_yaml_the_repository_ships_passes_actionlint_and_the_schema() {
             p.display()
         );
     }
-    assert_eq!(checked, 9, "every workflow on pull requests but the release");
+    assert_eq!(
+        checked, 9,
+        "every workflow on pull requests but the release"
+    );
 }
 
 #[test]
@@ -335,4 +338,54 @@ fn hostile_ids_reach_the_command_as_arguments() {
     want.sort();
     assert_eq!(printed, want, "each id arrives whole, exactly once");
     assert!(!d.join("pwned1").exists() && !d.join("pwned2").exists());
+}
+
+/// A suite whose items come from a command: the plan job runs that command, so it runs the
+/// suite's setup first; a suite that lists its items from the timings adds nothing to it.
+#[test]
+fn the_plan_job_sets_up_what_an_items_command_needs() {
+    let dir = tmp();
+    let config = |items: &str| {
+        format!(
+            "version: 1\nsuites:\n  unit:\n    runner: pytest\n{items}    command: python -m pytest --junitxml=junit.xml\n    junit: junit.xml\n    setup:\n      - uses: actions/setup-python@v5\n        with:\n          python-version: \"3.12\"\n      - run: pip install -r requirements.txt\n"
+        )
+    };
+    let plan_steps = |name: &str, text: &str| -> Vec<serde_yaml::Value> {
+        let path = write(dir.path(), name, text);
+        let (code, yaml, err) = run(&["render", "--config", path.to_str().expect("utf-8")]);
+        assert_eq!(code, 0, "{err}");
+        let workflow = write(dir.path(), &format!("{name}.workflow.yml"), &yaml);
+        assert_valid_workflow(&workflow);
+        let parsed: serde_yaml::Value = serde_yaml::from_str(&yaml).expect("YAML");
+        parsed["jobs"]["plan"]["steps"]
+            .as_sequence()
+            .expect("steps")
+            .clone()
+    };
+    let listed = plan_steps(
+        "listed.yml",
+        &config("    items: {command: \"python -m pytest --collect-only -q | grep '::'\"}\n"),
+    );
+    let uses: Vec<&str> = listed.iter().filter_map(|s| s["uses"].as_str()).collect();
+    assert!(uses.contains(&"actions/setup-python@v5"), "{listed:?}");
+    let at = |steps: &[serde_yaml::Value], what: &str| {
+        steps
+            .iter()
+            .position(|s| {
+                s["run"].as_str().is_some_and(|r| r.contains(what))
+                    || s["uses"].as_str() == Some(what)
+            })
+            .expect(what)
+    };
+    assert!(
+        at(&listed, "pip install") < at(&listed, "planner plan"),
+        "{listed:?}"
+    );
+    let from_timings = plan_steps("timings.yml", &config(""));
+    assert!(
+        from_timings
+            .iter()
+            .all(|s| s["uses"].as_str() != Some("actions/setup-python@v5")),
+        "{from_timings:?}"
+    );
 }
