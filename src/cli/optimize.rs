@@ -78,30 +78,27 @@ pub fn run(args: &OptimizeArgs, out: &mut dyn Write, reporter: &mut Reporter) ->
 /// The changes one round of advice asks for: every timeout, the `needs` edge that gains the
 /// most (the others are weighed again on the graph without it), the concurrency group.
 fn changes_for(text: &str, analysis: &Analysis, fixes: &[FixArg]) -> Vec<Change> {
-    let mut changes = Vec::new();
-    if fixes.contains(&FixArg::Timeouts) {
-        changes.extend(analysis.advice.iter().filter_map(|a| {
-            Some(Change::Timeout {
-                job: a.jobs.first()?.clone(),
-                minutes: a.timeout_minutes?,
-            })
-            .filter(|_| a.kind == AdviceKind::Timeout)
-        }));
-    }
-    if fixes.contains(&FixArg::Needs) {
-        let best = analysis
+    let wanted = |kind: AdviceKind| match kind {
+        AdviceKind::Timeout => fixes.contains(&FixArg::Timeouts),
+        AdviceKind::Needs => fixes.contains(&FixArg::Needs),
+        AdviceKind::Shard | AdviceKind::Group => false,
+    };
+    let of = |kind: AdviceKind| {
+        analysis
             .advice
             .iter()
-            .filter(|a| a.kind == AdviceKind::Needs && a.jobs.len() == 2)
-            .min_by(|x, y| {
-                let gain = |a: &crate::workflow::Advice| a.wall_seconds_delta.unwrap_or(0.0);
-                gain(x).total_cmp(&gain(y))
-            });
-        changes.extend(best.map(|a| Change::DropNeed {
-            job: a.jobs[0].clone(),
-            need: a.jobs[1].clone(),
-        }));
-    }
+            .filter(move |a| a.kind == kind && wanted(kind) && a.apply.is_some())
+    };
+    let mut changes: Vec<Change> = of(AdviceKind::Timeout)
+        .filter_map(|a| a.apply.clone())
+        .collect();
+    // One `needs` edge a round, the one that gains most: the others are weighed again on the
+    // graph it leaves.
+    let best = of(AdviceKind::Needs).min_by(|x, y| {
+        let gain = |a: &crate::workflow::Advice| a.wall_seconds_delta.unwrap_or(0.0);
+        gain(x).total_cmp(&gain(y))
+    });
+    changes.extend(best.and_then(|a| a.apply.clone()));
     if fixes.contains(&FixArg::Concurrency) && wants_concurrency(text) {
         changes.push(Change::Concurrency);
     }

@@ -34,10 +34,9 @@ struct SuiteContext {
 /// The step that installs the planner in a job: this repository's action at this version, which
 /// puts the released binary (checksum verified, cached) on PATH.
 fn install_step() -> String {
-    let repository = env!("CARGO_PKG_REPOSITORY").trim_start_matches("https://github.com/");
     format!(
-        "      - name: Install planner\n        uses: {repository}@v{}\n        with:\n          command: install",
-        env!("CARGO_PKG_VERSION")
+        "      - name: Install planner\n        uses: {}\n        with:\n          command: install",
+        crate::runner::action_ref()
     )
 }
 

@@ -13,6 +13,12 @@ pub fn github_free_capacity(macos: bool) -> u32 {
     if macos { 5 } else { 20 }
 }
 
+/// This planner's GitHub Action at this version, as a step's `uses:` names it.
+pub fn action_ref() -> String {
+    let repository = env!("CARGO_PKG_REPOSITORY").trim_start_matches("https://github.com/");
+    format!("{repository}@v{}", env!("CARGO_PKG_VERSION"))
+}
+
 /// Whether a runner label names a macOS runner (`macos-latest`, `macos-14-arm64`).
 pub fn is_macos_label(label: &str) -> bool {
     label.to_ascii_lowercase().starts_with("macos")

@@ -8,6 +8,7 @@ use serde::Serialize;
 use crate::timings::{Micros, Sample};
 
 use super::durations::{JobEstimate, job_samples};
+use super::edit::Change;
 use super::graph::JobGraph;
 use super::model::{Timeout, Workflow};
 use super::pools::Capacity;
@@ -64,9 +65,9 @@ pub struct Advice {
     pub message: String,
     /// Predicted change of the workflow's wall time (negative is faster).
     pub wall_seconds_delta: Option<f64>,
-    /// Of timeout advice: the `timeout-minutes` history says.
+    /// The edit of the workflow that applies it, where `optimize` can make one.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub timeout_minutes: Option<u64>,
+    pub apply: Option<Change>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -415,7 +416,8 @@ fn advise_sharding(f: &Facts, out: &mut Vec<Advice>) {
                     Micros(o * (k as u64 - 1))
                 ),
                 wall_seconds_delta: Some(w.as_secs_f64() - wall.as_secs_f64()),
-                timeout_minutes: None,
+                // Sharding a job in place is not built: `render` writes a sharded workflow.
+                apply: None,
             });
         }
     }
@@ -476,7 +478,7 @@ fn advise_grouping(f: &Facts, out: &mut Vec<Advice>) {
                 if saved == 1 { "" } else { "s" }
             ),
             wall_seconds_delta: None,
-            timeout_minutes: None,
+            apply: None,
         });
     }
 }
@@ -532,7 +534,10 @@ fn advise_needs(f: &Facts, out: &mut Vec<Advice>) {
                         wf.jobs[job].id,
                     ),
                     wall_seconds_delta: Some(w.as_secs_f64() - wall.as_secs_f64()),
-                    timeout_minutes: None,
+                    apply: Some(Change::DropNeed {
+                        job: wf.jobs[job].id.clone(),
+                        need: wf.jobs[need].id.clone(),
+                    }),
                 });
             }
         }
@@ -607,7 +612,10 @@ fn advise_timeouts(
                 samples.len()
             ),
             wall_seconds_delta: None,
-            timeout_minutes: Some(suggested),
+            apply: Some(Change::Timeout {
+                job: job.id.clone(),
+                minutes: suggested,
+            }),
         });
     }
 }

@@ -10,7 +10,8 @@ use yamlpatch::{Op, Patch, apply_yaml_patches};
 use yamlpath::{Component, Document, FeatureKind, Route};
 
 /// One change to a workflow.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "change", rename_all = "kebab-case")]
 pub enum Change {
     /// Sets `jobs.<job>.timeout-minutes`.
     Timeout { job: String, minutes: u64 },
