@@ -62,6 +62,7 @@ impl Analyzer {
             &self.history,
             &self.estimator,
             self.default,
+            self.assumptions.overhead,
         );
         let analysis = analyze(
             &workflow,

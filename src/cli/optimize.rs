@@ -23,16 +23,22 @@ pub fn run(args: &OptimizeArgs, out: &mut dyn Write, reporter: &mut Reporter) ->
     let analyzer = Analyzer::new(&args.jobs, reporter)?;
     let input = read_yaml_text(path)?;
     let fixes: Vec<FixArg> = if args.fix.is_empty() {
-        vec![FixArg::Timeouts, FixArg::Needs, FixArg::Concurrency]
+        vec![
+            FixArg::Timeouts,
+            FixArg::Needs,
+            FixArg::Concurrency,
+            FixArg::Shard,
+        ]
     } else {
         args.fix.clone()
     };
     let (_, _, before) = analyzer.analyze(&input, path)?;
     let mut text = input.clone();
     let mut made: Vec<Change> = Vec::new();
+    let mut notes: Vec<String> = Vec::new();
     for _ in 0..MAX_ROUNDS {
         let (_, _, analysis) = analyzer.analyze(&text, path)?;
-        let changes = changes_for(&text, &analysis, &fixes);
+        let changes = changes_for(&text, &analysis, &fixes, &mut notes);
         if changes.is_empty() {
             break;
         }
@@ -47,7 +53,7 @@ pub fn run(args: &OptimizeArgs, out: &mut dyn Write, reporter: &mut Reporter) ->
         text.push('\n');
     }
     let (_, _, after) = analyzer.analyze(&text, path)?;
-    let summary = summary(
+    let mut summary = summary(
         &made,
         &before,
         &after,
@@ -55,6 +61,9 @@ pub fn run(args: &OptimizeArgs, out: &mut dyn Write, reporter: &mut Reporter) ->
         &text,
         &path.display().to_string(),
     );
+    for note in &notes {
+        let _ = writeln!(summary, "note: {note}");
+    }
     let target = if args.write {
         Some(path.clone())
     } else {
@@ -77,11 +86,17 @@ pub fn run(args: &OptimizeArgs, out: &mut dyn Write, reporter: &mut Reporter) ->
 
 /// The changes one round of advice asks for: every timeout, the `needs` edge that gains the
 /// most (the others are weighed again on the graph without it), the concurrency group.
-fn changes_for(text: &str, analysis: &Analysis, fixes: &[FixArg]) -> Vec<Change> {
+fn changes_for(
+    text: &str,
+    analysis: &Analysis,
+    fixes: &[FixArg],
+    notes: &mut Vec<String>,
+) -> Vec<Change> {
     let wanted = |kind: AdviceKind| match kind {
         AdviceKind::Timeout => fixes.contains(&FixArg::Timeouts),
         AdviceKind::Needs => fixes.contains(&FixArg::Needs),
-        AdviceKind::Shard | AdviceKind::Group => false,
+        AdviceKind::Shard => fixes.contains(&FixArg::Shard),
+        AdviceKind::Group => false,
     };
     let of = |kind: AdviceKind| {
         analysis
@@ -92,12 +107,31 @@ fn changes_for(text: &str, analysis: &Analysis, fixes: &[FixArg]) -> Vec<Change>
     let mut changes: Vec<Change> = of(AdviceKind::Timeout)
         .filter_map(|a| a.apply.clone())
         .collect();
-    // One `needs` edge a round, the one that gains most: the others are weighed again on the
-    // graph it leaves.
-    let best = of(AdviceKind::Needs).min_by(|x, y| {
-        let gain = |a: &crate::workflow::Advice| a.wall_seconds_delta.unwrap_or(0.0);
-        gain(x).total_cmp(&gain(y))
-    });
+    // One graph change a round, the one that gains most: the others are weighed again on the
+    // graph it leaves. A job that cannot be sharded here is said once, and left.
+    let yaml: serde_yaml::Value = serde_yaml::from_str(text).unwrap_or_default();
+    let mut shardable = |a: &&crate::workflow::Advice| {
+        let Some(Change::Shard { job, .. }) = &a.apply else {
+            return true;
+        };
+        let why = yaml_serde::to_value(&yaml["jobs"][job.as_str()])
+            .ok()
+            .and_then(|j| crate::workflow::unshardable(&j));
+        if let Some(why) = why {
+            let note = format!("`{job}` is not sharded: {why}");
+            if !notes.contains(&note) {
+                notes.push(note);
+            }
+        }
+        why.is_none()
+    };
+    let best = of(AdviceKind::Needs)
+        .chain(of(AdviceKind::Shard))
+        .filter(|a| shardable(a))
+        .min_by(|x, y| {
+            let gain = |a: &crate::workflow::Advice| a.wall_seconds_delta.unwrap_or(0.0);
+            gain(x).total_cmp(&gain(y))
+        });
     changes.extend(best.and_then(|a| a.apply.clone()));
     if fixes.contains(&FixArg::Concurrency) && wants_concurrency(text) {
         changes.push(Change::Concurrency);

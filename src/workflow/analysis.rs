@@ -416,8 +416,10 @@ fn advise_sharding(f: &Facts, out: &mut Vec<Advice>) {
                     Micros(o * (k as u64 - 1))
                 ),
                 wall_seconds_delta: Some(w.as_secs_f64() - wall.as_secs_f64()),
-                // Sharding a job in place is not built: `render` writes a sharded workflow.
-                apply: None,
+                apply: Some(Change::Shard {
+                    job: f.wf.jobs[g.instances[i].job].id.clone(),
+                    shards: k,
+                }),
             });
         }
     }
@@ -573,11 +575,13 @@ fn advise_timeouts(
     out: &mut Vec<Advice>,
 ) {
     // A job that calls a reusable workflow takes no `timeout-minutes`: its jobs set their own.
+    // Nor a gate `optimize` wrote: the history under its name is its job's from before the
+    // shards.
     for (j, job) in wf
         .jobs
         .iter()
         .enumerate()
-        .filter(|(_, job)| job.uses.is_none())
+        .filter(|(_, job)| job.uses.is_none() && job.gate_of.is_none())
     {
         let mut samples: Vec<Micros> = Vec::new();
         for i in (0..g.instances.len()).filter(|&i| g.instances[i].job == j) {

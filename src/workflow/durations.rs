@@ -21,6 +21,11 @@ pub enum JobEstimate {
     Workflow,
     /// Nothing known: the default.
     Default,
+    /// A shard of a job the planner split: the job's history (under its gate's name), its work
+    /// divided among the shards, each paying the start-up again.
+    Shard,
+    /// A gate the planner wrote: it checks results, so its start-up alone.
+    Gate,
 }
 
 impl JobEstimate {
@@ -30,6 +35,8 @@ impl JobEstimate {
             JobEstimate::SameJob => "estimated from its matrix",
             JobEstimate::Workflow => "estimated from the workflow",
             JobEstimate::Default => "default",
+            JobEstimate::Shard => "its job's history, split",
+            JobEstimate::Gate => "a gate: its start-up",
         }
     }
 }
@@ -57,24 +64,50 @@ pub fn job_durations(
     history: &BTreeMap<ItemId, Vec<Sample>>,
     estimator: &Estimator,
     default: Micros,
+    overhead: Micros,
 ) -> Vec<(Micros, JobEstimate)> {
+    let estimate = |samples: &[Sample]| {
+        let samples: Vec<Micros> = samples.iter().map(|s| s.duration()).collect();
+        estimator.of_samples(&samples).map(|m| m.max(Micros::ms(1)))
+    };
+    let gate = |i: usize| wf.jobs[g.instances[i].job].gate_of.is_some();
     let known: Vec<Option<Micros>> = (0..g.instances.len())
         .map(|i| {
-            let samples: Vec<Micros> = job_samples(wf, g, i, history)?
-                .iter()
-                .map(|s| s.duration())
-                .collect();
-            estimator.of_samples(&samples).map(|m| m.max(Micros::ms(1)))
+            if gate(i) {
+                return None;
+            }
+            estimate(job_samples(wf, g, i, history)?)
         })
         .collect();
+    // A sharded job's history is under its gate's name until its shards have their own.
+    let unsharded = |job: usize| -> Option<(Micros, usize)> {
+        let id = &wf.jobs[job].id;
+        let gate = (0..g.instances.len())
+            .find(|&k| wf.jobs[g.instances[k].job].gate_of.as_ref() == Some(id))?;
+        let whole = estimate(job_samples(wf, g, gate, history)?)?;
+        let shards = (0..g.instances.len())
+            .filter(|&k| g.instances[k].job == job)
+            .count();
+        Some((whole, shards.max(1)))
+    };
     let all: Vec<Micros> = known.iter().flatten().copied().collect();
     let workflow_median = median(all);
     (0..g.instances.len())
         .map(|i| {
+            if gate(i) {
+                return (overhead.max(Micros::ms(1)), JobEstimate::Gate);
+            }
             if let Some(m) = known[i] {
                 return (m, JobEstimate::History);
             }
             let job = g.instances[i].job;
+            if let Some((whole, k)) = unsharded(job) {
+                let o = overhead.0.min(whole.0);
+                return (
+                    Micros(o + (whole.0 - o).div_ceil(k as u64)).max(Micros::ms(1)),
+                    JobEstimate::Shard,
+                );
+            }
             let siblings: Vec<Micros> = (0..g.instances.len())
                 .filter(|&k| g.instances[k].job == job)
                 .filter_map(|k| known[k])

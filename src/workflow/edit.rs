@@ -20,6 +20,8 @@ pub enum Change {
     /// Adds a workflow-level `concurrency` that cancels a pull request's superseded runs and
     /// never a push's (each push run is a group of its own).
     Concurrency,
+    /// Splits `jobs.<job>` into `shards` shards planned by the planner.
+    Shard { job: String, shards: usize },
 }
 
 /// The workflow-level concurrency `Change::Concurrency` adds.
@@ -36,6 +38,7 @@ impl fmt::Display for Change {
             Change::Concurrency => f.write_str(
                 "concurrency: a pull request's superseded runs cancelled, never a push's",
             ),
+            Change::Shard { job, shards } => write!(f, "`{job}`: split into {shards} shards"),
         }
     }
 }
@@ -83,6 +86,7 @@ pub fn apply(text: &str, changes: &[Change]) -> Result<String, EditError> {
                 }
             }
             Change::DropNeed { job, need } => drop_need(&doc, job, need, &fail)?,
+            Change::Shard { job, shards } => shard(&text, job, *shards, &fail)?,
             Change::Concurrency => {
                 let mut value = yaml_serde::Mapping::new();
                 value.insert("group".into(), CONCURRENCY_GROUP.into());
@@ -98,6 +102,236 @@ pub fn apply(text: &str, changes: &[Change]) -> Result<String, EditError> {
         };
     }
     Ok(text)
+}
+
+/// Applies `op` at `route` of `text`.
+fn patched(
+    text: &str,
+    route: Route,
+    operation: Op,
+    fail: &dyn Fn(String) -> EditError,
+) -> Result<String, EditError> {
+    let doc = Document::new(text).map_err(|e| fail(e.to_string()))?;
+    apply_yaml_patches(&doc, &[Patch { route, operation }])
+        .map(|d| d.source().to_owned())
+        .map_err(|e| fail(e.to_string()))
+}
+
+/// `text` with the span of `route`'s value replaced by `new`.
+fn respan(
+    text: &str,
+    at: &Route,
+    new: &str,
+    fail: &dyn Fn(String) -> EditError,
+) -> Result<String, EditError> {
+    let doc = Document::new(text).map_err(|e| fail(e.to_string()))?;
+    let feature = doc
+        .query_exact(at)
+        .map_err(|e| fail(e.to_string()))?
+        .ok_or_else(|| fail("nothing to rewrite".to_owned()))?;
+    let (from, to) = feature.location.byte_span;
+    Ok(format!("{}{new}{}", &text[..from], &text[to..]))
+}
+
+/// `Change::Shard`: see `shard_job`.
+fn shard(
+    text: &str,
+    job: &str,
+    shards: usize,
+    fail: &dyn Fn(String) -> EditError,
+) -> Result<String, EditError> {
+    use super::shard_job::{
+        Names, gate_job, keep_junit_step, plan_job, pytest_line, report_job, shard_steps,
+        shard_test_step, test_step, unshardable,
+    };
+    let whole: yaml_serde::Value = yaml_serde::from_str(text).map_err(|e| fail(e.to_string()))?;
+    let j = &whole["jobs"][job];
+    if let Some(why) = unshardable(j) {
+        return Err(fail(format!("not sharded: {why}")));
+    }
+    let steps = j["steps"].as_sequence().cloned().unwrap_or_default();
+    let p = test_step(j).ok_or_else(|| fail("no pytest step".to_owned()))?;
+    let line = steps[p]["run"]
+        .as_str()
+        .and_then(pytest_line)
+        .unwrap_or_default()
+        .to_owned();
+    let names = Names::of(job);
+    let action = crate::runner::action_ref();
+    let display = j["name"].as_str().unwrap_or(job).to_owned();
+    let at = |keys: &[&'static str]| -> Route<'_> {
+        let mut r: Vec<Component> = vec!["jobs".into(), job.into()];
+        r.extend(keys.iter().map(|&k| Component::from(k)));
+        Route::from(r)
+    };
+    let mut appended = shard_steps(&names, &action);
+    appended.push(shard_test_step(&steps[p], &line));
+    appended.push(keep_junit_step(&names));
+    appended.extend(steps[p + 1..].iter().cloned());
+    let mut text = replace_steps_from(text, &at(&["steps"]), p, steps.len(), appended, fail)?;
+    // needs: the plan first.
+    text = add_need(&text, &at(&["needs"]), &at(&[]), &names.plan, fail)?;
+    let skip = format!("needs.{}.outputs.skip != 'true'", names.plan);
+    text = match j["if"].as_str() {
+        Some(cond) => patched(
+            &text,
+            at(&["if"]),
+            Op::Replace(format!("({cond}) && {skip}").into()),
+            fail,
+        )?,
+        None => patched(
+            &text,
+            at(&[]),
+            Op::Add {
+                key: "if".to_owned(),
+                value: skip.into(),
+            },
+            fail,
+        )?,
+    };
+    let shard_name: yaml_serde::Value =
+        format!("{display} ${{{{ matrix.shard }}}}/${{{{ matrix.total }}}}").into();
+    text = if j.get("name").is_some() {
+        patched(&text, at(&["name"]), Op::Replace(shard_name), fail)?
+    } else {
+        patched(
+            &text,
+            at(&[]),
+            Op::Add {
+                key: "name".to_owned(),
+                value: shard_name,
+            },
+            fail,
+        )?
+    };
+    let mut strategy = yaml_serde::Mapping::new();
+    strategy.insert("fail-fast".into(), false.into());
+    strategy.insert(
+        "matrix".into(),
+        format!("${{{{ fromJSON(needs.{}.outputs.matrix) }}}}", names.plan).into(),
+    );
+    text = patched(
+        &text,
+        at(&[]),
+        Op::Add {
+            key: "strategy".to_owned(),
+            value: strategy.into(),
+        },
+        fail,
+    )?;
+    let added = [
+        (
+            names.plan.clone(),
+            plan_job(j, &steps[..p], &line, shards, &names, &action),
+        ),
+        (names.report.clone(), report_job(job, &names, &action)),
+        (names.gate.clone(), gate_job(job, &display, &names)),
+    ];
+    append_jobs(&text, &added, fail)
+}
+
+/// `text` with `jobs` added at the end of its `jobs:`, written block style at the indentation
+/// of the jobs already there. (yamlpatch's Add misplaces a value nested deeper than one level.)
+fn append_jobs(
+    text: &str,
+    jobs: &[(String, yaml_serde::Value)],
+    fail: &dyn Fn(String) -> EditError,
+) -> Result<String, EditError> {
+    let doc = Document::new(text).map_err(|e| fail(e.to_string()))?;
+    let feature = doc
+        .query_exact(&Route::from(vec![Component::from("jobs")]))
+        .map_err(|e| fail(e.to_string()))?
+        .ok_or_else(|| fail("the workflow has no jobs".to_owned()))?;
+    let column = feature.location.point_span.0.1;
+    let end = feature.location.byte_span.1;
+    let pad = " ".repeat(column);
+    let mut insert = String::new();
+    for (key, value) in jobs {
+        let mut one = yaml_serde::Mapping::new();
+        one.insert(key.as_str().into(), value.clone());
+        let yaml = yaml_serde::to_string(&one).map_err(|e| fail(e.to_string()))?;
+        insert.push('\n');
+        for line in yaml.lines() {
+            insert.push('\n');
+            if !line.is_empty() {
+                insert.push_str(&pad);
+                insert.push_str(line);
+            }
+        }
+    }
+    // The jobs' span may end with its last newline: one blank line between jobs, not two.
+    let head = &text[..end];
+    let insert = if head.ends_with('\n') {
+        &insert[1..]
+    } else {
+        &insert[..]
+    };
+    Ok(format!("{head}{insert}{}", &text[end..]))
+}
+
+/// The steps at `steps` from `from` on (of `len`) replaced by `new`: those before are left as
+/// they are, comments and all.
+fn replace_steps_from(
+    text: &str,
+    steps: &Route,
+    from: usize,
+    len: usize,
+    new: Vec<yaml_serde::Value>,
+    fail: &dyn Fn(String) -> EditError,
+) -> Result<String, EditError> {
+    let mut text = text.to_owned();
+    for k in (from..len).rev() {
+        text = patched(&text, steps.with_key(k), Op::Remove, fail)?;
+    }
+    for value in new {
+        text = patched(&text, steps.clone(), Op::Append { value }, fail)?;
+    }
+    Ok(text)
+}
+
+/// `need` added to the needs at `needs` (of the job at `job`), as the file writes them.
+fn add_need(
+    text: &str,
+    needs: &Route,
+    job: &Route,
+    need: &str,
+    fail: &dyn Fn(String) -> EditError,
+) -> Result<String, EditError> {
+    let doc = Document::new(text).map_err(|e| fail(e.to_string()))?;
+    if !doc.query_exists(needs) {
+        return patched(
+            text,
+            job.clone(),
+            Op::Add {
+                key: "needs".to_owned(),
+                value: yaml_serde::Value::Sequence(vec![need.into()]),
+            },
+            fail,
+        );
+    }
+    let feature = doc.query_exact(needs).map_err(|e| fail(e.to_string()))?;
+    let Some(feature) = feature else {
+        return patched(
+            text,
+            needs.clone(),
+            Op::Replace(yaml_serde::Value::String(need.to_owned())),
+            fail,
+        );
+    };
+    let written = doc.extract(&feature).trim().to_owned();
+    match feature.kind() {
+        FeatureKind::Scalar => respan(text, needs, &format!("[{written}, {need}]"), fail),
+        FeatureKind::FlowSequence => {
+            let inner = written.trim_start_matches('[').trim_end_matches(']').trim();
+            let list = if inner.is_empty() {
+                need.to_owned()
+            } else {
+                format!("{inner}, {need}")
+            };
+            respan(text, needs, &format!("[{list}]"), fail)
+        }
+        _ => patched(text, needs.clone(), Op::Append { value: need.into() }, fail),
+    }
 }
 
 /// A scalar as the file spells it, unquoted.

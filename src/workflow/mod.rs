@@ -10,6 +10,7 @@ mod matrix;
 mod model;
 mod pools;
 mod schedule;
+mod shard_job;
 
 pub use analysis::{
     Advice, AdviceKind, Analysis, AnalyzedJob, Assumptions, Phase, analyze, suggested_timeout,
@@ -22,3 +23,4 @@ pub use matrix::{Combination, Expansion, expand};
 pub use model::{Job, RunsOn, Timeout, Workflow, parse_workflow};
 pub use pools::Capacity;
 pub use schedule::{Schedule, schedule, simulate};
+pub use shard_job::unshardable;

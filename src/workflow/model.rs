@@ -37,6 +37,9 @@ pub struct Job {
     pub max_parallel: Option<usize>,
     /// The needed jobs whose outputs or results this job reads (`needs.<id>.…`).
     pub outputs_of: Vec<String>,
+    /// A gate `optimize` wrote for the shards of this job: it is named as the job was, so the
+    /// history under its name is the job's from before it was sharded, not the gate's.
+    pub gate_of: Option<String>,
 }
 
 /// Where a job runs.
@@ -109,11 +112,61 @@ pub fn parse_workflow(text: &str, path: &Path) -> Result<Workflow, WorkflowError
     if out.is_empty() {
         return Err(field("jobs", "empty; a workflow needs at least one job"));
     }
+    planned_matrices(&mut out, jobs);
     Ok(Workflow {
         path: path.to_owned(),
         name,
         jobs: out,
     })
+}
+
+/// A matrix the planner's plan job makes (`fromJSON(needs.P.outputs.matrix)`, with P running the
+/// planner's action with `command: plan` and a `total`) is known before the run: its shards, as
+/// the plan writes them (`shard` 1..total, `total`).
+fn planned_matrices(jobs: &mut [Job], raw: &Mapping) {
+    let total_of = |plan: &str| -> Option<u64> {
+        let steps = raw.get(plan)?.get("steps")?.as_sequence()?;
+        steps.iter().find_map(|s| {
+            let uses = s.get("uses").and_then(Value::as_str)?;
+            let with = s.get("with")?;
+            (uses.contains("gha-planner")
+                && with.get("command").and_then(Value::as_str) == Some("plan"))
+            .then(|| {
+                with.get("total")
+                    .and_then(scalar_string)?
+                    .trim()
+                    .parse()
+                    .ok()
+            })
+            .flatten()
+        })
+    };
+    for job in jobs.iter_mut() {
+        let Some(Value::String(m)) = &job.matrix else {
+            continue;
+        };
+        let from = job
+            .needs
+            .iter()
+            .find(|p| m.trim() == format!("${{{{ fromJSON(needs.{p}.outputs.matrix) }}}}"));
+        let Some(total) = from
+            .and_then(|p| total_of(p))
+            .filter(|&t| (1..=256).contains(&t))
+        else {
+            continue;
+        };
+        let include: Vec<Value> = (1..=total)
+            .map(|k| {
+                let mut m = Mapping::new();
+                m.insert("shard".into(), k.into());
+                m.insert("total".into(), total.into());
+                Value::Mapping(m)
+            })
+            .collect();
+        let mut matrix = Mapping::new();
+        matrix.insert("include".into(), Value::Sequence(include));
+        job.matrix = Some(Value::Mapping(matrix));
+    }
 }
 
 fn parse_job(
@@ -205,8 +258,16 @@ fn parse_job(
         concurrency,
         matrix,
         max_parallel,
+        gate_of: job
+            .get("env")
+            .and_then(|e| e.get(GATE_MARK))
+            .and_then(scalar_string),
     })
 }
+
+/// The job-level variable that marks the gate `optimize` writes for a sharded job: its value is
+/// that job's id.
+pub const GATE_MARK: &str = "PLANNER_GATE_OF";
 
 /// `strategy.max-parallel`: a whole number of jobs, or an expression (unknown until the run).
 fn max_parallel(v: Option<&Value>) -> Result<Option<usize>, &'static str> {

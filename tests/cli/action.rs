@@ -614,3 +614,308 @@ fn a_claiming_run_through_the_action() {
         wrong.log
     );
 }
+
+/// A job of a workflow run the way a runner runs it, for `optimize`'s sharded jobs: each in a
+/// fresh checkout of `project`; `run:` steps in bash, the planner's action through `Runner`,
+/// artifacts and the cache as folders, checkout and set-up skipped (the tests' Python is on
+/// PATH), a step with an `if:` other than `always()` skipped. Returns whether it passed; its
+/// outputs go into `ctx` as `needs.<job>.outputs.*`.
+struct Jobs<'a> {
+    runner: &'a Runner,
+    project: PathBuf,
+    url: String,
+    artifacts: PathBuf,
+    cache: PathBuf,
+    path: String,
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("dir");
+    for e in std::fs::read_dir(from).expect("read dir").flatten() {
+        let target = to.join(e.file_name());
+        if e.path().is_dir() {
+            copy_dir(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), &target).expect("copy");
+        }
+    }
+}
+
+impl Jobs<'_> {
+    #[expect(
+        clippy::too_many_lines,
+        reason = "one kind of step after another, as the runner does them"
+    )]
+    fn run(&self, id: &str, job: &Yaml, ctx: &mut BTreeMap<String, String>) -> bool {
+        let ws = &self.runner.workspace;
+        let _ = std::fs::remove_dir_all(ws);
+        copy_dir(&self.project, ws);
+        let env_pairs: Vec<(&str, &str)> = vec![("PATH", self.path.as_str())];
+        for (n, step) in job["steps"]
+            .as_sequence()
+            .expect("steps")
+            .iter()
+            .enumerate()
+        {
+            if let Some(cond) = step["if"].as_str()
+                && cond != "always()"
+            {
+                continue;
+            }
+            let with = |k: &str| step["with"][k].as_str().map(|v| substitute(v, ctx));
+            let uses = step["uses"].as_str().unwrap_or_default();
+            let step_id = step["id"].as_str().map(str::to_owned);
+            let mut outputs = BTreeMap::new();
+            if uses.starts_with("actions/checkout@") || uses.starts_with("actions/setup-python@") {
+                // The checkout is the job's fresh copy; the Python is the tests' own.
+            } else if uses.starts_with("actions/cache/restore@") {
+                if self.cache.exists() {
+                    copy_dir(&self.cache, &ws.join(".planner"));
+                }
+            } else if uses.starts_with("actions/upload-artifact@") {
+                let (name, from) = (
+                    with("name").expect("name"),
+                    ws.join(with("path").expect("path")),
+                );
+                let to = self.artifacts.join(&name);
+                if from.is_dir() {
+                    copy_dir(&from, &to);
+                } else if from.exists() {
+                    std::fs::create_dir_all(&to).expect("dir");
+                    std::fs::copy(&from, to.join(from.file_name().expect("name"))).expect("copy");
+                }
+            } else if uses.starts_with("actions/download-artifact@") {
+                let into = ws.join(with("path").unwrap_or_default());
+                if let Some(name) = with("name") {
+                    copy_dir(&self.artifacts.join(name), &into);
+                } else {
+                    let pattern = with("pattern").expect("pattern");
+                    let prefix = pattern.trim_end_matches('*');
+                    for e in std::fs::read_dir(&self.artifacts)
+                        .expect("artifacts")
+                        .flatten()
+                    {
+                        let name = e.file_name().to_string_lossy().into_owned();
+                        if name.starts_with(prefix) {
+                            copy_dir(&e.path(), &into.join(&name));
+                        }
+                    }
+                }
+            } else if uses.starts_with("gha-planner/gha-planner@") {
+                let keys: Vec<(String, String)> = step["with"]
+                    .as_mapping()
+                    .expect("with")
+                    .iter()
+                    .map(|(k, v)| {
+                        let v = serde_yaml::to_string(v).expect("value");
+                        let v = v.trim().trim_matches('\'').to_owned();
+                        (k.as_str().expect("key").to_owned(), substitute(&v, ctx))
+                    })
+                    .chain([("release-url".to_owned(), self.url.clone())])
+                    .collect();
+                let inputs: Vec<(&str, &str)> =
+                    keys.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+                let done = self.runner.run_with(&inputs, &env_pairs);
+                if !done.ok {
+                    eprintln!("{id}: step {n}: {}", done.log);
+                    return false;
+                }
+                outputs = done.outputs;
+            } else if let Some(script) = step["run"].as_str() {
+                let files = self.runner.root.join(format!("job-{id}-{n}"));
+                std::fs::create_dir_all(&files).expect("dir");
+                let output = files.join("output");
+                std::fs::write(&output, "").expect("file");
+                let mut cmd = Command::new("bash");
+                cmd.args(["--noprofile", "--norc", "-eo", "pipefail", "-c", script])
+                    .current_dir(ws)
+                    .env("PATH", &self.path)
+                    .env("GITHUB_OUTPUT", &output);
+                if let Some(env) = step["env"].as_mapping() {
+                    for (k, v) in env {
+                        cmd.env(
+                            k.as_str().expect("name"),
+                            substitute(v.as_str().expect("a string"), ctx),
+                        );
+                    }
+                }
+                let (code, out, err) = split(&cmd.output().expect("bash runs"));
+                if code != 0 {
+                    eprintln!("{id}: step {n}: {out}{err}");
+                    return false;
+                }
+                outputs = read_github_output(&output);
+            } else {
+                panic!("{id}: step {n}: the test runner does not run `{uses}`");
+            }
+            if let Some(sid) = step_id {
+                for (k, v) in outputs {
+                    ctx.insert(format!("steps.{sid}.outputs.{k}"), v);
+                }
+            }
+        }
+        if let Some(outs) = job["outputs"].as_mapping() {
+            for (k, v) in outs {
+                let value = substitute(v.as_str().expect("a string"), ctx);
+                ctx.insert(
+                    format!("needs.{id}.outputs.{}", k.as_str().expect("key")),
+                    value,
+                );
+            }
+        }
+        ctx.retain(|k, _| !k.starts_with("steps."));
+        true
+    }
+}
+
+/// `class::name` of every test case in the JUnit of every artifact under `artifacts`.
+fn junit_cases(artifacts: &Path) -> Vec<String> {
+    let attr = |tag: &str, name: &str| -> String {
+        tag.split(&format!(" {name}=\""))
+            .nth(1)
+            .and_then(|r| r.split('"').next())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let mut ran = Vec::new();
+    for e in std::fs::read_dir(artifacts).expect("artifacts").flatten() {
+        if let Ok(text) = std::fs::read_to_string(e.path().join("junit.xml")) {
+            ran.extend(text.split("<testcase").skip(1).map(|tag| {
+                let tag = tag.split('>').next().unwrap_or_default();
+                format!("{}::{}", attr(tag, "classname"), attr(tag, "name"))
+            }));
+        }
+    }
+    ran
+}
+
+/// `optimize` splits a long pytest job; its jobs then run as a runner runs them: the plan lists
+/// and plans the tests, each shard of the matrix runs its own, the report reads their JUnit,
+/// and the gate, named as the job was, passes: every test ran once.
+#[test]
+#[expect(
+    clippy::too_many_lines,
+    reason = "the workflow, optimize, then each job of it in the order a run takes them"
+)]
+fn a_job_optimize_sharded_runs_end_to_end() {
+    let runner = Runner::new();
+    let release = local_release(&runner.root);
+    let url = release_url(&release);
+    let d = runner.root.join("wf");
+    std::fs::create_dir_all(&d).expect("dir");
+    let wf = write(
+        &d,
+        "ci.yml",
+        "name: ci
+on:
+  pull_request:
+jobs:
+  lint:
+    runs-on: ubuntu-latest
+    timeout-minutes: 5
+    steps:
+      - uses: actions/checkout@v4
+      - run: echo lint
+  test:
+    name: tests
+    needs: lint
+    runs-on: ubuntu-latest
+    timeout-minutes: 60
+    steps:
+      # Check out and set up Python.
+      - uses: actions/checkout@v4
+      - uses: actions/setup-python@v5
+        with:
+          python-version: \"3.12\"
+      - run: echo the project installed
+      - name: Run the tests
+        run: python -m pytest -q -p no:cacheprovider
+",
+    );
+    let runs: Vec<String> = (0..5)
+        .map(|k| {
+            write(
+                &d,
+                &format!("run{k}.json"),
+                &json!({"lint": 40, "tests": 1800 + 30 * k, "elsewhere": k}).to_string(),
+            )
+            .display()
+            .to_string()
+        })
+        .collect();
+    let out = d.join("optimized.yml");
+    let mut args = vec![
+        "optimize".to_owned(),
+        "--workflow".to_owned(),
+        wf.display().to_string(),
+        "--fix".to_owned(),
+        "shard".to_owned(),
+        "--out".to_owned(),
+        out.display().to_string(),
+        "--timings".to_owned(),
+    ];
+    args.extend(runs.iter().cloned());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (code, summary, err) = super::run(&args);
+    assert_eq!(code, 0, "{err}");
+    insta::with_settings!({filters => vec![(r"[^\s]*ci\.yml", "ci.yml")]}, {
+        insta::assert_snapshot!("optimize_shard", summary);
+    });
+    assert_eq!(super::actionlint(&[&out]), "");
+    let yaml: Yaml =
+        serde_yaml::from_str(&std::fs::read_to_string(&out).expect("out")).expect("YAML");
+    assert_eq!(
+        yaml["jobs"]["test-gate"]["name"], "tests",
+        "the check's name kept"
+    );
+
+    let venv_bin = super::python().parent().expect("bin").to_owned();
+    let jobs = Jobs {
+        runner: &runner,
+        project: PathBuf::from(super::fixture("projects/pytest_sample")),
+        url,
+        artifacts: runner.root.join("artifacts"),
+        cache: runner.root.join("cache"),
+        path: format!(
+            "{}:{}",
+            venv_bin.display(),
+            std::env::var("PATH").unwrap_or_default()
+        ),
+    };
+    let mut ctx: BTreeMap<String, String> = BTreeMap::new();
+    ctx.insert("github.run_id".into(), "77".into());
+    ctx.insert("github.run_attempt".into(), "1".into());
+    assert!(jobs.run("test-plan", &yaml["jobs"]["test-plan"], &mut ctx));
+    let matrix: Value =
+        serde_json::from_str(&ctx["needs.test-plan.outputs.matrix"]).expect("matrix");
+    let shards = matrix["include"].as_array().expect("include").clone();
+    assert!(shards.len() >= 2, "{matrix}");
+    for shard in &shards {
+        ctx.insert("matrix.shard".into(), shard["shard"].to_string());
+        ctx.insert("matrix.total".into(), shard["total"].to_string());
+        assert!(
+            jobs.run("test", &yaml["jobs"]["test"], &mut ctx),
+            "shard {shard}"
+        );
+    }
+    // Every test ran once, in one shard or another.
+    let mut ran = junit_cases(&jobs.artifacts);
+    let count = ran.len();
+    ran.sort();
+    ran.dedup();
+    assert_eq!((count, ran.len()), (10, 10), "{ran:?}");
+    assert!(jobs.run("test-report", &yaml["jobs"]["test-report"], &mut ctx));
+    ctx.insert(
+        "join(needs.*.result, ' ')".into(),
+        "success success success".into(),
+    );
+    assert!(jobs.run("test-gate", &yaml["jobs"]["test-gate"], &mut ctx));
+    ctx.insert(
+        "join(needs.*.result, ' ')".into(),
+        "success failure success".into(),
+    );
+    assert!(
+        !jobs.run("test-gate", &yaml["jobs"]["test-gate"], &mut ctx),
+        "a failed shard fails the gate"
+    );
+}
