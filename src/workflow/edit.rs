@@ -64,11 +64,7 @@ pub fn apply(text: &str, changes: &[Change]) -> Result<String, EditError> {
             message,
         };
         let doc = Document::new(text.as_str()).map_err(|e| fail(e.to_string()))?;
-        let patch = |route: Route, operation: Op| -> Result<String, EditError> {
-            apply_yaml_patches(&doc, &[Patch { route, operation }])
-                .map(|d| d.source().to_owned())
-                .map_err(|e| fail(e.to_string()))
-        };
+        let patch = |route: Route, operation: Op| patch_doc(&doc, route, operation, &fail);
         text = match change {
             Change::Timeout { job, minutes } => {
                 let value = yaml_serde::Value::Number((*minutes).into());
@@ -112,7 +108,17 @@ fn patched(
     fail: &dyn Fn(String) -> EditError,
 ) -> Result<String, EditError> {
     let doc = Document::new(text).map_err(|e| fail(e.to_string()))?;
-    apply_yaml_patches(&doc, &[Patch { route, operation }])
+    patch_doc(&doc, route, operation, fail)
+}
+
+/// Applies `op` at `route` of a document already parsed.
+fn patch_doc(
+    doc: &Document,
+    route: Route,
+    operation: Op,
+    fail: &dyn Fn(String) -> EditError,
+) -> Result<String, EditError> {
+    apply_yaml_patches(doc, &[Patch { route, operation }])
         .map(|d| d.source().to_owned())
         .map_err(|e| fail(e.to_string()))
 }
@@ -356,17 +362,7 @@ fn drop_need(
         .ok_or_else(|| fail("the job's needs are empty".to_owned()))?;
     let span = feature.location.byte_span;
     let written = &doc.source()[span.0..span.1];
-    let remove = |route: Route| {
-        apply_yaml_patches(
-            doc,
-            &[Patch {
-                route,
-                operation: Op::Remove,
-            }],
-        )
-        .map(|d| d.source().to_owned())
-        .map_err(|e| fail(e.to_string()))
-    };
+    let remove = |route: Route| patch_doc(doc, route, Op::Remove, fail);
     match feature.kind() {
         FeatureKind::Scalar if unquoted(written) == need => remove(at),
         FeatureKind::BlockSequence => {
