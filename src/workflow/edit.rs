@@ -147,8 +147,8 @@ fn shard(
     fail: &dyn Fn(String) -> EditError,
 ) -> Result<String, EditError> {
     use super::shard_job::{
-        Names, gate_job, keep_junit_step, plan_job, pytest_line, report_job, shard_steps,
-        shard_test_step, test_step, unshardable,
+        Names, gate_job, keep_junit_step, plan_job, report_job, shard_steps, shard_test_step,
+        test_step, unshardable,
     };
     let whole: yaml_serde::Value = yaml_serde::from_str(text).map_err(|e| fail(e.to_string()))?;
     let j = &whole["jobs"][job];
@@ -156,12 +156,7 @@ fn shard(
         return Err(fail(format!("not sharded: {why}")));
     }
     let steps = j["steps"].as_sequence().cloned().unwrap_or_default();
-    let p = test_step(j).ok_or_else(|| fail("no pytest step".to_owned()))?;
-    let line = steps[p]["run"]
-        .as_str()
-        .and_then(pytest_line)
-        .unwrap_or_default()
-        .to_owned();
+    let (p, line) = test_step(j).ok_or_else(|| fail("no test step".to_owned()))?;
     let names = Names::of(job);
     let action = crate::runner::action_ref();
     let display = j["name"].as_str().unwrap_or(job).to_owned();
@@ -170,7 +165,7 @@ fn shard(
         r.extend(keys.iter().map(|&k| Component::from(k)));
         Route::from(r)
     };
-    let mut appended = shard_steps(&names, &action);
+    let mut appended = shard_steps(&names, &action, line.runner);
     appended.push(shard_test_step(&steps[p], &line));
     appended.push(keep_junit_step(&names));
     appended.extend(steps[p + 1..].iter().cloned());

@@ -1,25 +1,186 @@
-//! A long pytest job split into shards planned by the planner, in place: the job becomes the
+//! A long test job (pytest, cargo-nextest or jest) split into shards planned by the planner, in place: the job becomes the
 //! matrix of shards (its steps before the test step untouched, the test step running the
 //! shard's tests, the steps after it kept after), and three jobs join it: `<job>-plan` (the job's
 //! set-up, the tests listed, the plan from the history), `<job>-report` (the report, the
 //! history saved from the default branch) and `<job>-gate`, named as the job was, so that a
 //! required check of that name stays green only when every shard passed.
 
+use crate::runner::Runner;
 use yaml_serde::{Mapping, Value};
 
-/// The tests a step runs: `pytest …` or `python -m pytest …` on one line, nothing else.
-pub fn pytest_line(run: &str) -> Option<&str> {
+/// The test command of a step, on one line, with the runner it is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TestLine {
+    pub runner: Runner,
+    pub line: String,
+}
+
+/// Why a job with no test line the planner splits is left.
+const NO_TEST_LINE: &str = "no step of it runs pytest, cargo nextest or jest on one line";
+
+/// The tests a step runs: `pytest …` (`python -m pytest …`, `uv run pytest …`), `cargo nextest
+/// run …` or `jest …` (through npx, yarn or pnpm), on one line, nothing else.
+pub fn test_line(run: &str) -> Option<TestLine> {
     let line = run.trim();
     if line.contains('\n') {
         return None;
     }
     let words: Vec<&str> = line.split_whitespace().collect();
-    let is_pytest = match words.as_slice() {
-        ["pytest", ..] => true,
-        [python, "-m", "pytest", ..] => python.starts_with("python"),
-        _ => false,
+    let runner = match words.as_slice() {
+        ["pytest", ..] | ["uv" | "poetry" | "pipenv", "run", "pytest", ..] => Runner::Pytest,
+        [python, "-m", "pytest", ..] if python.starts_with("python") => Runner::Pytest,
+        ["cargo", "nextest", "run", ..] => Runner::Nextest,
+        ["jest", ..]
+        | ["npx" | "yarn" | "bunx" | "pnpm", "jest", ..]
+        | ["pnpm", "exec", "jest", ..] => Runner::Jest,
+        _ => return None,
     };
-    is_pytest.then_some(line)
+    Some(TestLine {
+        runner,
+        line: line.to_owned(),
+    })
+}
+
+/// The flags of `cargo nextest run` that `cargo nextest list` does not take, and whether each
+/// takes a value as the next word.
+const NEXTEST_RUN_ONLY: [(&str, bool); 13] = [
+    ("--no-fail-fast", false),
+    ("--fail-fast", false),
+    ("--no-capture", false),
+    ("--nocapture", false),
+    ("--hide-progress-bar", false),
+    ("--no-tests", true),
+    ("--retries", true),
+    ("--test-threads", true),
+    ("-j", true),
+    ("--max-fail", true),
+    ("--failure-output", true),
+    ("--success-output", true),
+    ("--status-level", true),
+];
+
+/// `words` without the flags in `drop` (and the value after each that takes one, or joined to
+/// it with `=`), and without everything from `--` on when `tail` is set.
+fn without(words: &[&str], drop: &[(&str, bool)], tail: bool) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut it = words.iter();
+    while let Some(&w) = it.next() {
+        if tail && w == "--" {
+            break;
+        }
+        let flag = w.split('=').next().unwrap_or(w);
+        match drop.iter().find(|(d, _)| *d == flag) {
+            Some((_, takes)) => {
+                if *takes && !w.contains('=') {
+                    it.next();
+                }
+            }
+            None => out.push(w.to_owned()),
+        }
+    }
+    out
+}
+
+/// The nextest profile a line runs under, and the folder its reports go to.
+fn nextest_store(words: &[&str]) -> (String, String) {
+    let value = |names: &[&str]| -> Option<String> {
+        words.iter().enumerate().find_map(|(i, w)| {
+            names.iter().find_map(|n| {
+                w.strip_prefix(&format!("{n}="))
+                    .map(str::to_owned)
+                    .or_else(|| (w == n).then(|| words.get(i + 1).map(|v| (*v).to_owned()))?)
+            })
+        })
+    };
+    let profile = value(&["--profile", "-P"]).unwrap_or_else(|| "default".to_owned());
+    let target =
+        value(&["--target-dir"]).unwrap_or_else(|| "${CARGO_TARGET_DIR:-target}".to_owned());
+    (profile, target)
+}
+
+impl TestLine {
+    /// Why the line itself stops a split, if it does.
+    fn refuses(&self) -> Option<&'static str> {
+        self.line
+            .split_whitespace()
+            .any(|w| w.starts_with("--shard") || w.starts_with("--partition"))
+            .then_some("its test command shards itself (`--shard`/`--partition`)")
+    }
+
+    /// The script of the plan job's step that lists the tests into `planner-items.txt`.
+    fn list(&self) -> String {
+        let words: Vec<&str> = self.line.split_whitespace().collect();
+        match self.runner {
+            Runner::Nextest => {
+                let mut list = without(&words, &NEXTEST_RUN_ONLY, false);
+                if let Some(run) = list.iter().position(|w| w == "run") {
+                    "list".clone_into(&mut list[run]);
+                }
+                format!(
+                    "{} --message-format oneline > planner-items.txt",
+                    list.join(" ")
+                )
+            }
+            Runner::Jest => format!(
+                "# Every test file, relative to the repository, as jest-junit names them.\n{} --listTests | sed \"s|^$PWD/||\" | sort > planner-items.txt\n",
+                self.line
+            ),
+            _ => format!(
+                "{} --collect-only -q{} | grep '::' > planner-items.txt",
+                without_verbosity(&self.line),
+                if self.line.contains("no:cacheprovider") {
+                    ""
+                } else {
+                    " -p no:cacheprovider"
+                }
+            ),
+        }
+    }
+
+    /// The plan's `args:` input: by file where the runner is given files.
+    fn plan_args(&self) -> Option<&'static str> {
+        (self.runner == Runner::Jest).then_some("--by\nfile\n")
+    }
+
+    /// The test step's environment and script, running the shard's tests (`PLANNER_ITEMS`) and
+    /// writing their JUnit under `planner-junit/`.
+    fn shard_run(&self) -> (Vec<(&'static str, &'static str)>, String) {
+        let words: Vec<&str> = self.line.split_whitespace().collect();
+        match self.runner {
+            Runner::Nextest => {
+                // The shard's filtersets choose its tests; the line's own chose the list.
+                let filters = [("-E", true), ("--filterset", true), ("--filter-expr", true)];
+                let run = without(&words, &filters, true).join(" ");
+                let (profile, target) = nextest_store(&words);
+                (
+                    vec![],
+                    format!(
+                        "# The shard's JUnit, through a tool config (the repository's own config wins).\nconfig=\"${{RUNNER_TEMP:-$PWD}}/planner-nextest.toml\"\nprintf '[profile.{profile}.junit]\\npath = \"junit.xml\"\\n' > \"$config\"\nmapfile -t filters < \"$PLANNER_ITEMS\"\nstatus=0\n{run} --tool-config-file \"planner:$config\" ${{filters[@]+\"${{filters[@]}}\"}} || status=$?\nmkdir -p planner-junit\ncp {target}/nextest/{profile}/*.xml planner-junit/ 2> /dev/null || true\nexit \"$status\"\n"
+                    ),
+                )
+            }
+            Runner::Jest => (
+                vec![
+                    ("JEST_JUNIT_OUTPUT_DIR", "planner-junit"),
+                    ("JEST_JUNIT_OUTPUT_NAME", "junit.xml"),
+                    // Suites named by their file, as the item list names them.
+                    ("JEST_JUNIT_SUITE_NAME", "{filepath}"),
+                    ("JEST_JUNIT_ADD_FILE_ATTRIBUTE", "true"),
+                ],
+                format!(
+                    "mapfile -t args < \"$PLANNER_ITEMS\"\n{} --ci --reporters=default --reporters=jest-junit ${{args[@]+\"${{args[@]}}\"}}\n",
+                    self.line
+                ),
+            ),
+            _ => (
+                vec![("PLANNER_PLUGIN", "${{ steps.shard.outputs.pytest-plugin }}")],
+                format!(
+                    "PYTHONPATH=\"$PLANNER_PLUGIN${{PYTHONPATH:+:$PYTHONPATH}}\" {} -p planner_select --planner-items=\"$PLANNER_ITEMS\" --junitxml=planner-junit/junit.xml",
+                    self.line
+                ),
+            ),
+        }
+    }
 }
 
 /// The pytest line without its `-q`/`-v` flags: listed with exactly one `-q`, pytest prints
@@ -55,21 +216,19 @@ pub fn unshardable(job: &Value) -> Option<&'static str> {
         return Some("other jobs read its outputs, which a matrix does not have");
     }
     match test_step(job) {
-        None => return Some("no step of it runs pytest on one line"),
-        Some(0) => return Some("its first step runs the tests: nothing checks the code out"),
-        Some(_) => {}
+        None => Some(NO_TEST_LINE),
+        Some((0, _)) => Some("its first step runs the tests: nothing checks the code out"),
+        Some((_, line)) => line.refuses(),
     }
-    None
 }
 
-/// The index of the step that runs pytest.
-pub fn test_step(job: &Value) -> Option<usize> {
-    job.get("steps")?.as_sequence()?.iter().position(|s| {
-        s.get("run")
-            .and_then(Value::as_str)
-            .and_then(pytest_line)
-            .is_some()
-    })
+/// The index of the step that runs the tests, and its test line.
+pub fn test_step(job: &Value) -> Option<(usize, TestLine)> {
+    job.get("steps")?
+        .as_sequence()?
+        .iter()
+        .enumerate()
+        .find_map(|(i, s)| Some((i, test_line(s.get("run")?.as_str()?)?)))
 }
 
 fn map(pairs: Vec<(&str, Value)>) -> Value {
@@ -105,28 +264,26 @@ impl Names {
 }
 
 /// The test step, running the shard's tests and writing their JUnit.
-pub fn shard_test_step(step: &Value, line: &str) -> Value {
+pub fn shard_test_step(step: &Value, line: &TestLine) -> Value {
     let mut out = step.as_mapping().cloned().unwrap_or_default();
     let mut env = out
         .get("env")
         .and_then(Value::as_mapping)
         .cloned()
         .unwrap_or_default();
-    env.insert(
-        "PLANNER_PLUGIN".into(),
-        s("${{ steps.shard.outputs.pytest-plugin }}"),
-    );
+    let (vars, run) = line.shard_run();
+    for (k, v) in vars {
+        env.insert(k.into(), s(v));
+    }
     env.insert(
         "PLANNER_ITEMS".into(),
         s("${{ steps.shard.outputs.items-file }}"),
     );
     out.insert("env".into(), Value::Mapping(env));
-    out.insert(
-        "run".into(),
-        s(format!(
-            "PYTHONPATH=\"$PLANNER_PLUGIN${{PYTHONPATH:+:$PYTHONPATH}}\" {line} -p planner_select --planner-items=\"$PLANNER_ITEMS\" --junitxml=planner-junit/junit.xml"
-        )),
-    );
+    if line.runner != Runner::Pytest {
+        out.insert("shell".into(), s("bash"));
+    }
+    out.insert("run".into(), s(run));
     Value::Mapping(out)
 }
 
@@ -151,19 +308,16 @@ fn planner_step(id: Option<&str>, action: &str, with: Vec<(&str, Value)>) -> Val
 }
 
 /// The steps the shard runs before its tests: the plan, then which tests are its.
-pub fn shard_steps(names: &Names, action: &str) -> Vec<Value> {
-    vec![
-        fetch_plan(names),
-        planner_step(
-            Some("shard"),
-            action,
-            vec![
-                ("command", s("shard")),
-                ("index", s("${{ matrix.shard }}")),
-                ("total", s("${{ matrix.total }}")),
-            ],
-        ),
-    ]
+pub fn shard_steps(names: &Names, action: &str, runner: Runner) -> Vec<Value> {
+    let mut with = vec![
+        ("command", s("shard")),
+        ("index", s("${{ matrix.shard }}")),
+        ("total", s("${{ matrix.total }}")),
+    ];
+    if runner != Runner::Pytest {
+        with.push(("format", s(runner.name())));
+    }
+    vec![fetch_plan(names), planner_step(Some("shard"), action, with)]
 }
 
 /// The step after the tests that keeps the shard's JUnit for the report.
@@ -212,7 +366,7 @@ fn history_cache(names: &Names, action: &str) -> Value {
 pub fn plan_job(
     job: &Value,
     before: &[Value],
-    line: &str,
+    line: &TestLine,
     shards: usize,
     names: &Names,
     action: &str,
@@ -221,30 +375,19 @@ pub fn plan_job(
     steps.push(map(vec![
         ("name", s("List the tests")),
         ("shell", s("bash")),
-        (
-            "run",
-            s(format!(
-                "{} --collect-only -q{} | grep '::' > planner-items.txt",
-                without_verbosity(line),
-                if line.contains("no:cacheprovider") {
-                    ""
-                } else {
-                    " -p no:cacheprovider"
-                }
-            )),
-        ),
+        ("run", s(line.list())),
     ]));
     steps.push(history_cache(names, "restore"));
-    steps.push(planner_step(
-        Some("plan"),
-        action,
-        vec![
-            ("command", s("plan")),
-            ("timings", s(".planner/history.json")),
-            ("items", s("planner-items.txt")),
-            ("total", s(shards.to_string())),
-        ],
-    ));
+    let mut with = vec![
+        ("command", s("plan")),
+        ("timings", s(".planner/history.json")),
+        ("items", s("planner-items.txt")),
+        ("total", s(shards.to_string())),
+    ];
+    if let Some(args) = line.plan_args() {
+        with.push(("args", s(args)));
+    }
+    steps.push(planner_step(Some("plan"), action, with));
     steps.push(map(vec![
         ("name", s("Keep the plan for every shard and re-run")),
         ("uses", s("actions/upload-artifact@v4")),
@@ -363,4 +506,59 @@ pub fn gate_job(job_id: &str, name: &str, names: &Names) -> Value {
             ])]),
         ),
     ])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn test_lines_are_known_by_their_runner() {
+        let runner = |run: &str| test_line(run).map(|t| t.runner);
+        assert_eq!(runner("python3 -m pytest -q"), Some(Runner::Pytest));
+        assert_eq!(runner("uv run pytest tests"), Some(Runner::Pytest));
+        assert_eq!(
+            runner("cargo nextest run --workspace"),
+            Some(Runner::Nextest)
+        );
+        assert_eq!(runner("npx jest --coverage"), Some(Runner::Jest));
+        assert_eq!(runner("pnpm exec jest"), Some(Runner::Jest));
+        assert_eq!(runner("cargo test --workspace"), None);
+        assert_eq!(runner("npx eslint ."), None);
+        assert_eq!(runner("pytest\npytest again"), None);
+    }
+
+    #[test]
+    fn a_line_that_shards_itself_is_left() {
+        let line = |run: &str| test_line(run).expect("a test line");
+        assert!(line("npx jest --shard=1/2").refuses().is_some());
+        assert!(
+            line("cargo nextest run --partition count:1/2")
+                .refuses()
+                .is_some()
+        );
+        assert_eq!(line("npx jest").refuses(), None);
+    }
+
+    /// The list takes the line's filters and none of its run-only flags; the shard's run takes
+    /// the run-only flags and none of the filters (the shard's own choose its tests).
+    #[test]
+    fn nextest_lists_with_the_filters_and_runs_with_the_flags() {
+        let t =
+            test_line("cargo nextest run -P ci --retries 2 --no-fail-fast -E 'kind(lib)' --lib")
+                .expect("nextest");
+        assert_eq!(
+            t.list(),
+            "cargo nextest list -P ci -E 'kind(lib)' --lib --message-format oneline > planner-items.txt"
+        );
+        let (_, run) = t.shard_run();
+        assert!(
+            run.contains(
+                "cargo nextest run -P ci --retries 2 --no-fail-fast --lib --tool-config-file"
+            ),
+            "{run}"
+        );
+        assert!(run.contains("[profile.ci.junit]"), "{run}");
+        assert!(run.contains("target}/nextest/ci/*.xml"), "{run}");
+    }
 }

@@ -633,7 +633,10 @@ fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).expect("dir");
     for e in std::fs::read_dir(from).expect("read dir").flatten() {
         let target = to.join(e.file_name());
-        if e.path().is_dir() {
+        if e.file_name() == "node_modules" {
+            // The installed packages, shared: a checkout's install, not its files.
+            std::os::unix::fs::symlink(e.path(), &target).expect("link");
+        } else if e.path().is_dir() {
             copy_dir(&e.path(), &target);
         } else {
             std::fs::copy(e.path(), &target).expect("copy");
@@ -789,15 +792,15 @@ fn junit_cases(artifacts: &Path) -> Vec<String> {
     ran
 }
 
-/// `optimize` splits a long pytest job; its jobs then run as a runner runs them: the plan lists
-/// and plans the tests, each shard of the matrix runs its own, the report reads their JUnit,
-/// and the gate, named as the job was, passes: every test ran once.
-#[test]
+/// `optimize` splits a long test job (`run`, after `setup`, in a copy of `project`); its jobs then
+/// run as a runner runs them: the plan lists and plans the tests, each shard of the matrix runs
+/// its own, the report reads their JUnit, and the gate, named as the job was, passes: every one
+/// of the project's `cases` tests ran once. The diff is snapshotted as `snapshot`.
 #[expect(
     clippy::too_many_lines,
     reason = "the workflow, optimize, then each job of it in the order a run takes them"
 )]
-fn a_job_optimize_sharded_runs_end_to_end() {
+fn optimize_shard_end_to_end(setup: &str, run: &str, project: &str, cases: usize, snapshot: &str) {
     let runner = Runner::new();
     let release = local_release(&runner.root);
     let url = release_url(&release);
@@ -806,7 +809,8 @@ fn a_job_optimize_sharded_runs_end_to_end() {
     let wf = write(
         &d,
         "ci.yml",
-        "name: ci
+        &format!(
+            "name: ci
 on:
   pull_request:
 jobs:
@@ -822,15 +826,11 @@ jobs:
     runs-on: ubuntu-latest
     timeout-minutes: 60
     steps:
-      # Check out and set up Python.
-      - uses: actions/checkout@v4
-      - uses: actions/setup-python@v5
-        with:
-          python-version: \"3.12\"
-      - run: echo the project installed
+{setup}      - run: echo the project installed
       - name: Run the tests
-        run: python -m pytest -q -p no:cacheprovider
-",
+        run: {run}
+"
+        ),
     );
     let runs: Vec<String> = (0..5)
         .map(|k| {
@@ -859,7 +859,7 @@ jobs:
     let (code, summary, err) = super::run(&args);
     assert_eq!(code, 0, "{err}");
     insta::with_settings!({filters => vec![(r"[^\s]*ci\.yml", "ci.yml")]}, {
-        insta::assert_snapshot!("optimize_shard", summary);
+        insta::assert_snapshot!(snapshot, summary);
     });
     assert_eq!(super::actionlint(&[&out]), "");
     let yaml: Yaml =
@@ -872,7 +872,7 @@ jobs:
     let venv_bin = super::python().parent().expect("bin").to_owned();
     let jobs = Jobs {
         runner: &runner,
-        project: PathBuf::from(super::fixture("projects/pytest_sample")),
+        project: PathBuf::from(super::fixture(project)),
         url,
         artifacts: runner.root.join("artifacts"),
         cache: runner.root.join("cache"),
@@ -903,7 +903,7 @@ jobs:
     let count = ran.len();
     ran.sort();
     ran.dedup();
-    assert_eq!((count, ran.len()), (10, 10), "{ran:?}");
+    assert_eq!((count, ran.len()), (cases, cases), "{ran:?}");
     assert!(jobs.run("test-report", &yaml["jobs"]["test-report"], &mut ctx));
     ctx.insert(
         "join(needs.*.result, ' ')".into(),
@@ -917,5 +917,53 @@ jobs:
     assert!(
         !jobs.run("test-gate", &yaml["jobs"]["test-gate"], &mut ctx),
         "a failed shard fails the gate"
+    );
+}
+
+/// A pytest job, split and run: the ten tests of the sample, each once.
+#[test]
+fn a_pytest_job_optimize_sharded_runs_end_to_end() {
+    optimize_shard_end_to_end(
+        "      # Check out and set up Python.
+      - uses: actions/checkout@v4
+      - uses: actions/setup-python@v5
+        with:
+          python-version: \"3.12\"
+",
+        "python -m pytest -q -p no:cacheprovider",
+        "projects/pytest_sample",
+        10,
+        "optimize_shard",
+    );
+}
+
+/// A cargo-nextest job, split and run: the plan lists the tests with `cargo nextest list` (the
+/// run-only flags dropped), each shard runs its filtersets with its JUnit from a tool config;
+/// the sample's four tests that are not ignored, each once.
+#[test]
+fn a_nextest_job_optimize_sharded_runs_end_to_end() {
+    optimize_shard_end_to_end(
+        "      - uses: actions/checkout@v4
+",
+        "cargo nextest run --workspace --no-fail-fast --retries 0",
+        "projects/nextest_sample",
+        4,
+        "optimize_shard_nextest",
+    );
+}
+
+/// A jest job, split by file and run: the plan lists the files with `jest --listTests`, each
+/// shard runs its files with jest-junit's report named by file; the sample's six tests (one
+/// skipped), each once.
+#[test]
+fn a_jest_job_optimize_sharded_runs_end_to_end() {
+    super::installed("jest_sample");
+    optimize_shard_end_to_end(
+        "      - uses: actions/checkout@v4
+",
+        "npx jest",
+        "projects/jest_sample",
+        6,
+        "optimize_shard_jest",
     );
 }

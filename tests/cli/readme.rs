@@ -370,6 +370,8 @@ const FOREIGN: &[&str] = &[
     "--shard",
     "--partition",
     "--runTestsByPath",
+    "--listTests",
+    "--tool-config-file",
 ];
 
 /// The options the pytest plugin adds (`group.addoption("--planner-items", …)`).
