@@ -550,8 +550,9 @@ pub enum FixArg {
     /// A workflow-level concurrency group: a pull request's superseded runs cancelled, never a
     /// push's.
     Concurrency,
-    /// A long pytest, cargo-nextest or jest job on the critical path split into the shards the
-    /// advice names: a plan job, the shards as a matrix, a report and a gate named as the job was.
+    /// A long pytest, cargo-nextest, jest or playwright job on the critical path split into the
+    /// shards the advice names: a plan job, the shards as a matrix, a report and a gate named as
+    /// the job was.
     Shard,
 }
 

@@ -1,4 +1,4 @@
-//! A long test job (pytest, cargo-nextest or jest) split into shards planned by the planner, in place: the job becomes the
+//! A long test job (pytest, cargo-nextest, jest or playwright) split into shards planned by the planner, in place: the job becomes the
 //! matrix of shards (its steps before the test step untouched, the test step running the
 //! shard's tests, the steps after it kept after), and three jobs join it: `<job>-plan` (the job's
 //! set-up, the tests listed, the plan from the history), `<job>-report` (the report, the
@@ -16,10 +16,12 @@ pub struct TestLine {
 }
 
 /// Why a job with no test line the planner splits is left.
-const NO_TEST_LINE: &str = "no step of it runs pytest, cargo nextest or jest on one line";
+const NO_TEST_LINE: &str =
+    "no step of it runs pytest, cargo nextest, jest or playwright test on one line";
 
 /// The tests a step runs: `pytest …` (`python -m pytest …`, `uv run pytest …`), `cargo nextest
-/// run …` or `jest …` (through npx, yarn or pnpm), on one line, nothing else.
+/// run …`, `jest …` or `playwright test …` (through npx, yarn or pnpm), on one line, nothing
+/// else.
 pub fn test_line(run: &str) -> Option<TestLine> {
     let line = run.trim();
     if line.contains('\n') {
@@ -33,6 +35,9 @@ pub fn test_line(run: &str) -> Option<TestLine> {
         ["jest", ..]
         | ["npx" | "yarn" | "bunx" | "pnpm", "jest", ..]
         | ["pnpm", "exec", "jest", ..] => Runner::Jest,
+        ["playwright", "test", ..]
+        | ["npx" | "yarn" | "bunx" | "pnpm", "playwright", "test", ..]
+        | ["pnpm", "exec", "playwright", "test", ..] => Runner::Playwright,
         _ => return None,
     };
     Some(TestLine {
@@ -98,13 +103,56 @@ fn nextest_store(words: &[&str]) -> (String, String) {
     (profile, target)
 }
 
+/// The flags of `playwright test` that take a value as the next word.
+const PLAYWRIGHT_VALUED: [&str; 16] = [
+    "--project",
+    "-c",
+    "--config",
+    "-j",
+    "--workers",
+    "--retries",
+    "-g",
+    "--grep",
+    "--grep-invert",
+    "--timeout",
+    "--global-timeout",
+    "--reporter",
+    "--repeat-each",
+    "--max-failures",
+    "--output",
+    "--trace",
+];
+
+/// Whether a `playwright test` line names files or folders of its own: a word after `test`
+/// that is neither a flag nor a flag's value.
+fn playwright_filters(words: &[&str]) -> bool {
+    let mut after = words.iter().skip_while(|w| **w != "test").skip(1);
+    while let Some(w) = after.next() {
+        if PLAYWRIGHT_VALUED.contains(w) {
+            after.next();
+        } else if !w.starts_with('-') {
+            return true;
+        }
+    }
+    false
+}
+
+/// A node script that prints, one a line and sorted, the files of playwright's JSON list.
+const PLAYWRIGHT_FILES: &str = "const r = JSON.parse(require('fs').readFileSync(0, 'utf8')); const files = new Set(); (function walk(suites) { for (const s of suites || []) { if (s.file) files.add(s.file); walk(s.suites); } })(r.suites); for (const f of [...files].sort()) console.log(f);";
+
 impl TestLine {
     /// Why the line itself stops a split, if it does.
     fn refuses(&self) -> Option<&'static str> {
-        self.line
-            .split_whitespace()
+        let words: Vec<&str> = self.line.split_whitespace().collect();
+        if words
+            .iter()
             .any(|w| w.starts_with("--shard") || w.starts_with("--partition"))
-            .then_some("its test command shards itself (`--shard`/`--partition`)")
+        {
+            return Some("its test command shards itself (`--shard`/`--partition`)");
+        }
+        (self.runner == Runner::Playwright && playwright_filters(&words)).then_some(
+            "its playwright line names files of its own, which the shard's patterns would add to",
+        )
     }
 
     /// The script of the plan job's step that lists the tests into `planner-items.txt`.
@@ -121,6 +169,10 @@ impl TestLine {
                     list.join(" ")
                 )
             }
+            Runner::Playwright => format!(
+                "# Every test file, from playwright's own list: named from its testDir, as its JUnit names them.\n{} --list --reporter=json | node -e \"{PLAYWRIGHT_FILES}\" > planner-items.txt\n",
+                self.line
+            ),
             Runner::Jest => format!(
                 "# Every test file, relative to the repository, as jest-junit names them.\n{} --listTests | sed \"s|^$PWD/||\" | sort > planner-items.txt\n",
                 self.line
@@ -139,7 +191,7 @@ impl TestLine {
 
     /// The plan's `args:` input: by file where the runner is given files.
     fn plan_args(&self) -> Option<&'static str> {
-        (self.runner == Runner::Jest).then_some("--by\nfile\n")
+        matches!(self.runner, Runner::Jest | Runner::Playwright).then_some("--by\nfile\n")
     }
 
     /// The test step's environment and script, running the shard's tests (`PLANNER_ITEMS`) and
@@ -159,6 +211,16 @@ impl TestLine {
                     ),
                 )
             }
+            Runner::Playwright => (
+                vec![
+                    ("PLAYWRIGHT_JUNIT_OUTPUT_DIR", "planner-junit"),
+                    ("PLAYWRIGHT_JUNIT_OUTPUT_NAME", "junit.xml"),
+                ],
+                format!(
+                    "mapfile -t args < \"$PLANNER_ITEMS\"\n{} --reporter=line,junit ${{args[@]+\"${{args[@]}}\"}}\n",
+                    self.line
+                ),
+            ),
             Runner::Jest => (
                 vec![
                     ("JEST_JUNIT_OUTPUT_DIR", "planner-junit"),
@@ -523,6 +585,11 @@ mod tests {
         );
         assert_eq!(runner("npx jest --coverage"), Some(Runner::Jest));
         assert_eq!(runner("pnpm exec jest"), Some(Runner::Jest));
+        assert_eq!(
+            runner("npx playwright test --project chromium"),
+            Some(Runner::Playwright)
+        );
+        assert_eq!(runner("npx playwright install"), None);
         assert_eq!(runner("cargo test --workspace"), None);
         assert_eq!(runner("npx eslint ."), None);
         assert_eq!(runner("pytest\npytest again"), None);
@@ -538,6 +605,11 @@ mod tests {
                 .is_some()
         );
         assert_eq!(line("npx jest").refuses(), None);
+        assert!(line("npx playwright test e2e/login").refuses().is_some());
+        assert_eq!(
+            line("npx playwright test --project chromium -j 2 --headed").refuses(),
+            None
+        );
     }
 
     /// The list takes the line's filters and none of its run-only flags; the shard's run takes

@@ -792,15 +792,19 @@ fn junit_cases(artifacts: &Path) -> Vec<String> {
     ran
 }
 
-/// `optimize` splits a long test job (`run`, after `setup`, in a copy of `project`); its jobs then
-/// run as a runner runs them: the plan lists and plans the tests, each shard of the matrix runs
-/// its own, the report reads their JUnit, and the gate, named as the job was, passes: every one
-/// of the project's `cases` tests ran once. The diff is snapshotted as `snapshot`.
+/// `optimize` splits a long test job (`run`, after `setup`, in a copy of the sample project
+/// `sample`, its packages installed); its jobs then run as a runner runs them: the plan lists
+/// and plans the tests, each shard of the matrix runs its own, the report reads their JUnit, and
+/// the gate, named as the job was, passes: every one of the project's `cases` tests ran once.
+/// The diff is snapshotted as `snapshot`.
 #[expect(
     clippy::too_many_lines,
     reason = "the workflow, optimize, then each job of it in the order a run takes them"
 )]
-fn optimize_shard_end_to_end(setup: &str, run: &str, project: &str, cases: usize, snapshot: &str) {
+fn optimize_shard_end_to_end(setup: &str, run: &str, sample: &str, cases: usize, snapshot: &str) {
+    if Path::new(&super::fixture(&format!("projects/{sample}/package.json"))).exists() {
+        super::installed(sample);
+    }
     let runner = Runner::new();
     let release = local_release(&runner.root);
     let url = release_url(&release);
@@ -872,7 +876,7 @@ jobs:
     let venv_bin = super::python().parent().expect("bin").to_owned();
     let jobs = Jobs {
         runner: &runner,
-        project: PathBuf::from(super::fixture(project)),
+        project: PathBuf::from(super::fixture(&format!("projects/{sample}"))),
         url,
         artifacts: runner.root.join("artifacts"),
         cache: runner.root.join("cache"),
@@ -931,25 +935,22 @@ fn a_pytest_job_optimize_sharded_runs_end_to_end() {
           python-version: \"3.12\"
 ",
         "python -m pytest -q -p no:cacheprovider",
-        "projects/pytest_sample",
+        "pytest_sample",
         10,
         "optimize_shard",
     );
 }
+
+/// The set-up of a job whose tools the runner already has.
+const CHECKOUT: &str = "      - uses: actions/checkout@v4\n";
 
 /// A cargo-nextest job, split and run: the plan lists the tests with `cargo nextest list` (the
 /// run-only flags dropped), each shard runs its filtersets with its JUnit from a tool config;
 /// the sample's four tests that are not ignored, each once.
 #[test]
 fn a_nextest_job_optimize_sharded_runs_end_to_end() {
-    optimize_shard_end_to_end(
-        "      - uses: actions/checkout@v4
-",
-        "cargo nextest run --workspace --no-fail-fast --retries 0",
-        "projects/nextest_sample",
-        4,
-        "optimize_shard_nextest",
-    );
+    let run = "cargo nextest run --workspace --no-fail-fast --retries 0";
+    optimize_shard_end_to_end(CHECKOUT, run, "nextest_sample", 4, "optimize_shard_nextest");
 }
 
 /// A jest job, split by file and run: the plan lists the files with `jest --listTests`, each
@@ -957,13 +958,20 @@ fn a_nextest_job_optimize_sharded_runs_end_to_end() {
 /// skipped), each once.
 #[test]
 fn a_jest_job_optimize_sharded_runs_end_to_end() {
-    super::installed("jest_sample");
     optimize_shard_end_to_end(
-        "      - uses: actions/checkout@v4
-",
+        CHECKOUT,
         "npx jest",
-        "projects/jest_sample",
+        "jest_sample",
         6,
         "optimize_shard_jest",
     );
+}
+
+/// A playwright job, split by file and run: the plan lists the files from playwright's own JSON
+/// list (named from its testDir), each shard runs its files' patterns with the junit reporter;
+/// the sample's four tests, each once.
+#[test]
+fn a_playwright_job_optimize_sharded_runs_end_to_end() {
+    let (run, sample) = ("npx playwright test", "playwright_sample");
+    optimize_shard_end_to_end(CHECKOUT, run, sample, 4, "optimize_shard_playwright");
 }

@@ -372,6 +372,8 @@ const FOREIGN: &[&str] = &[
     "--runTestsByPath",
     "--listTests",
     "--tool-config-file",
+    "--list",
+    "--reporter",
 ];
 
 /// The options the pytest plugin adds (`group.addoption("--planner-items", …)`).
