@@ -550,8 +550,8 @@ pub enum FixArg {
     /// A workflow-level concurrency group: a pull request's superseded runs cancelled, never a
     /// push's.
     Concurrency,
-    /// A long pytest, cargo-nextest, jest or playwright job on the critical path split into the
-    /// shards the advice names: a plan job, the shards as a matrix, a report and a gate named as
+    /// A long pytest, cargo-nextest, jest, playwright or rspec job on the critical path split into
+    /// the shards the advice names: a plan job, the shards as a matrix, a report and a gate named as
     /// the job was.
     Shard,
 }

@@ -1,4 +1,4 @@
-//! A long test job (pytest, cargo-nextest, jest or playwright) split into shards planned by the planner, in place: the job becomes the
+//! A long test job (pytest, cargo-nextest, jest, playwright or rspec) split into shards planned by the planner, in place: the job becomes the
 //! matrix of shards (its steps before the test step untouched, the test step running the
 //! shard's tests, the steps after it kept after), and three jobs join it: `<job>-plan` (the job's
 //! set-up, the tests listed, the plan from the history), `<job>-report` (the report, the
@@ -17,11 +17,11 @@ pub struct TestLine {
 
 /// Why a job with no test line the planner splits is left.
 const NO_TEST_LINE: &str =
-    "no step of it runs pytest, cargo nextest, jest or playwright test on one line";
+    "no step of it runs pytest, cargo nextest, jest, playwright test or rspec on one line";
 
 /// The tests a step runs: `pytest …` (`python -m pytest …`, `uv run pytest …`), `cargo nextest
-/// run …`, `jest …` or `playwright test …` (through npx, yarn or pnpm), on one line, nothing
-/// else.
+/// run …`, `jest …` or `playwright test …` (through npx, yarn or pnpm) or `rspec …` (`bundle
+/// exec rspec`, `bin/rspec`), on one line, nothing else.
 pub fn test_line(run: &str) -> Option<TestLine> {
     let line = run.trim();
     if line.contains('\n') {
@@ -38,6 +38,7 @@ pub fn test_line(run: &str) -> Option<TestLine> {
         ["playwright", "test", ..]
         | ["npx" | "yarn" | "bunx" | "pnpm", "playwright", "test", ..]
         | ["pnpm", "exec", "playwright", "test", ..] => Runner::Playwright,
+        ["rspec" | "bin/rspec", ..] | ["bundle", "exec", "rspec", ..] => Runner::Rspec,
         _ => return None,
     };
     Some(TestLine {
@@ -123,12 +124,35 @@ const PLAYWRIGHT_VALUED: [&str; 16] = [
     "--trace",
 ];
 
-/// Whether a `playwright test` line names files or folders of its own: a word after `test`
-/// that is neither a flag nor a flag's value.
-fn playwright_filters(words: &[&str]) -> bool {
-    let mut after = words.iter().skip_while(|w| **w != "test").skip(1);
+/// The flags of `rspec` that take a value as the next word.
+const RSPEC_VALUED: [&str; 19] = [
+    "-r",
+    "--require",
+    "-f",
+    "--format",
+    "-o",
+    "--out",
+    "-t",
+    "--tag",
+    "-e",
+    "--example",
+    "-E",
+    "--example-matches",
+    "-I",
+    "--seed",
+    "--order",
+    "-P",
+    "--pattern",
+    "--exclude-pattern",
+    "--default-path",
+];
+
+/// Whether a test line names files or folders of its own: a word after `command` that is
+/// neither a flag nor the value of one of the `valued` flags.
+fn names_files(words: &[&str], command: &str, valued: &[&str]) -> bool {
+    let mut after = words.iter().skip_while(|w| **w != command).skip(1);
     while let Some(w) = after.next() {
-        if PLAYWRIGHT_VALUED.contains(w) {
+        if valued.contains(w) {
             after.next();
         } else if !w.starts_with('-') {
             return true;
@@ -150,9 +174,19 @@ impl TestLine {
         {
             return Some("its test command shards itself (`--shard`/`--partition`)");
         }
-        (self.runner == Runner::Playwright && playwright_filters(&words)).then_some(
-            "its playwright line names files of its own, which the shard's patterns would add to",
-        )
+        let own = match self.runner {
+            Runner::Playwright => names_files(&words, "test", &PLAYWRIGHT_VALUED),
+            Runner::Rspec => names_files(
+                &words,
+                words
+                    .iter()
+                    .find(|w| w.ends_with("rspec"))
+                    .unwrap_or(&"rspec"),
+                &RSPEC_VALUED,
+            ),
+            _ => false,
+        };
+        own.then_some("its test line names files of its own, which the shard's files would add to")
     }
 
     /// The script of the plan job's step that lists the tests into `planner-items.txt`.
@@ -173,6 +207,10 @@ impl TestLine {
                 "# Every test file, from playwright's own list: named from its testDir, as its JUnit names them.\n{} --list --reporter=json | node -e \"{PLAYWRIGHT_FILES}\" > planner-items.txt\n",
                 self.line
             ),
+            Runner::Rspec => format!(
+                "# Every spec file that has an example, from rspec's own dry run.\n{} --dry-run --format json --out planner-rspec.json > /dev/null\nruby -rjson -e 'puts JSON.parse(File.read(\"planner-rspec.json\"))[\"examples\"].map {{ |e| e[\"file_path\"].delete_prefix(\"./\") }}.uniq.sort' > planner-items.txt\n",
+                self.line
+            ),
             Runner::Jest => format!(
                 "# Every test file, relative to the repository, as jest-junit names them.\n{} --listTests | sed \"s|^$PWD/||\" | sort > planner-items.txt\n",
                 self.line
@@ -191,7 +229,11 @@ impl TestLine {
 
     /// The plan's `args:` input: by file where the runner is given files.
     fn plan_args(&self) -> Option<&'static str> {
-        matches!(self.runner, Runner::Jest | Runner::Playwright).then_some("--by\nfile\n")
+        matches!(
+            self.runner,
+            Runner::Jest | Runner::Playwright | Runner::Rspec
+        )
+        .then_some("--by\nfile\n")
     }
 
     /// The test step's environment and script, running the shard's tests (`PLANNER_ITEMS`) and
@@ -208,6 +250,20 @@ impl TestLine {
                     vec![],
                     format!(
                         "# The shard's JUnit, through a tool config (the repository's own config wins).\nconfig=\"${{RUNNER_TEMP:-$PWD}}/planner-nextest.toml\"\nprintf '[profile.{profile}.junit]\\npath = \"junit.xml\"\\n' > \"$config\"\nmapfile -t filters < \"$PLANNER_ITEMS\"\nstatus=0\n{run} --tool-config-file \"planner:$config\" ${{filters[@]+\"${{filters[@]}}\"}} || status=$?\nmkdir -p planner-junit\ncp {target}/nextest/{profile}/*.xml planner-junit/ 2> /dev/null || true\nexit \"$status\"\n"
+                    ),
+                )
+            }
+            Runner::Rspec => {
+                // Without a formatter of its own, rspec prints none beside the JUnit one.
+                let shown = words
+                    .iter()
+                    .any(|w| *w == "-f" || w.starts_with("--format"));
+                (
+                    vec![],
+                    format!(
+                        "mapfile -t specs < \"$PLANNER_ITEMS\"\nmkdir -p planner-junit\n{}{} --format RspecJunitFormatter --out planner-junit/junit.xml ${{specs[@]+\"${{specs[@]}}\"}}\n",
+                        self.line,
+                        if shown { "" } else { " --format progress" }
                     ),
                 )
             }
@@ -590,6 +646,7 @@ mod tests {
             Some(Runner::Playwright)
         );
         assert_eq!(runner("npx playwright install"), None);
+        assert_eq!(runner("bundle exec rspec --tag ~slow"), Some(Runner::Rspec));
         assert_eq!(runner("cargo test --workspace"), None);
         assert_eq!(runner("npx eslint ."), None);
         assert_eq!(runner("pytest\npytest again"), None);
@@ -606,6 +663,8 @@ mod tests {
         );
         assert_eq!(line("npx jest").refuses(), None);
         assert!(line("npx playwright test e2e/login").refuses().is_some());
+        assert!(line("bundle exec rspec spec/models").refuses().is_some());
+        assert_eq!(line("bundle exec rspec --tag ~slow -f d").refuses(), None);
         assert_eq!(
             line("npx playwright test --project chromium -j 2 --headed").refuses(),
             None

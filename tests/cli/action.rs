@@ -975,3 +975,11 @@ fn a_playwright_job_optimize_sharded_runs_end_to_end() {
     let (run, sample) = ("npx playwright test", "playwright_sample");
     optimize_shard_end_to_end(CHECKOUT, run, sample, 4, "optimize_shard_playwright");
 }
+
+/// An rspec job, split by spec file and run: the plan lists the files from rspec's own dry run,
+/// each shard runs its files with rspec_junit_formatter; the sample's six examples, each once.
+#[test]
+fn an_rspec_job_optimize_sharded_runs_end_to_end() {
+    super::tools();
+    optimize_shard_end_to_end(CHECKOUT, "rspec", "rspec_sample", 6, "optimize_shard_rspec");
+}
