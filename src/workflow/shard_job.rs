@@ -1,5 +1,5 @@
-//! A long test job (pytest, cargo-nextest, jest, playwright or rspec) split into shards planned by the planner, in place: the job becomes the
-//! matrix of shards (its steps before the test step untouched, the test step running the
+//! A long test job (pytest, cargo-nextest, jest, playwright or rspec) split into shards planned
+//! by the planner, in place: the job becomes the matrix of shards (its steps before the test step untouched, the test step running the
 //! shard's tests, the steps after it kept after), and three jobs join it: `<job>-plan` (the job's
 //! set-up, the tests listed, the plan from the history), `<job>-report` (the report, the
 //! history saved from the default branch) and `<job>-gate`, named as the job was, so that a
@@ -164,6 +164,15 @@ fn names_files(words: &[&str], command: &str, valued: &[&str]) -> bool {
 /// A node script that prints, one a line and sorted, the files of playwright's JSON list.
 const PLAYWRIGHT_FILES: &str = "const r = JSON.parse(require('fs').readFileSync(0, 'utf8')); const files = new Set(); (function walk(suites) { for (const s of suites || []) { if (s.file) files.add(s.file); walk(s.suites); } })(r.suites); for (const f of [...files].sort()) console.log(f);";
 
+/// A script that reads the shard's items into the bash array `var`, one a line, and runs
+/// `command` with them appended (none when the shard has none, under `set -u` too); `tail` is
+/// what the appended command line ends with.
+fn with_items(var: &str, command: &str, tail: &str) -> String {
+    format!(
+        "mapfile -t {var} < \"$PLANNER_ITEMS\"\n{command} ${{{var}[@]+\"${{{var}[@]}}\"}}{tail}\n"
+    )
+}
+
 impl TestLine {
     /// Why the line itself stops a split, if it does.
     fn refuses(&self) -> Option<&'static str> {
@@ -249,7 +258,12 @@ impl TestLine {
                 (
                     vec![],
                     format!(
-                        "# The shard's JUnit, through a tool config (the repository's own config wins).\nconfig=\"${{RUNNER_TEMP:-$PWD}}/planner-nextest.toml\"\nprintf '[profile.{profile}.junit]\\npath = \"junit.xml\"\\n' > \"$config\"\nmapfile -t filters < \"$PLANNER_ITEMS\"\nstatus=0\n{run} --tool-config-file \"planner:$config\" ${{filters[@]+\"${{filters[@]}}\"}} || status=$?\nmkdir -p planner-junit\ncp {target}/nextest/{profile}/*.xml planner-junit/ 2> /dev/null || true\nexit \"$status\"\n"
+                        "# The shard's JUnit, through a tool config (the repository's own config wins).\nconfig=\"${{RUNNER_TEMP:-$PWD}}/planner-nextest.toml\"\nprintf '[profile.{profile}.junit]\\npath = \"junit.xml\"\\n' > \"$config\"\nstatus=0\n{}mkdir -p planner-junit\ncp {target}/nextest/{profile}/*.xml planner-junit/ 2> /dev/null || true\nexit \"$status\"\n",
+                        with_items(
+                            "filters",
+                            &format!("{run} --tool-config-file \"planner:$config\""),
+                            " || status=$?"
+                        )
                     ),
                 )
             }
@@ -261,9 +275,16 @@ impl TestLine {
                 (
                     vec![],
                     format!(
-                        "mapfile -t specs < \"$PLANNER_ITEMS\"\nmkdir -p planner-junit\n{}{} --format RspecJunitFormatter --out planner-junit/junit.xml ${{specs[@]+\"${{specs[@]}}\"}}\n",
-                        self.line,
-                        if shown { "" } else { " --format progress" }
+                        "mkdir -p planner-junit\n{}",
+                        with_items(
+                            "specs",
+                            &format!(
+                                "{}{} --format RspecJunitFormatter --out planner-junit/junit.xml",
+                                self.line,
+                                if shown { "" } else { " --format progress" }
+                            ),
+                            ""
+                        )
                     ),
                 )
             }
@@ -272,10 +293,7 @@ impl TestLine {
                     ("PLAYWRIGHT_JUNIT_OUTPUT_DIR", "planner-junit"),
                     ("PLAYWRIGHT_JUNIT_OUTPUT_NAME", "junit.xml"),
                 ],
-                format!(
-                    "mapfile -t args < \"$PLANNER_ITEMS\"\n{} --reporter=line,junit ${{args[@]+\"${{args[@]}}\"}}\n",
-                    self.line
-                ),
+                with_items("args", &format!("{} --reporter=line,junit", self.line), ""),
             ),
             Runner::Jest => (
                 vec![
@@ -285,9 +303,13 @@ impl TestLine {
                     ("JEST_JUNIT_SUITE_NAME", "{filepath}"),
                     ("JEST_JUNIT_ADD_FILE_ATTRIBUTE", "true"),
                 ],
-                format!(
-                    "mapfile -t args < \"$PLANNER_ITEMS\"\n{} --ci --reporters=default --reporters=jest-junit ${{args[@]+\"${{args[@]}}\"}}\n",
-                    self.line
+                with_items(
+                    "args",
+                    &format!(
+                        "{} --ci --reporters=default --reporters=jest-junit",
+                        self.line
+                    ),
+                    "",
                 ),
             ),
             _ => (
