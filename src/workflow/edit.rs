@@ -148,7 +148,7 @@ fn shard(
 ) -> Result<String, EditError> {
     use super::shard_job::{
         Names, gate_job, keep_junit_step, plan_job, report_job, shard_steps, shard_test_step,
-        test_step, unshardable,
+        test_step, unshardable, work_dir,
     };
     let whole: yaml_serde::Value = yaml_serde::from_str(text).map_err(|e| fail(e.to_string()))?;
     let j = &whole["jobs"][job];
@@ -167,7 +167,7 @@ fn shard(
     };
     let mut appended = shard_steps(&names, &action, line.runner);
     appended.push(shard_test_step(&steps[p], &line));
-    appended.push(keep_junit_step(&names));
+    appended.push(keep_junit_step(&names, work_dir(j, &steps[p]).as_deref()));
     appended.extend(steps[p + 1..].iter().cloned());
     let mut text = replace_steps_from(text, &at(&["steps"]), p, steps.len(), appended, fail)?;
     // needs: the plan first.
@@ -223,7 +223,7 @@ fn shard(
     let added = [
         (
             names.plan.clone(),
-            plan_job(j, &steps[..p], &line, shards, &names, &action),
+            plan_job(j, &steps[..p], &steps[p], &line, shards, &names, &action),
         ),
         (names.report.clone(), report_job(job, &names, &action)),
         (names.gate.clone(), gate_job(job, &display, &names)),

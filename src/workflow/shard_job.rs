@@ -1,5 +1,5 @@
-//! A long test job (pytest, cargo-nextest, jest, playwright or rspec) split into shards planned
-//! by the planner, in place: the job becomes the matrix of shards (its steps before the test step untouched, the test step running the
+//! A long test job (pytest, cargo-nextest, jest, playwright, rspec or go test) split into shards
+//! planned by the planner, in place: the job becomes the matrix of shards (its steps before the test step untouched, the test step running the
 //! shard's tests, the steps after it kept after), and three jobs join it: `<job>-plan` (the job's
 //! set-up, the tests listed, the plan from the history), `<job>-report` (the report, the
 //! history saved from the default branch) and `<job>-gate`, named as the job was, so that a
@@ -16,12 +16,11 @@ pub struct TestLine {
 }
 
 /// Why a job with no test line the planner splits is left.
-const NO_TEST_LINE: &str =
-    "no step of it runs pytest, cargo nextest, jest, playwright test or rspec on one line";
+const NO_TEST_LINE: &str = "no step of it runs pytest, cargo nextest, jest, playwright test, rspec, go test or gotestsum on one line";
 
 /// The tests a step runs: `pytest …` (`python -m pytest …`, `uv run pytest …`), `cargo nextest
-/// run …`, `jest …` or `playwright test …` (through npx, yarn or pnpm) or `rspec …` (`bundle
-/// exec rspec`, `bin/rspec`), on one line, nothing else.
+/// run …`, `jest …` or `playwright test …` (through npx, yarn or pnpm), `rspec …` (`bundle
+/// exec rspec`, `bin/rspec`), `go test …` or `gotestsum … -- …`, on one line, nothing else.
 pub fn test_line(run: &str) -> Option<TestLine> {
     let line = run.trim();
     if line.contains('\n') {
@@ -39,6 +38,7 @@ pub fn test_line(run: &str) -> Option<TestLine> {
         | ["npx" | "yarn" | "bunx" | "pnpm", "playwright", "test", ..]
         | ["pnpm", "exec", "playwright", "test", ..] => Runner::Playwright,
         ["rspec" | "bin/rspec", ..] | ["bundle", "exec", "rspec", ..] => Runner::Rspec,
+        ["go", "test", ..] | ["gotestsum", ..] => Runner::Go,
         _ => return None,
     };
     Some(TestLine {
@@ -173,6 +173,132 @@ fn with_items(var: &str, command: &str, tail: &str) -> String {
     )
 }
 
+/// The flags of `go test` (build, test and test binary flags) that take a value as the next
+/// word when written without `=`.
+const GO_VALUED: [&str; 42] = [
+    "C",
+    "p",
+    "asmflags",
+    "buildmode",
+    "compiler",
+    "gccgoflags",
+    "gcflags",
+    "installsuffix",
+    "ldflags",
+    "mod",
+    "modfile",
+    "overlay",
+    "pgo",
+    "pkgdir",
+    "tags",
+    "toolexec",
+    "exec",
+    "o",
+    "vet",
+    "covermode",
+    "coverpkg",
+    "coverprofile",
+    "run",
+    "skip",
+    "list",
+    "bench",
+    "benchtime",
+    "count",
+    "cpu",
+    "parallel",
+    "timeout",
+    "shuffle",
+    "fuzz",
+    "fuzztime",
+    "fuzzminimizetime",
+    "outputdir",
+    "cpuprofile",
+    "memprofile",
+    "memprofilerate",
+    "blockprofile",
+    "mutexprofile",
+    "trace",
+];
+
+/// A go line's parts: what runs `go test` (gotestsum and its own flags, without a JUnit file of
+/// their own), the flags given to `go test` (but `-json`, which gotestsum gives), its packages (none: the current directory's, or
+/// `./...` under gotestsum) and everything from `-args` on.
+struct GoParts<'a> {
+    gotestsum: Option<Vec<&'a str>>,
+    flags: Vec<&'a str>,
+    packages: Vec<&'a str>,
+    tail: Vec<&'a str>,
+}
+
+impl<'a> GoParts<'a> {
+    fn of(words: &[&'a str]) -> GoParts<'a> {
+        let (gotestsum, args) = if words.first() == Some(&"gotestsum") {
+            let end = words.iter().position(|w| *w == "--").unwrap_or(words.len());
+            let mut own = Vec::new();
+            let mut it = words[..end].iter();
+            while let Some(&w) = it.next() {
+                if w == "--junitfile" {
+                    it.next();
+                } else if !w.starts_with("--junitfile=") {
+                    own.push(w);
+                }
+            }
+            (Some(own), words.get(end + 1..).unwrap_or_default())
+        } else {
+            (None, words.get(2..).unwrap_or_default())
+        };
+        let mut parts = GoParts {
+            gotestsum,
+            flags: Vec::new(),
+            packages: Vec::new(),
+            tail: Vec::new(),
+        };
+        let mut it = args.iter().enumerate();
+        while let Some((i, &w)) = it.next() {
+            if w == "-args" || w == "--args" {
+                parts.tail = args[i..].to_vec();
+                break;
+            }
+            if Self::flag(w) == "json" && w.starts_with('-') {
+                // gotestsum reads `go test -json` and gives it of its own.
+            } else if w.starts_with('-') {
+                parts.flags.push(w);
+                if !w.contains('=')
+                    && GO_VALUED.contains(&Self::flag(w))
+                    && let Some((_, &v)) = it.next()
+                {
+                    parts.flags.push(v);
+                }
+            } else {
+                parts.packages.push(w);
+            }
+        }
+        if parts.packages.is_empty() && parts.gotestsum.is_some() {
+            parts.packages.push("./...");
+        }
+        parts
+    }
+
+    /// A flag's name: `-test.run=X` and `--run` are both `run`.
+    fn flag(w: &str) -> &str {
+        let name = w.trim_start_matches('-');
+        let name = name.split('=').next().unwrap_or(name);
+        name.strip_prefix("test.").unwrap_or(name)
+    }
+
+    /// Whether the line chooses its tests itself, with a flag the shard's `-run` would undo.
+    fn chooses(&self) -> bool {
+        self.flags.iter().any(|w| {
+            w.starts_with('-') && ["run", "skip", "list", "bench", "fuzz"].contains(&Self::flag(w))
+        })
+    }
+}
+
+/// The awk program that prefixes the names `go test -list .` prints (tests, examples and fuzz
+/// targets; benchmarks run only under `-bench`) with their package, named on the `ok` line that
+/// follows them.
+const GO_LIST_AWK: &str = "/^(ok|\\?) / { for (i = 0; i < n; i++) print $2 \"::\" t[i]; n = 0; next } /^(Test|Example|Fuzz)/ { t[n++] = $0 }";
+
 impl TestLine {
     /// Why the line itself stops a split, if it does.
     fn refuses(&self) -> Option<&'static str> {
@@ -193,6 +319,23 @@ impl TestLine {
                     .unwrap_or(&"rspec"),
                 &RSPEC_VALUED,
             ),
+            Runner::Go => {
+                let parts = GoParts::of(&words);
+                if parts.chooses() {
+                    return Some(
+                        "its test line chooses tests itself (`-run`, `-skip`, `-bench`, `-fuzz`), which the shard's `-run` would undo",
+                    );
+                }
+                if parts.gotestsum.as_ref().is_some_and(|g| {
+                    g.iter()
+                        .any(|w| w.starts_with("--raw-command") || w.starts_with("--watch"))
+                }) {
+                    return Some(
+                        "its gotestsum runs a command of its own (`--raw-command`, `--watch`)",
+                    );
+                }
+                false
+            }
             _ => false,
         };
         own.then_some("its test line names files of its own, which the shard's files would add to")
@@ -220,6 +363,17 @@ impl TestLine {
                 "# Every spec file that has an example, from rspec's own dry run.\n{} --dry-run --format json --out planner-rspec.json > /dev/null\nruby -rjson -e 'puts JSON.parse(File.read(\"planner-rspec.json\"))[\"examples\"].map {{ |e| e[\"file_path\"].delete_prefix(\"./\") }}.uniq.sort' > planner-items.txt\n",
                 self.line
             ),
+            Runner::Go => {
+                let parts = GoParts::of(&words);
+                let mut list = vec!["go", "test"];
+                list.extend(&parts.flags);
+                list.extend(["-list", "."]);
+                list.extend(&parts.packages);
+                format!(
+                    "# Every test, example and fuzz target of every package, from go's own list: PACKAGE::Name, as gotestsum's JUnit names them.\n{} | awk '{GO_LIST_AWK}' > planner-items.txt\n",
+                    list.join(" ")
+                )
+            }
             Runner::Jest => format!(
                 "# Every test file, relative to the repository, as jest-junit names them.\n{} --listTests | sed \"s|^$PWD/||\" | sort > planner-items.txt\n",
                 self.line
@@ -285,6 +439,34 @@ impl TestLine {
                             ),
                             ""
                         )
+                    ),
+                )
+            }
+            Runner::Go => {
+                let parts = GoParts::of(&words);
+                let verbose = parts.flags.iter().any(|w| GoParts::flag(w) == "v");
+                let gotestsum = parts.gotestsum.map_or_else(
+                    || {
+                        format!(
+                            "gotestsum --format {}",
+                            if verbose {
+                                "standard-verbose"
+                            } else {
+                                "standard-quiet"
+                            }
+                        )
+                    },
+                    |g| g.join(" "),
+                );
+                let mut tail = parts.tail.join(" ");
+                if !tail.is_empty() {
+                    tail.insert(0, ' ');
+                }
+                let flags: String = parts.flags.iter().flat_map(|f| [" ", f]).collect();
+                (
+                    vec![],
+                    format!(
+                        "# gotestsum writes the shard's JUnit: the one on PATH, or installed.\ncommand -v gotestsum > /dev/null || go install gotest.tools/gotestsum@v1.12.0\nPATH=\"$PATH:$(go env GOPATH)/bin\"\nmkdir -p planner-junit\nstatus=0 n=0\n# One `-run '^(?:TestA|TestB)$' PACKAGE` line per package, quoted for the shell.\nwhile IFS= read -r line; do\n  eval \"set -- $line\"\n  {gotestsum} --junitfile \"planner-junit/junit-$((++n)).xml\" --{flags} \"$@\"{tail} || status=1\ndone < \"$PLANNER_ITEMS\"\nexit \"$status\"\n"
                     ),
                 )
             }
@@ -460,8 +642,25 @@ pub fn shard_steps(names: &Names, action: &str, runner: Runner) -> Vec<Value> {
     vec![fetch_plan(names), planner_step(Some("shard"), action, with)]
 }
 
-/// The step after the tests that keeps the shard's JUnit for the report.
-pub fn keep_junit_step(names: &Names) -> Value {
+/// The folder the test step runs in, as a path from the workspace: its own
+/// `working-directory`, or the job's `defaults.run`'s; `None` for the workspace itself.
+pub fn work_dir(job: &Value, step: &Value) -> Option<String> {
+    step.get("working-directory")
+        .or_else(|| job.get("defaults")?.get("run")?.get("working-directory"))
+        .and_then(Value::as_str)
+        .map(|d| d.trim_end_matches('/').to_owned())
+        .filter(|d| !d.is_empty() && d != ".")
+}
+
+/// `file` in the folder the tests run in: what the test step writes there, as a step that
+/// `uses:` an action (which runs in the workspace) names it.
+fn in_dir(dir: Option<&str>, file: &str) -> String {
+    dir.map_or_else(|| file.to_owned(), |d| format!("{d}/{file}"))
+}
+
+/// The step after the tests that keeps the shard's JUnit (under `dir`, where the tests ran) for
+/// the report.
+pub fn keep_junit_step(names: &Names, dir: Option<&str>) -> Value {
     map(vec![
         ("name", s("Keep the JUnit report")),
         ("if", s("always()")),
@@ -473,7 +672,7 @@ pub fn keep_junit_step(names: &Names) -> Value {
                     "name",
                     s(format!("{}-junit-${{{{ matrix.shard }}}}", names.key)),
                 ),
-                ("path", s("planner-junit")),
+                ("path", s(in_dir(dir, "planner-junit"))),
                 ("if-no-files-found", s("ignore")),
                 ("overwrite", Value::Bool(true)),
             ]),
@@ -502,26 +701,30 @@ fn history_cache(names: &Names, action: &str) -> Value {
     ])
 }
 
-/// `<job>-plan`: the job's own set-up (`before`), its tests listed, and the plan.
+/// `<job>-plan`: the job's own set-up (`before`), in its environment, defaults and container; its
+/// tests listed where the test step (`test`) runs them; and the plan.
 pub fn plan_job(
     job: &Value,
     before: &[Value],
+    test: &Value,
     line: &TestLine,
     shards: usize,
     names: &Names,
     action: &str,
 ) -> Value {
     let mut steps: Vec<Value> = before.to_vec();
-    steps.push(map(vec![
-        ("name", s("List the tests")),
-        ("shell", s("bash")),
-        ("run", s(line.list())),
-    ]));
+    let mut list = vec![("name", s("List the tests")), ("shell", s("bash"))];
+    if let Some(dir) = test.get("working-directory") {
+        list.push(("working-directory", dir.clone()));
+    }
+    list.push(("run", s(line.list())));
+    steps.push(map(list));
     steps.push(history_cache(names, "restore"));
+    let dir = work_dir(job, test);
     let mut with = vec![
         ("command", s("plan")),
         ("timings", s(".planner/history.json")),
-        ("items", s("planner-items.txt")),
+        ("items", s(in_dir(dir.as_deref(), "planner-items.txt"))),
         ("total", s(shards.to_string())),
     ];
     if let Some(args) = line.plan_args() {
@@ -545,6 +748,12 @@ pub fn plan_job(
         job.get("runs-on").cloned().unwrap_or(s("ubuntu-latest")),
     ));
     pairs.push(("timeout-minutes", Value::Number(15.into())));
+    // The set-up steps run as they do in the job.
+    for key in ["container", "env", "defaults"] {
+        if let Some(value) = job.get(key) {
+            pairs.push((key, value.clone()));
+        }
+    }
     pairs.push((
         "outputs",
         map(vec![
@@ -669,6 +878,9 @@ mod tests {
         );
         assert_eq!(runner("npx playwright install"), None);
         assert_eq!(runner("bundle exec rspec --tag ~slow"), Some(Runner::Rspec));
+        assert_eq!(runner("go test -race ./..."), Some(Runner::Go));
+        assert_eq!(runner("gotestsum -- ./..."), Some(Runner::Go));
+        assert_eq!(runner("go vet ./..."), None);
         assert_eq!(runner("cargo test --workspace"), None);
         assert_eq!(runner("npx eslint ."), None);
         assert_eq!(runner("pytest\npytest again"), None);
@@ -690,6 +902,53 @@ mod tests {
         assert_eq!(
             line("npx playwright test --project chromium -j 2 --headed").refuses(),
             None
+        );
+        for chooses in [
+            "go test -run TestA ./...",
+            "go test -test.run=TestA ./...",
+            "go test -bench . ./...",
+            "gotestsum -- -skip TestB ./...",
+        ] {
+            assert!(line(chooses).refuses().is_some(), "{chooses}");
+        }
+        assert!(line("gotestsum --watch").refuses().is_some());
+        assert_eq!(
+            line("go test -count 1 -tags integration ./...").refuses(),
+            None
+        );
+    }
+
+    /// A go line keeps its flags (a flag's value is not taken for a package), gives its
+    /// packages to the list only, keeps what follows `-args` after the shard's own arguments,
+    /// and under gotestsum keeps gotestsum's flags but its own JUnit file.
+    #[test]
+    fn go_lines_keep_their_flags_and_leave_their_packages_to_the_list() {
+        let t =
+            test_line("go test -v -tags integration -json ./pkg/... -args -update").expect("go");
+        assert!(
+            t.list().starts_with(
+                "# Every test, example and fuzz target of every package, from go's own list: PACKAGE::Name, as gotestsum's JUnit names them.\ngo test -v -tags integration -list . ./pkg/... | awk"
+            ),
+            "{}",
+            t.list()
+        );
+        let (_, run) = t.shard_run();
+        assert!(
+            run.contains(
+                "gotestsum --format standard-verbose --junitfile \"planner-junit/junit-$((++n)).xml\" -- -v -tags integration \"$@\" -args -update || status=1"
+            ),
+            "{run}"
+        );
+        let t = test_line("gotestsum --format testname --junitfile out.xml").expect("gotestsum");
+        assert!(
+            t.list().contains("go test -list . ./... | awk"),
+            "{}",
+            t.list()
+        );
+        let (_, run) = t.shard_run();
+        assert!(
+            run.contains("gotestsum --format testname --junitfile \"planner-junit/junit-$((++n)).xml\" -- \"$@\" || status=1"),
+            "{run}"
         );
     }
 

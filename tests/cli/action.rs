@@ -652,7 +652,11 @@ impl Jobs<'_> {
     fn run(&self, id: &str, job: &Yaml, ctx: &mut BTreeMap<String, String>) -> bool {
         let ws = &self.runner.workspace;
         let _ = std::fs::remove_dir_all(ws);
-        copy_dir(&self.project, ws);
+        // The project where the job's `defaults.run.working-directory` says it is.
+        let dir = job["defaults"]["run"]["working-directory"]
+            .as_str()
+            .unwrap_or_default();
+        copy_dir(&self.project, &ws.join(dir));
         let env_pairs: Vec<(&str, &str)> = vec![("PATH", self.path.as_str())];
         for (n, step) in job["steps"]
             .as_sequence()
@@ -669,8 +673,11 @@ impl Jobs<'_> {
             let uses = step["uses"].as_str().unwrap_or_default();
             let step_id = step["id"].as_str().map(str::to_owned);
             let mut outputs = BTreeMap::new();
-            if uses.starts_with("actions/checkout@") || uses.starts_with("actions/setup-python@") {
-                // The checkout is the job's fresh copy; the Python is the tests' own.
+            if uses.starts_with("actions/checkout@")
+                || uses.starts_with("actions/setup-python@")
+                || uses.starts_with("actions/setup-go@")
+            {
+                // The checkout is the job's fresh copy; the Python and the Go are the tests' own.
             } else if uses.starts_with("actions/cache/restore@") {
                 if self.cache.exists() {
                     copy_dir(&self.cache, &ws.join(".planner"));
@@ -731,10 +738,11 @@ impl Jobs<'_> {
                 std::fs::write(&output, "").expect("file");
                 let mut cmd = Command::new("bash");
                 cmd.args(["--noprofile", "--norc", "-eo", "pipefail", "-c", script])
-                    .current_dir(ws)
+                    .current_dir(ws.join(step["working-directory"].as_str().unwrap_or(dir)))
                     .env("PATH", &self.path)
                     .env("GITHUB_OUTPUT", &output);
-                if let Some(env) = step["env"].as_mapping() {
+                let envs = [&job["env"], &step["env"]];
+                for env in envs.into_iter().filter_map(Yaml::as_mapping) {
                     for (k, v) in env {
                         cmd.env(
                             k.as_str().expect("name"),
@@ -771,7 +779,7 @@ impl Jobs<'_> {
     }
 }
 
-/// `class::name` of every test case in the JUnit of every artifact under `artifacts`.
+/// `class::name` of every test case in the JUnit files of every artifact under `artifacts`.
 fn junit_cases(artifacts: &Path) -> Vec<String> {
     let attr = |tag: &str, name: &str| -> String {
         tag.split(&format!(" {name}=\""))
@@ -781,8 +789,16 @@ fn junit_cases(artifacts: &Path) -> Vec<String> {
             .to_owned()
     };
     let mut ran = Vec::new();
-    for e in std::fs::read_dir(artifacts).expect("artifacts").flatten() {
-        if let Ok(text) = std::fs::read_to_string(e.path().join("junit.xml")) {
+    let files = std::fs::read_dir(artifacts)
+        .expect("artifacts")
+        .flatten()
+        .filter_map(|e| std::fs::read_dir(e.path()).ok())
+        .flatten()
+        .flatten()
+        .map(|f| f.path())
+        .filter(|f| f.extension().is_some_and(|x| x == "xml"));
+    for file in files {
+        if let Ok(text) = std::fs::read_to_string(file) {
             ran.extend(text.split("<testcase").skip(1).map(|tag| {
                 let tag = tag.split('>').next().unwrap_or_default();
                 format!("{}::{}", attr(tag, "classname"), attr(tag, "name"))
@@ -829,7 +845,6 @@ jobs:
     needs: lint
     runs-on: ubuntu-latest
     timeout-minutes: 60
-    steps:
 {setup}      - run: echo the project installed
       - name: Run the tests
         run: {run}
@@ -928,7 +943,8 @@ jobs:
 #[test]
 fn a_pytest_job_optimize_sharded_runs_end_to_end() {
     optimize_shard_end_to_end(
-        "      # Check out and set up Python.
+        "    steps:
+      # Check out and set up Python.
       - uses: actions/checkout@v4
       - uses: actions/setup-python@v5
         with:
@@ -942,7 +958,7 @@ fn a_pytest_job_optimize_sharded_runs_end_to_end() {
 }
 
 /// The set-up of a job whose tools the runner already has.
-const CHECKOUT: &str = "      - uses: actions/checkout@v4\n";
+const CHECKOUT: &str = "    steps:\n      - uses: actions/checkout@v4\n";
 
 /// A cargo-nextest job, split and run: the plan lists the tests with `cargo nextest list` (the
 /// run-only flags dropped), each shard runs its filtersets with its JUnit from a tool config;
@@ -974,6 +990,33 @@ fn a_jest_job_optimize_sharded_runs_end_to_end() {
 fn a_playwright_job_optimize_sharded_runs_end_to_end() {
     let (run, sample) = ("npx playwright test", "playwright_sample");
     optimize_shard_end_to_end(CHECKOUT, run, sample, 4, "optimize_shard_playwright");
+}
+
+/// A go job in a folder of the repository, split by test and run: the plan job, in the job's
+/// folder and environment, lists every package's tests and examples with `go test -list`; each
+/// shard runs one anchored `-run` a package under gotestsum (the line's flags kept), its JUnit
+/// kept from that folder; the sample's seven tests and example, with their eight subtests, each
+/// once.
+#[test]
+fn a_go_job_optimize_sharded_runs_end_to_end() {
+    super::tools();
+    optimize_shard_end_to_end(
+        "    defaults:
+      run:
+        working-directory: services/calc
+    env:
+      GOFLAGS: -mod=mod
+    steps:
+      - uses: actions/checkout@v4
+      - uses: actions/setup-go@v5
+        with:
+          go-version: stable
+",
+        "go test -count=1 -timeout 5m ./...",
+        "go_sample",
+        16,
+        "optimize_shard_go",
+    );
 }
 
 /// An rspec job, split by spec file and run: the plan lists the files from rspec's own dry run,

@@ -343,9 +343,10 @@ fn go_env<'a>(cmd: &'a mut Command, cache: &Path) -> &'a mut Command {
         .env("GOTOOLCHAIN", "local")
 }
 
-/// A per-test plan of go tests with subtests, nested subtests and names that are prefixes of each
-/// other, run as the shipped workflow runs it (items from `go test -list`, one gotestsum per
-/// printed line): every test and every subtest runs exactly once across the shards. Before
+/// A per-test plan of go tests with subtests, nested subtests, names that are prefixes of each
+/// other and an example, run as the shipped workflow runs it (items from its own `go test -list`
+/// step, one gotestsum per printed line): every test, subtest and example runs exactly once
+/// across the shards. Listed by `^Test` alone, the example ran in no shard. Before
 /// subtests were folded into their parent, a plan from gotestsum's report ran `TestAdd/small` on
 /// two shards.
 #[test]
@@ -379,23 +380,25 @@ fn go_runs_every_subtest_exactly_once() {
         everything.iter().any(|(_, n)| n == "TestAdd/outer/inner"),
         "the sample has nested subtests: {everything:?}"
     );
-    // The items, as the workflow lists them.
-    let items: String = ["example.com/gosample/calc", "example.com/gosample/strs"]
+    // The items, listed by the shipped workflow's own step, in a copy of the project.
+    let workflow: serde_yaml::Value = serde_yaml::from_str(
+        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/workflows/go.yml"))
+            .expect("go.yml"),
+    )
+    .expect("YAML");
+    let list = workflow["jobs"]["plan"]["steps"]
+        .as_sequence()
+        .expect("steps")
         .iter()
-        .flat_map(|pkg| {
-            let out = go_env(&mut Command::new("go"), &cache)
-                .current_dir(&project)
-                .args(["test", "-list", "^Test", pkg])
-                .output()
-                .expect("go test -list runs");
-            String::from_utf8_lossy(&out.stdout)
-                .lines()
-                .filter(|t| t.starts_with("Test"))
-                .map(|t| format!("{pkg}::{t}\n"))
-                .collect::<Vec<_>>()
-        })
-        .collect();
-    let items = write(d, "items.txt", &items);
+        .find(|s| s["name"] == "List the tests")
+        .and_then(|s| s["run"].as_str())
+        .expect("the plan job lists the tests");
+    let copy = d.join("project");
+    ok(Command::new("cp").arg("-r").arg(&project).arg(&copy));
+    ok(go_env(&mut Command::new("bash"), &cache)
+        .current_dir(&copy)
+        .args(["-eo", "pipefail", "-c", list]));
+    let items = copy.join("items.txt");
     let (full_s, items_s) = (full.display().to_string(), items.display().to_string());
     everything.sort();
     // As the workflow runs it (items from `go test -list`), and from the history alone.
