@@ -215,18 +215,16 @@ pub fn run(
         return write_items(out, &head, index);
     }
     let who = identity(args)?;
-    let sha = claim_sha(args)?;
     let mut refs = github_refs(
         args.claim.repo.as_deref(),
-        Some(sha),
+        Some(claim_sha(args)?),
         &args.claim.api,
         out,
         reporter,
     )?;
     let prefix = claims_prefix(who.run_id, &suite.name);
-    let shard_no = index.get();
     let start = |refs: &mut GithubRefs| {
-        Claimer::start(refs, &prefix, shard_no, who.attempt, claims.chunks.len())
+        Claimer::start(refs, &prefix, index.get(), who.attempt, claims.chunks.len())
             .map_err(|e| stopped(index, e.to_string()))
     };
     if args.claim.next {
@@ -247,6 +245,7 @@ pub fn run(
     let junit_to = args.junit_to.as_deref();
     let part = |chunk| Part {
         spec,
+        suite: &ids,
         index,
         chunk,
         junit_to,

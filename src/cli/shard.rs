@@ -29,9 +29,14 @@ struct ShardJson<'a> {
 
 /// What a runner's format prints: one argument per line, or for `go test` one shell-quoted
 /// argument list per line.
-fn runner_text(runner: Runner, items: &[ItemId], shard: ShardIndex) -> Result<String, Error> {
+fn runner_text(
+    runner: Runner,
+    items: &[ItemId],
+    suite: &[ItemId],
+    shard: ShardIndex,
+) -> Result<String, Error> {
     let invocations =
-        runner_args(runner, items).map_err(|source| Error::Adapter { shard, source })?;
+        runner_args(runner, items, suite).map_err(|source| Error::Adapter { shard, source })?;
     let mut buf = String::new();
     for inv in invocations {
         if runner == Runner::Go {
@@ -83,6 +88,8 @@ fn chunk_tag(chunk: Option<usize>) -> String {
 /// one claimed chunk (`part`), the JUnit report(s) it wrote copied under a name of its own.
 pub(super) struct Part<'a> {
     pub spec: &'a RunSpec,
+    /// Every item of the suite, which a runner that matches by substring must be told to leave.
+    pub suite: &'a [ItemId],
     pub index: ShardIndex,
     /// `None` for a whole static shard or a head; a chunk's number for a claimed chunk.
     pub chunk: Option<usize>,
@@ -99,10 +106,11 @@ pub(super) fn exec_part(
     reporter: &mut Reporter,
 ) -> Result<(Option<std::process::ExitStatus>, std::time::Duration), Error> {
     let (spec, index) = (part.spec, part.index);
-    let mut invocations = runner_args(spec.runner, items).map_err(|source| Error::Adapter {
-        shard: index,
-        source,
-    })?;
+    let mut invocations =
+        runner_args(spec.runner, items, part.suite).map_err(|source| Error::Adapter {
+            shard: index,
+            source,
+        })?;
     if invocations.is_empty() {
         return Ok((None, std::time::Duration::ZERO));
     }
@@ -187,6 +195,7 @@ fn exec(
     suite: &str,
     spec: &RunSpec,
     items: &[ItemId],
+    every: &[ItemId],
     index: ShardIndex,
     junit_to: Option<&std::path::Path>,
     reporter: &mut Reporter,
@@ -197,6 +206,7 @@ fn exec(
     }
     let part = Part {
         spec,
+        suite: every,
         index,
         chunk: None,
         junit_to,
@@ -339,13 +349,17 @@ pub(super) fn planned_suite<'p>(
     Ok(suite)
 }
 
+/// A shard: its suite's name, its items, every item of the suite, its estimate and how to run it
+/// when the plan says.
+type ShardOf = (String, Vec<ItemId>, Vec<ItemId>, Micros, Option<RunSpec>);
+
 /// The shard as a pinned plan has it, with how to run it when the plan says.
 fn from_plan(
     plan: &crate::plan::Plan,
     path: &std::path::Path,
     args: &ShardArgs,
     index: ShardIndex,
-) -> Result<(String, Vec<ItemId>, Micros, Option<RunSpec>), Error> {
+) -> Result<ShardOf, Error> {
     let suite = planned_suite(plan, path, args)?;
     let shard = suite.shard(index).ok_or_else(|| Error::InvalidInput {
         path: path.to_owned(),
@@ -358,6 +372,11 @@ fn from_plan(
     Ok((
         suite.name.clone(),
         shard.items.iter().map(|i| i.id.clone()).collect(),
+        suite
+            .shards
+            .iter()
+            .flat_map(|s| s.items.iter().map(|i| i.id.clone()))
+            .collect(),
         shard.estimate_ms,
         suite.run.clone(),
     ))
@@ -421,7 +440,7 @@ pub fn run(
         )
         .into());
     }
-    let (suite_name, items, estimate, spec): (String, Vec<ItemId>, Micros, Option<RunSpec>) =
+    let (suite_name, items, every, estimate, spec) =
         if let (Some(plan), Some(path)) = (plan, &args.plan) {
             from_plan(plan, path, args, index)?
         } else {
@@ -432,6 +451,7 @@ pub fn run(
             (
                 args.suite.clone().unwrap_or_else(|| "default".into()),
                 items,
+                ids.into_iter().cloned().collect(),
                 a.loads.get(k).copied().unwrap_or_default(),
                 None,
             )
@@ -443,6 +463,7 @@ pub fn run(
             &suite_name,
             spec,
             &items,
+            &every,
             index,
             args.junit_to.as_deref(),
             reporter,
@@ -450,7 +471,7 @@ pub fn run(
     }
     match args.format {
         ShardFormat::Runner(runner) => {
-            let text = runner_text(runner, &items, index)?;
+            let text = runner_text(runner, &items, &every, index)?;
             out.write_all(text.as_bytes()).map_err(write_err)?;
         }
         ShardFormat::Lines => {

@@ -40,8 +40,28 @@ pub fn one_line_each(items: &[ItemId], to: &'static str) -> Result<(), AdapterEr
     }
 }
 
-/// The invocations that run exactly `items` (in id order); none for an empty shard.
-pub fn runner_args(runner: Runner, items: &[ItemId]) -> Result<Vec<Vec<String>>, AdapterError> {
+/// `path` as a glob that matches that path only.
+fn glob_escape(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for c in path.chars() {
+        if matches!(
+            c,
+            '*' | '?' | '[' | ']' | '{' | '}' | '(' | ')' | '!' | '+' | '@' | '\\'
+        ) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The invocations that run exactly `items` (in id order) of the suite's items `suite` (the
+/// shard's among them); none for an empty shard.
+pub fn runner_args(
+    runner: Runner,
+    items: &[ItemId],
+    suite: &[ItemId],
+) -> Result<Vec<Vec<String>>, AdapterError> {
     one_line_each(items, runner.name())?;
     if items.is_empty() {
         return Ok(Vec::new());
@@ -101,7 +121,21 @@ pub fn runner_args(runner: Runner, items: &[ItemId]) -> Result<Vec<Vec<String>>,
                     id: id.clone(),
                 });
             }
-            vec![files]
+            // vitest runs every test file whose path holds a filter, whatever the case: a file
+            // of the suite that holds one of the shard's, and is not one of them, is excluded
+            // by name.
+            let mine: std::collections::BTreeSet<String> =
+                files.iter().map(|f| f.to_lowercase()).collect();
+            let mut args = Vec::new();
+            for other in suite.iter().map(ItemId::as_str) {
+                let low = other.to_lowercase();
+                if !mine.contains(&low) && mine.iter().any(|f| low.contains(f.as_str())) {
+                    args.push("--exclude".to_owned());
+                    args.push(glob_escape(other));
+                }
+            }
+            args.extend(files);
+            vec![args]
         }
         // Playwright matches each argument as a regular expression against the file's path:
         // escaped and anchored at a path boundary and the end, it matches that file only.
@@ -228,21 +262,56 @@ mod tests {
         v.iter().map(|s| ItemId::from(*s)).collect()
     }
 
+    /// vitest matches its filters by substring, ignoring case (checked by running it): a file
+    /// of the suite whose path holds one of the shard's is excluded, its glob characters
+    /// escaped; the shard's own files and the files that hold none are not.
+    #[test]
+    fn vitest_excludes_the_files_its_filters_would_catch() {
+        let suite = ids(&[
+            "src/math.test.js",
+            "lib/SRC/math.test.js",
+            "app/[id]/src/math.test.js",
+            "src/util.test.js",
+            "src/math.test.jsx",
+        ]);
+        assert_eq!(
+            runner_args(Runner::Vitest, &ids(&["src/math.test.js"]), &suite).unwrap(),
+            [[
+                "--exclude",
+                "lib/SRC/math.test.js",
+                "--exclude",
+                "app/\\[id\\]/src/math.test.js",
+                "--exclude",
+                "src/math.test.jsx",
+                "src/math.test.js",
+            ]]
+        );
+        assert_eq!(
+            runner_args(Runner::Vitest, &ids(&["src/util.test.js"]), &suite).unwrap(),
+            [["src/util.test.js"]]
+        );
+    }
+
     #[test]
     fn each_runner_gets_exact_selectors() {
         assert_eq!(
-            runner_args(Runner::Nextest, &ids(&["sample tests::a", "sample::it"])).unwrap(),
+            runner_args(
+                Runner::Nextest,
+                &ids(&["sample tests::a", "sample::it"]),
+                &[]
+            )
+            .unwrap(),
             [[
                 "-E",
                 "(binary_id(=sample) & test(=tests::a)) | binary_id(=sample::it)"
             ]]
         );
         assert_eq!(
-            runner_args(Runner::Jest, &ids(&["src/a.test.js"])).unwrap(),
+            runner_args(Runner::Jest, &ids(&["src/a.test.js"]), &[]).unwrap(),
             [["--runTestsByPath", "src/a.test.js"]]
         );
         assert_eq!(
-            runner_args(Runner::Playwright, &ids(&["tests/a.spec.ts"])).unwrap(),
+            runner_args(Runner::Playwright, &ids(&["tests/a.spec.ts"]), &[]).unwrap(),
             [["(^|/)tests\\/a\\.spec\\.ts$"]]
         );
         assert_eq!(
@@ -253,7 +322,8 @@ mod tests {
                     "example.com/m/a::TestA",
                     "example.com/m/a::TestC/case_1",
                     "example.com/m/a::TestA2"
-                ])
+                ]),
+                &[]
             )
             .unwrap(),
             [
@@ -263,7 +333,7 @@ mod tests {
             ]
         );
         assert!(
-            runner_args(Runner::Pytest, &[]).unwrap().is_empty(),
+            runner_args(Runner::Pytest, &[], &[]).unwrap().is_empty(),
             "an empty shard runs nothing"
         );
     }
@@ -271,7 +341,7 @@ mod tests {
     #[test]
     fn file_runners_refuse_single_tests() {
         assert_eq!(
-            runner_args(Runner::Vitest, &ids(&["src/a.test.ts::adds"])).unwrap_err(),
+            runner_args(Runner::Vitest, &ids(&["src/a.test.ts::adds"]), &[]).unwrap_err(),
             AdapterError::NeedsFiles {
                 runner: "vitest",
                 id: "src/a.test.ts::adds".into()
@@ -284,7 +354,7 @@ mod tests {
         let many: Vec<ItemId> = (0..5000)
             .map(|i| ItemId::new(format!("crate::bin/integration tests::case_{i:05}")))
             .collect();
-        let args = &runner_args(Runner::Nextest, &many).unwrap()[0];
+        let args = &runner_args(Runner::Nextest, &many, &many).unwrap()[0];
         assert!(args.len() > 2, "more than one expression");
         assert!(args.iter().all(|a| a.len() <= 64 * 1024));
         let joined = args

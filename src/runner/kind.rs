@@ -47,7 +47,9 @@ impl Runner {
             Runner::Jest => {
                 "jest: `--runTestsByPath` and the test files, one per line (needs a plan `--by file`)"
             }
-            Runner::Vitest => "vitest: the test files, one per line (needs a plan `--by file`)",
+            Runner::Vitest => {
+                "vitest: the test files, one per line, after an `--exclude` of each other file whose path holds one (needs a plan `--by file`)"
+            }
             Runner::Playwright => {
                 "playwright: an anchored pattern per test file, one per line (needs a plan `--by file`)"
             }

@@ -1,5 +1,5 @@
-//! A long test job (pytest, cargo-nextest, jest, playwright, rspec or go test) split into shards
-//! planned by the planner, in place: the job becomes the matrix of shards (its steps before the test step untouched, the test step running the
+//! A long test job (pytest, cargo-nextest, jest, vitest, playwright, rspec or go test) split
+//! into shards planned by the planner, in place: the job becomes the matrix of shards (its steps before the test step untouched, the test step running the
 //! shard's tests, the steps after it kept after), and three jobs join it: `<job>-plan` (the job's
 //! set-up, the tests listed, the plan from the history), `<job>-report` (the report, the
 //! history saved from the default branch) and `<job>-gate`, named as the job was, so that a
@@ -16,11 +16,12 @@ pub struct TestLine {
 }
 
 /// Why a job with no test line the planner splits is left.
-const NO_TEST_LINE: &str = "no step of it runs pytest, cargo nextest, jest, playwright test, rspec, go test or gotestsum on one line";
+const NO_TEST_LINE: &str = "no step of it runs pytest, cargo nextest, jest, vitest, playwright test, rspec, go test or gotestsum on one line";
 
 /// The tests a step runs: `pytest …` (`python -m pytest …`, `uv run pytest …`), `cargo nextest
-/// run …`, `jest …` or `playwright test …` (through npx, yarn or pnpm), `rspec …` (`bundle
-/// exec rspec`, `bin/rspec`), `go test …` or `gotestsum … -- …`, on one line, nothing else.
+/// run …`, `jest …`, `vitest [run] …` or `playwright test …` (through npx, yarn, bunx or pnpm),
+/// `rspec …` (`bundle exec rspec`, `bin/rspec`), `go test …` or `gotestsum … -- …`, on one
+/// line, nothing else.
 pub fn test_line(run: &str) -> Option<TestLine> {
     let line = run.trim();
     if line.contains('\n') {
@@ -34,6 +35,15 @@ pub fn test_line(run: &str) -> Option<TestLine> {
         ["jest", ..]
         | ["npx" | "yarn" | "bunx" | "pnpm", "jest", ..]
         | ["pnpm", "exec", "jest", ..] => Runner::Jest,
+        ["vitest", rest @ ..]
+        | ["npx" | "yarn" | "bunx" | "pnpm", "vitest", rest @ ..]
+        | ["pnpm", "exec", "vitest", rest @ ..]
+            if rest
+                .first()
+                .is_none_or(|w| *w == "run" || w.starts_with('-')) =>
+        {
+            Runner::Vitest
+        }
         ["playwright", "test", ..]
         | ["npx" | "yarn" | "bunx" | "pnpm", "playwright", "test", ..]
         | ["pnpm", "exec", "playwright", "test", ..] => Runner::Playwright,
@@ -122,6 +132,31 @@ const PLAYWRIGHT_VALUED: [&str; 16] = [
     "--max-failures",
     "--output",
     "--trace",
+];
+
+/// The flags of `vitest` that take a value as the next word.
+const VITEST_VALUED: [&str; 21] = [
+    "-c",
+    "--config",
+    "-r",
+    "--root",
+    "--dir",
+    "--project",
+    "-t",
+    "--testNamePattern",
+    "--reporter",
+    "--outputFile",
+    "--environment",
+    "--pool",
+    "--exclude",
+    "--maxWorkers",
+    "--testTimeout",
+    "--hookTimeout",
+    "--bail",
+    "--retry",
+    "--mode",
+    "--coverage.provider",
+    "--coverage.reporter",
 ];
 
 /// The flags of `rspec` that take a value as the next word.
@@ -311,6 +346,15 @@ impl TestLine {
         }
         let own = match self.runner {
             Runner::Playwright => names_files(&words, "test", &PLAYWRIGHT_VALUED),
+            Runner::Vitest => names_files(
+                &words,
+                if words.contains(&"run") {
+                    "run"
+                } else {
+                    "vitest"
+                },
+                &VITEST_VALUED,
+            ),
             Runner::Rspec => names_files(
                 &words,
                 words
@@ -338,7 +382,9 @@ impl TestLine {
             }
             _ => false,
         };
-        own.then_some("its test line names files of its own, which the shard's files would add to")
+        own.then_some(
+            "its test line names files (or filters) of its own, which the shard's files would add to",
+        )
     }
 
     /// The script of the plan job's step that lists the tests into `planner-items.txt`.
@@ -374,11 +420,24 @@ impl TestLine {
                     list.join(" ")
                 )
             }
+            Runner::Vitest => {
+                let mut list: Vec<&str> = words.clone();
+                let at = list.iter().position(|w| *w == "vitest").unwrap_or(0) + 1;
+                if list.get(at) == Some(&"run") {
+                    list[at] = "list";
+                } else {
+                    list.insert(at, "list");
+                }
+                format!(
+                    "# Every test file, from vitest's own list, as its JUnit names them.\n{} --filesOnly | sort > planner-items.txt\n",
+                    list.join(" ")
+                )
+            }
             Runner::Jest => format!(
                 "# Every test file, relative to the repository, as jest-junit names them.\n{} --listTests | sed \"s|^$PWD/||\" | sort > planner-items.txt\n",
                 self.line
             ),
-            _ => format!(
+            Runner::Pytest => format!(
                 "{} --collect-only -q{} | grep '::' > planner-items.txt",
                 without_verbosity(&self.line),
                 if self.line.contains("no:cacheprovider") {
@@ -394,7 +453,7 @@ impl TestLine {
     fn plan_args(&self) -> Option<&'static str> {
         matches!(
             self.runner,
-            Runner::Jest | Runner::Playwright | Runner::Rspec
+            Runner::Jest | Runner::Vitest | Runner::Playwright | Runner::Rspec
         )
         .then_some("--by\nfile\n")
     }
@@ -470,6 +529,19 @@ impl TestLine {
                     ),
                 )
             }
+            // The shard's items are its files, each other file of the suite that holds one of
+            // them excluded first (vitest matches its filters by substring).
+            Runner::Vitest => (
+                vec![],
+                with_items(
+                    "args",
+                    &format!(
+                        "{} --reporter=default --reporter=junit --outputFile.junit=planner-junit/junit.xml",
+                        self.line
+                    ),
+                    "",
+                ),
+            ),
             Runner::Playwright => (
                 vec![
                     ("PLAYWRIGHT_JUNIT_OUTPUT_DIR", "planner-junit"),
@@ -494,7 +566,7 @@ impl TestLine {
                     "",
                 ),
             ),
-            _ => (
+            Runner::Pytest => (
                 vec![("PLANNER_PLUGIN", "${{ steps.shard.outputs.pytest-plugin }}")],
                 format!(
                     "PYTHONPATH=\"$PLANNER_PLUGIN${{PYTHONPATH:+:$PYTHONPATH}}\" {} -p planner_select --planner-items=\"$PLANNER_ITEMS\" --junitxml=planner-junit/junit.xml",
@@ -872,6 +944,9 @@ mod tests {
         );
         assert_eq!(runner("npx jest --coverage"), Some(Runner::Jest));
         assert_eq!(runner("pnpm exec jest"), Some(Runner::Jest));
+        assert_eq!(runner("npx vitest run --coverage"), Some(Runner::Vitest));
+        assert_eq!(runner("pnpm vitest"), Some(Runner::Vitest));
+        assert_eq!(runner("npx vitest bench"), None);
         assert_eq!(
             runner("npx playwright test --project chromium"),
             Some(Runner::Playwright)
@@ -898,6 +973,12 @@ mod tests {
         assert_eq!(line("npx jest").refuses(), None);
         assert!(line("npx playwright test e2e/login").refuses().is_some());
         assert!(line("bundle exec rspec spec/models").refuses().is_some());
+        assert!(line("npx vitest run src/api").refuses().is_some());
+        assert!(line("npx vitest --shard=1/3").refuses().is_some());
+        assert_eq!(
+            line("npx vitest run --project unit -t parses --coverage").refuses(),
+            None
+        );
         assert_eq!(line("bundle exec rspec --tag ~slow -f d").refuses(), None);
         assert_eq!(
             line("npx playwright test --project chromium -j 2 --headed").refuses(),

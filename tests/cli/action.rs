@@ -983,6 +983,16 @@ fn a_jest_job_optimize_sharded_runs_end_to_end() {
     );
 }
 
+/// A vitest job, split by file and run: the plan lists the files with `vitest list --filesOnly`,
+/// each shard runs its files with vitest's junit reporter, each other file whose path holds one
+/// of them excluded (`packages/web/src/math.test.js` holds `src/math.test.js`); the sample's six
+/// tests (one skipped), each once.
+#[test]
+fn a_vitest_job_optimize_sharded_runs_end_to_end() {
+    let (run, sample) = ("npx vitest run", "vitest_sample");
+    optimize_shard_end_to_end(CHECKOUT, run, sample, 6, "optimize_shard_vitest");
+}
+
 /// A playwright job, split by file and run: the plan lists the files from playwright's own JSON
 /// list (named from its testDir), each shard runs its files' patterns with the junit reporter;
 /// the sample's four tests, each once.

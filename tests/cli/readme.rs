@@ -374,6 +374,8 @@ const FOREIGN: &[&str] = &[
     "--tool-config-file",
     "--list",
     "--reporter",
+    "--filesOnly",
+    "--exclude",
 ];
 
 /// The options the pytest plugin adds (`group.addoption("--planner-items", …)`).
