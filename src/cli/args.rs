@@ -445,6 +445,12 @@ pub struct ShardArgs {
     #[arg(long, value_name = "DIR", requires = "exec")]
     pub junit_to: Option<PathBuf>,
 
+    /// A re-run of the shard: only its items that did not pass in these JUnit reports (files or
+    /// folders: its earlier attempts', the latest report's word final), so the tests that failed
+    /// or never ran. A path that does not exist is no earlier report: the whole shard.
+    #[arg(long, value_name = "PATH", conflicts_with = "next")]
+    pub rerun_failed: Vec<String>,
+
     #[command(flatten)]
     pub claim: ClaimArgs,
 }

@@ -22,7 +22,13 @@ pub fn run(cli: Cli, out: &mut dyn Write, reporter: &mut Reporter) -> Result<(),
             // A pinned plan says, for every shard alike, whether they claim.
             Some(path) => {
                 let plan = read_plan(path)?;
-                if plan.claim {
+                if plan.claim && !args.rerun_failed.is_empty() {
+                    Err(super::settings::SettingError::flag(
+                        "--rerun-failed",
+                        "a claiming shard's later attempt runs the chunks it claimed before, by itself",
+                    )
+                    .into())
+                } else if plan.claim {
                     claim::run(&args, &plan, out, reporter)
                 } else {
                     shard::run(&args, Some(&plan), out, reporter)

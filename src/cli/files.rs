@@ -335,3 +335,17 @@ pub fn parse_items(path: &std::path::Path, text: &str) -> Result<Vec<ItemId>, Er
     }
     Ok(items)
 }
+
+/// Every JUnit report in `args` (files, or folders read through).
+pub fn read_junit_reports(args: &[String]) -> Result<Vec<crate::report::JunitReport>, Error> {
+    let mut reports = Vec::new();
+    for arg in args {
+        let (files, _) = crate::timings::formats::expand_input(arg)?;
+        for path in files {
+            let bytes = std::fs::read(&path).map_err(|e| Error::io("read", &path, e))?;
+            let summary = crate::timings::formats::read_junit(&path, &bytes)?;
+            reports.push(crate::report::JunitReport { path, summary });
+        }
+    }
+    Ok(reports)
+}

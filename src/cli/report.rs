@@ -15,9 +15,7 @@ use crate::report::{
     AdviceKind, ClaimCost, DEFAULT_JOB_NAME, Earlier, Goals, JunitReport, Report, RunJob, Severity,
     SuiteRun, attach_jobs, build, check_template, collect, comma_list, read_earlier,
 };
-use crate::timings::formats::{
-    PROCESS_TIMING_SUFFIX, ReadOptions, expand_input, junit_view, read_junit,
-};
+use crate::timings::formats::{PROCESS_TIMING_SUFFIX, ReadOptions, junit_view};
 use crate::timings::{Observed, cost_key};
 
 use super::Reporter;
@@ -97,19 +95,6 @@ struct ProcessTime {
     requests: Option<usize>,
     #[serde(default)]
     claim_wait_ms: Option<crate::timings::Micros>,
-}
-
-fn read_reports(args: &ReportArgs) -> Result<Vec<JunitReport>, Error> {
-    let mut reports = Vec::new();
-    for arg in &args.junit {
-        let (files, _) = expand_input(arg)?;
-        for path in files {
-            let bytes = std::fs::read(&path).map_err(|e| Error::io("read", &path, e))?;
-            let summary = read_junit(&path, &bytes)?;
-            reports.push(JunitReport { path, summary });
-        }
-    }
-    Ok(reports)
 }
 
 /// This run's times, one observation per suite, into `--timings-out`.
@@ -365,7 +350,7 @@ pub fn run(args: &ReportArgs, out: &mut dyn Write, reporter: &mut Reporter) -> R
         target_seconds,
     } = report_settings(args)?;
     let earlier = read_previous(args, reporter)?;
-    let reports = read_reports(args)?;
+    let reports = super::files::read_junit_reports(&args.junit)?;
     let mut warnings = Vec::new();
     let mut runs = collect(&plan, &reports, &mut warnings);
     let costs = attach_process_times(&mut runs, &reports, &mut warnings);

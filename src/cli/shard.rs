@@ -349,6 +349,55 @@ pub(super) fn planned_suite<'p>(
     Ok(suite)
 }
 
+/// The shard's `items` that did not pass in the earlier reports at `paths` (`by`: what the items
+/// are; unknown for a shard recomputed from history, whose items are tests when any is one):
+/// those that failed, and those no report holds. No report at all: every item.
+fn rerun_items(
+    paths: &[String],
+    items: Vec<ItemId>,
+    by: Option<crate::timings::formats::Granularity>,
+    index: ShardIndex,
+    reporter: &mut Reporter,
+) -> Result<Vec<ItemId>, Error> {
+    use crate::timings::formats::{Granularity, final_outcomes, settled_items};
+    let present: Vec<String> = paths
+        .iter()
+        .filter(|p| std::path::Path::new(p).exists())
+        .cloned()
+        .collect();
+    let reports = super::files::read_junit_reports(&present)?;
+    if reports.is_empty() {
+        reporter.info(format!(
+            "shard {index}: no earlier report at {}: the whole shard runs",
+            paths.join(", ")
+        ));
+        return Ok(items);
+    }
+    let by = by.unwrap_or(
+        if items.iter().any(|i| crate::timings::is_test_id(i.as_str())) {
+            Granularity::Test
+        } else {
+            Granularity::File
+        },
+    );
+    let views: Vec<(&std::path::Path, &crate::timings::formats::JunitSummary)> = reports
+        .iter()
+        .map(|r| (r.path.as_path(), &r.summary))
+        .collect();
+    let settled = settled_items(&final_outcomes(&views), by);
+    let all = items.len();
+    let again: Vec<ItemId> = items
+        .into_iter()
+        .filter(|i| !settled.contains(i.as_str()))
+        .collect();
+    reporter.info(format!(
+        "shard {index}: a re-run: {} of its {all} items did not pass in the {} earlier report(s), and run again",
+        again.len(),
+        reports.len()
+    ));
+    Ok(again)
+}
+
 /// A shard: its suite's name, its items, every item of the suite, its estimate and how to run it
 /// when the plan says.
 type ShardOf = (String, Vec<ItemId>, Vec<ItemId>, Micros, Option<RunSpec>);
@@ -456,6 +505,14 @@ pub fn run(
                 None,
             )
         };
+    let by = plan
+        .and_then(|p| p.suite(Some(&suite_name)))
+        .map(|s| s.granularity);
+    let items = if args.rerun_failed.is_empty() {
+        items
+    } else {
+        rerun_items(&args.rerun_failed, items, by, index, reporter)?
+    };
     let write_err = |e| Error::io("write", "standard output", e);
     if args.exec {
         let spec = spec_of(spec.as_ref(), &suite_name)?;

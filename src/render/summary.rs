@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use super::analysis::{Bar, gantt_chart};
 use super::markdown::{md_code, md_text};
 use crate::report::fmt_s as dur;
-use crate::report::{Report, Severity, SuiteClaims, SuiteMeasures, Trend, comma_list};
+use crate::report::{Report, Severity, SuiteClaims, SuiteMeasures, TestFailure, Trend, comma_list};
 use crate::timings::Micros;
 
 fn pct(x: Option<f64>) -> String {
@@ -201,6 +201,7 @@ fn suite_section(s: &mut String, m: &SuiteMeasures) {
             list.join(", ")
         );
     }
+    failures_section(s, m);
     shard_table(s, m);
     let _ = writeln!(s, "```mermaid\n{}```\n", gantt(m));
     if !m.items_off.is_empty() {
@@ -216,6 +217,78 @@ fn suite_section(s: &mut String, m: &SuiteMeasures) {
             );
         }
         s.push_str("\n</details>\n\n");
+    }
+}
+
+/// The most tests each of the failed and flaky tables lists; the JSON report has them all.
+const FAILURES_LISTED: usize = 25;
+
+/// One table of tests that failed: `flaky` adds how often they failed.
+fn failure_table(s: &mut String, tests: &[TestFailure], flaky: bool) {
+    s.push_str(if flaky {
+        "| shard | test | failed | message |\n|---:|---|---:|---|\n"
+    } else {
+        "| shard | test | message |\n|---:|---|---|\n"
+    });
+    for t in tests.iter().take(FAILURES_LISTED) {
+        let message = t.message.as_deref().map(md_text).unwrap_or_default();
+        if flaky {
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} of {} | {message} |",
+                t.shard,
+                md_code(t.id.as_str()),
+                t.failures,
+                t.failures + t.passes
+            );
+        } else {
+            let _ = writeln!(
+                s,
+                "| {} | {} | {message} |",
+                t.shard,
+                md_code(t.id.as_str())
+            );
+        }
+    }
+    if tests.len() > FAILURES_LISTED {
+        let _ = writeln!(
+            s,
+            "\n…and {} more, in the JSON report.",
+            tests.len() - FAILURES_LISTED
+        );
+    }
+    s.push('\n');
+}
+
+/// The tests that failed in the end, then those that failed and passed (flaky), apart.
+fn failures_section(s: &mut String, m: &SuiteMeasures) {
+    let plural = |n: usize| if n == 1 { "" } else { "s" };
+    if !m.failed.is_empty() {
+        let shards: Vec<u32> = m
+            .failed
+            .iter()
+            .map(|t| t.shard)
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let _ = writeln!(
+            s,
+            "**Failed: {} test{}** in shard{} {}. Re-run the failed jobs: a shard given its earlier attempt's JUnit (`planner shard --rerun-failed`, the action's `rerun-failed`) runs only the tests that failed or never ran.\n",
+            m.failed.len(),
+            plural(m.failed.len()),
+            plural(shards.len()),
+            comma_list(&shards)
+        );
+        failure_table(s, &m.failed, false);
+    }
+    if !m.flaky.is_empty() {
+        let _ = writeln!(
+            s,
+            "**Flaky: {} test{}** failed and then passed (a later attempt, or its runner's retry): not counted as failed.\n",
+            m.flaky.len(),
+            plural(m.flaky.len())
+        );
+        failure_table(s, &m.flaky, true);
     }
 }
 
@@ -395,6 +468,20 @@ pub fn summary_text(r: &Report) -> String {
             m.shards,
             m.runner_minutes
         );
+        for (what, tests) in [("failed", &m.failed), ("flaky", &m.flaky)] {
+            for t in tests.iter().take(FAILURES_LISTED) {
+                let _ = writeln!(
+                    s,
+                    "  {what}: {} (shard {}){}",
+                    t.id,
+                    t.shard,
+                    t.message
+                        .as_deref()
+                        .map(|m| format!(": {m}"))
+                        .unwrap_or_default()
+                );
+            }
+        }
     }
     for c in &r.claims {
         let _ = writeln!(s, "{}", claims_line(c));

@@ -119,6 +119,20 @@ pub struct ItemTime {
     pub seconds: f64,
 }
 
+/// A test that failed in the run, in the end or before it passed.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct TestFailure {
+    pub id: ItemId,
+    /// The shard whose latest report holds it.
+    pub shard: u32,
+    /// The first line of its latest failure's message.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// How often it failed and passed over the run's attempts (and its runner's retries).
+    pub failures: u32,
+    pub passes: u32,
+}
+
 /// An item that ran far from its estimate.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ItemOff {
@@ -165,7 +179,12 @@ pub struct SuiteMeasures {
     pub cost_usd: f64,
     pub unplanned_items: usize,
     pub unreported_items: usize,
+    /// Tests whose final outcome is a failure.
     pub failed_tests: usize,
+    /// Those tests, in id order.
+    pub failed: Vec<TestFailure>,
+    /// Tests that failed and then passed (a later attempt, or their runner's retry): flaky.
+    pub flaky: Vec<TestFailure>,
     pub per_shard: Vec<ShardMeasures>,
     pub items_off: Vec<ItemOff>,
 }
@@ -301,6 +320,10 @@ fn billed(reported: &[&ShardRun], overhead_known: bool) -> u64 {
     }
 }
 
+#[expect(
+    clippy::too_many_lines,
+    reason = "the measures' one struct, field by field, each beside how it is computed"
+)]
 pub fn measure(run: &SuiteRun, rates: &Rates) -> SuiteMeasures {
     let reported: Vec<_> = run.shards.iter().filter(|s| s.reported).collect();
     let n = reported.len();
@@ -400,9 +423,26 @@ pub fn measure(run: &SuiteRun, rates: &Rates) -> SuiteMeasures {
         unplanned_items: run.unplanned,
         unreported_items: run.unreported_items,
         failed_tests: run.shards.iter().map(|s| s.failed_tests).sum(),
+        failed: failures(run, true),
+        flaky: failures(run, false),
         per_shard,
         items_off,
     }
+}
+
+/// The suite's tests that failed in the end (`failed`), or failed and then passed.
+fn failures(run: &SuiteRun, failed: bool) -> Vec<TestFailure> {
+    run.verdicts
+        .iter()
+        .filter(|v| v.failed == failed)
+        .map(|v| TestFailure {
+            id: v.id.clone(),
+            shard: v.shard,
+            message: v.message.clone(),
+            failures: v.failures,
+            passes: v.passes,
+        })
+        .collect()
 }
 
 /// The run as a whole: every suite's shards together.

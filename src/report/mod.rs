@@ -17,8 +17,8 @@ pub use claims::{ClaimCost, ShardClaims, SuiteClaims, account};
 pub use format::{REPORT_FORMAT, REPORT_VERSION};
 pub use jobs::{DEFAULT_JOB_NAME, JobsMatched, attach_jobs, check_template};
 pub use measures::{
-    ItemOff, ItemTime, Rates, RunMeasures, ShardMeasures, SuiteMeasures, comma_list, fmt_s,
-    measure, measure_run,
+    ItemOff, ItemTime, Rates, RunMeasures, ShardMeasures, SuiteMeasures, TestFailure, comma_list,
+    fmt_s, measure, measure_run,
 };
 pub use run::{Report as JunitReport, ShardRun, SuiteRun, collect};
 pub use shard_job::{RunJob, ShardJob};

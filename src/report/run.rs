@@ -11,7 +11,9 @@ use chrono::{DateTime, Utc};
 use super::shard_job::ShardJob;
 use crate::plan::{Plan, SuitePlan};
 use crate::timings::align::{Listed, find_reroot, rerooted};
-use crate::timings::formats::{Granularity, JunitSummary, Outcome, ReadOptions, junit_items};
+use crate::timings::formats::{
+    Granularity, JunitSummary, Outcome, ReadOptions, final_outcomes, junit_items,
+};
 use crate::timings::{ItemId, Micros, file_count};
 
 /// One shard as it ran.
@@ -38,8 +40,23 @@ pub struct ShardRun {
     pub reported: bool,
     /// Its job, when the run's jobs were read from the API.
     pub job: Option<ShardJob>,
+    /// Its tests whose final outcome is a failure.
     pub failed_tests: usize,
     pub reports: Vec<PathBuf>,
+}
+
+/// A test that failed in the run: in the end (its latest report says failed), or before it
+/// passed (flaky).
+#[derive(Clone, Debug, PartialEq)]
+pub struct TestVerdict {
+    pub id: ItemId,
+    /// 1-based: the shard of the latest report that holds it.
+    pub shard: u32,
+    pub message: Option<String>,
+    pub failures: u32,
+    pub passes: u32,
+    /// Its final outcome is a failure.
+    pub failed: bool,
 }
 
 impl ShardRun {
@@ -80,6 +97,8 @@ pub struct SuiteRun {
     /// What the reports' testcases were read as: the plan's granularity, or the one its items
     /// turned out to be (a plan made from a map of files says "test").
     pub read_by: Granularity,
+    /// Every test that failed at least once, in id order.
+    pub verdicts: Vec<TestVerdict>,
 }
 
 impl SuiteRun {
@@ -116,6 +135,7 @@ fn empty_run(plan: &SuitePlan) -> SuiteRun {
         unplanned: 0,
         unreported_items: 0,
         read_by: plan.granularity,
+        verdicts: Vec::new(),
     }
 }
 
@@ -207,7 +227,9 @@ pub fn collect(plan: &Plan, reports: &[Report], warnings: &mut Vec<String>) -> V
         std::iter::repeat_with(std::cell::OnceCell::new)
             .take(plan.suites.len())
             .collect();
-    for report in reports {
+    // Per suite, the reports it took and the shard (0-based) each counted in.
+    let mut taken: Vec<Vec<(usize, usize)>> = vec![Vec::new(); plan.suites.len()];
+    for (ri, report) in reports.iter().enumerate() {
         let Some(Matched {
             suite: si,
             items,
@@ -278,13 +300,8 @@ pub fn collect(plan: &Plan, reports: &[Report], warnings: &mut Vec<String>) -> V
             let slot = shard.items.entry(id).or_default();
             *slot = (*slot).max(ms);
         }
+        taken[si].push((ri, home));
         let shard = &mut run.shards[home];
-        shard.failed_tests += report
-            .summary
-            .cases
-            .iter()
-            .filter(|c| c.outcome == Outcome::Failed)
-            .count();
         shard.reports.push(report.path.clone());
         if let Some(start) = report.summary.timestamp {
             shard.start = Some(shard.start.map_or(start, |s| s.min(start)));
@@ -295,8 +312,36 @@ pub fn collect(plan: &Plan, reports: &[Report], warnings: &mut Vec<String>) -> V
     }
     for (si, run) in runs.iter_mut().enumerate() {
         run.unreported_items = unreported(&plan.suites[si], &run.shards);
+        judge(run, reports, &taken[si]);
     }
     runs
+}
+
+/// The suite's tests that failed at least once over its reports (`taken`: each report's index
+/// and shard), each with the latest report's word; and each shard's count of final failures.
+fn judge(run: &mut SuiteRun, reports: &[Report], taken: &[(usize, usize)]) {
+    let these: Vec<(&std::path::Path, &JunitSummary)> = taken
+        .iter()
+        .map(|&(ri, _)| (reports[ri].path.as_path(), &reports[ri].summary))
+        .collect();
+    for (id, t) in final_outcomes(&these) {
+        if t.failures == 0 {
+            continue;
+        }
+        let home = taken[t.report].1;
+        let failed = t.outcome == Outcome::Failed;
+        if failed {
+            run.shards[home].failed_tests += 1;
+        }
+        run.verdicts.push(TestVerdict {
+            id: id.clone(),
+            shard: run.shards[home].index,
+            message: t.message.map(str::to_owned),
+            failures: t.failures,
+            passes: t.passes,
+            failed,
+        });
+    }
 }
 
 /// Planned items of the shards that reported, that no report of theirs holds.

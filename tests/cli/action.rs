@@ -405,6 +405,23 @@ fn plan_shard_and_report_through_the_action_as_a_runner_runs_it() {
         "the pytest plugin's folder: {}",
         shard.outputs["pytest-plugin"]
     );
+    // A re-run: the shard's tests that passed in the earlier reports are left out (shard 1's
+    // test_f failed).
+    let rerun = runner.run(&[
+        ("command", "shard"),
+        ("plan", "action-plan.json"),
+        ("index", "1"),
+        ("total", "3"),
+        ("format", "pytest"),
+        ("rerun-failed", &reports.join("\n")),
+        ("release-url", &url),
+    ]);
+    assert!(rerun.ok, "{}", rerun.log);
+    assert_eq!(
+        rerun.outputs["items"], "tests/test_app.py::test_f",
+        "{}",
+        rerun.log
+    );
 
     // report: the measures as outputs, the summary in the step summary.
     let junit = reports.join("\n");

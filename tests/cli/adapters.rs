@@ -538,7 +538,7 @@ fn rspec_never_reads_a_file_as_an_option() {
 
 /// pytest with the planner's plugin (`-p planner_select --planner-items FILE`), the selection the
 /// pytest workflow uses: pytest collects as usual and keeps the shard's tests.
-fn pytest_with_plugin(project: &str, items: &Path, junit: &Path) -> std::process::Output {
+pub fn pytest_with_plugin(project: &str, items: &Path, junit: &Path) -> std::process::Output {
     let plugin = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/runner/pytest");
     Command::new(python())
         .current_dir(project)

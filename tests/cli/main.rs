@@ -23,6 +23,7 @@ mod readme;
 mod render;
 mod report;
 mod report_api;
+mod rerun;
 mod workflows;
 
 use std::path::{Path, PathBuf};

@@ -110,10 +110,16 @@ pub fn hand_worked_run(dir: &Path) -> (String, [String; 3]) {
 
 /// `planner plan --timings TIMINGS --total N --out PLAN`, which must succeed.
 fn plan_shards(timings: &Path, n: u32, plan: &Path) {
+    plan_from("--timings", timings, n, plan);
+}
+
+/// `planner plan FLAG INPUT --total N --out PLAN` (`--timings` or `--items`), which must
+/// succeed.
+pub fn plan_from(flag: &str, input: &Path, n: u32, plan: &Path) {
     let (code, _, err) = run(&[
         "plan",
-        "--timings",
-        &timings.display().to_string(),
+        flag,
+        &input.display().to_string(),
         "--total",
         &n.to_string(),
         "--out",

@@ -41,6 +41,12 @@ pub struct JunitCase {
     pub class: String,
     pub millis: Option<Micros>,
     pub outcome: Outcome,
+    /// The first line of its failure's message (or of the failure's text), when it failed, or
+    /// of a failure it then passed through when it was retried.
+    pub message: Option<String>,
+    /// It failed and passed on a retry in the same run of its runner (`<flakyFailure>` or
+    /// `<flakyError>`, as nextest and surefire write them).
+    pub flaky: bool,
     /// Line of the `<testcase>` element.
     pub line: usize,
 }
@@ -98,6 +104,42 @@ struct Case {
     time: Option<String>,
     line: usize,
     outcome: Option<Outcome>,
+    /// The message attribute's first line, and the text, of its first failure.
+    message: Option<String>,
+    text: String,
+    flaky: bool,
+}
+
+/// The longest a failure's message is kept.
+const MESSAGE_CHARS: usize = 300;
+
+/// What a failure says, in one line: its message's first line, else its text's. A Rust panic's
+/// message names only where it panicked (`thread 'x' panicked at src/lib.rs:27:9`, as nextest
+/// writes it): its text's next line says what failed.
+fn failure_line(message: Option<&str>, text: &str) -> Option<String> {
+    let message = message.map(str::to_owned).or_else(|| first_line(text))?;
+    let panicked = message
+        .starts_with("thread '")
+        .then(|| message.split_once(" panicked at "))
+        .flatten();
+    if let Some((_, at)) = panicked {
+        let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
+        if lines.next().is_some_and(|l| l.starts_with("thread '"))
+            && let Some(next) = lines.next().and_then(first_line)
+        {
+            return Some(format!("{next} (panicked at {})", at.trim_end_matches(':')));
+        }
+    }
+    Some(message)
+}
+
+/// The first line of `text` that has anything on it, cut to `MESSAGE_CHARS`.
+fn first_line(text: &str) -> Option<String> {
+    let line = text.lines().map(str::trim).find(|l| !l.is_empty())?;
+    Some(match line.char_indices().nth(MESSAGE_CHARS) {
+        Some((at, _)) => format!("{}…", &line[..at]),
+        None => line.to_owned(),
+    })
 }
 
 /// Reads every testcase of a JUnit report.
@@ -118,6 +160,8 @@ pub fn read_junit(path: &Path, bytes: &[u8]) -> Result<JunitSummary, IngestError
     let mut dialect = Dialect::Generic;
     let mut suites: Vec<Suite> = Vec::new();
     let mut case: Option<Case> = None;
+    // Inside a case's first failure: its text is kept beside its message.
+    let mut failure_text = false;
     let mut seen_root = false;
     let mut depth = 0usize;
     let mut lines = Lines {
@@ -145,7 +189,23 @@ pub fn read_junit(path: &Path, bytes: &[u8]) -> Result<JunitSummary, IngestError
                             summary.cases.push(finish(path, &c, &suites, dialect)?);
                         }
                     }
-                    _ => {}
+                    _ => failure_text = false,
+                }
+                continue;
+            }
+            Event::Text(t) if failure_text => {
+                if let Some(c) = case.as_mut() {
+                    let text = t.unescape().map_or_else(
+                        |_| String::from_utf8_lossy(t).into_owned(),
+                        std::borrow::Cow::into_owned,
+                    );
+                    c.text.push_str(&text);
+                }
+                continue;
+            }
+            Event::CData(t) if failure_text => {
+                if let Some(c) = case.as_mut() {
+                    c.text.push_str(&String::from_utf8_lossy(t));
                 }
                 continue;
             }
@@ -217,6 +277,9 @@ pub fn read_junit(path: &Path, bytes: &[u8]) -> Result<JunitSummary, IngestError
                     time: get("time"),
                     line,
                     outcome: None,
+                    message: None,
+                    text: String::new(),
+                    flaky: false,
                 };
                 if empty {
                     summary.cases.push(finish(path, &c, &suites, dialect)?);
@@ -229,11 +292,20 @@ pub fn read_junit(path: &Path, bytes: &[u8]) -> Result<JunitSummary, IngestError
                     c.outcome = Some(Outcome::Skipped);
                 }
             }
-            b"failure" | b"error" => {
+            b"failure" | b"error" | b"flakyFailure" | b"flakyError" => {
                 if let Some(c) = case.as_mut()
                     && c.outcome != Some(Outcome::Skipped)
                 {
-                    c.outcome = Some(Outcome::Failed);
+                    if matches!(local.as_ref(), b"flakyFailure" | b"flakyError") {
+                        c.flaky = true;
+                    } else {
+                        c.outcome = Some(Outcome::Failed);
+                    }
+                    // The first failure's message and text say what went wrong.
+                    failure_text = c.message.is_none() && c.text.is_empty() && !empty;
+                    if c.message.is_none() {
+                        c.message = get("message").as_deref().and_then(first_line);
+                    }
                 }
             }
             _ => {}
@@ -293,6 +365,7 @@ struct Attrs {
     file: Option<String>,
     time: Option<String>,
     timestamp: Option<String>,
+    message: Option<String>,
 }
 
 impl Attrs {
@@ -303,6 +376,7 @@ impl Attrs {
             "file" => self.file.clone(),
             "time" => self.time.clone(),
             "timestamp" => self.timestamp.clone(),
+            "message" => self.message.clone(),
             _ => None,
         }
     }
@@ -322,6 +396,7 @@ fn attributes(path: &Path, line: usize, e: &BytesStart<'_>) -> Result<Attrs, Ing
             b"file" => &mut out.file,
             b"time" => &mut out.time,
             b"timestamp" => &mut out.timestamp,
+            b"message" => &mut out.message,
             _ => continue,
         };
         let value = a
@@ -454,6 +529,9 @@ fn finish(
         class,
         millis,
         outcome,
+        message: failure_line(c.message.as_deref(), &c.text)
+            .filter(|_| outcome == Outcome::Failed || c.flaky),
+        flaky: c.flaky && outcome == Outcome::Passed,
         line: c.line,
     })
 }

@@ -5,6 +5,7 @@ mod error;
 mod flat;
 mod inputs;
 mod junit;
+mod outcomes;
 
 pub use error::{IngestError, line_of};
 pub use flat::{read_flat_map, strip_position};
@@ -13,3 +14,4 @@ pub use inputs::{
     expand_input, junit_items, junit_view, read_input, read_store,
 };
 pub use junit::{JunitCase, JunitSummary, Outcome, read_junit};
+pub use outcomes::{TestOutcome, final_outcomes, run_order, settled_items};
