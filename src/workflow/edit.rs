@@ -220,6 +220,24 @@ fn shard(
         },
         fail,
     )?;
+    // The shards fetch the plan through the API (a re-run of a failed shard sees the first
+    // attempt's artifacts no other way): the token must read actions where permissions are set.
+    let reads = |p: &yaml_serde::Value| p.get("actions").is_some() || p.as_str().is_some();
+    if j.get("permissions")
+        .is_some_and(yaml_serde::Value::is_mapping)
+    {
+        if !reads(&j["permissions"]) {
+            text = patched(&text, at(&["permissions"]), read_actions(), fail)?;
+        }
+    } else if j.get("permissions").is_none()
+        && whole
+            .get("permissions")
+            .is_some_and(yaml_serde::Value::is_mapping)
+        && !reads(&whole["permissions"])
+    {
+        let top = Route::from(vec![Component::from("permissions")]);
+        text = patched(&text, top, read_actions(), fail)?;
+    }
     let added = [
         (
             names.plan.clone(),
@@ -229,6 +247,14 @@ fn shard(
         (names.gate.clone(), gate_job(job, &display, &names)),
     ];
     append_jobs(&text, &added, fail)
+}
+
+/// The edit that lets a `permissions:` mapping read actions.
+fn read_actions() -> Op<'static> {
+    Op::Add {
+        key: "actions".to_owned(),
+        value: "read".into(),
+    }
 }
 
 /// `text` with `jobs` added at the end of its `jobs:`, written block style at the indentation

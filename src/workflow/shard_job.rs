@@ -681,13 +681,22 @@ pub fn shard_test_step(step: &Value, line: &TestLine) -> Value {
     Value::Mapping(out)
 }
 
+/// A step that downloads artifacts of this run (`with`: which, and where), earlier attempts'
+/// too: a re-run of a failed job sees those only through the API, with the token and the run's
+/// id (and `actions: read`).
+fn download(name: &str, mut with: Vec<(&str, Value)>) -> Value {
+    with.push(("github-token", s("${{ github.token }}")));
+    with.push(("run-id", s("${{ github.run_id }}")));
+    map(vec![
+        ("name", s(name)),
+        ("uses", s("actions/download-artifact@v4")),
+        ("with", map(with)),
+    ])
+}
+
 /// The step that fetches the plan the plan job kept.
 fn fetch_plan(names: &Names) -> Value {
-    map(vec![
-        ("name", s("Fetch the plan")),
-        ("uses", s("actions/download-artifact@v4")),
-        ("with", map(vec![("name", s(&names.key))])),
-    ])
+    download("Fetch the plan", vec![("name", s(&names.key))])
 }
 
 /// A step of the planner's action, `id` its id if it has one.
@@ -870,17 +879,13 @@ pub fn report_job(job_id: &str, names: &Names, action: &str) -> Value {
             Value::Sequence(vec![
                 history_cache(names, "restore"),
                 fetch_plan(names),
-                map(vec![
-                    ("name", s("Fetch the shards' JUnit")),
-                    ("uses", s("actions/download-artifact@v4")),
-                    (
-                        "with",
-                        map(vec![
-                            ("pattern", s(format!("{}-junit-*", names.key))),
-                            ("path", s("planner-junit")),
-                        ]),
-                    ),
-                ]),
+                download(
+                    "Fetch the shards' JUnit",
+                    vec![
+                        ("pattern", s(format!("{}-junit-*", names.key))),
+                        ("path", s("planner-junit")),
+                    ],
+                ),
                 planner_step(
                     None,
                     action,

@@ -850,6 +850,8 @@ fn optimize_shard_end_to_end(setup: &str, run: &str, sample: &str, cases: usize,
             "name: ci
 on:
   pull_request:
+permissions:
+  contents: read
 jobs:
   lint:
     runs-on: ubuntu-latest
@@ -904,6 +906,7 @@ jobs:
         yaml["jobs"]["test-gate"]["name"], "tests",
         "the check's name kept"
     );
+    super::workflows::downloads_reach_earlier_attempts(&yaml, "optimized");
 
     let venv_bin = super::python().parent().expect("bin").to_owned();
     let jobs = Jobs {

@@ -39,6 +39,39 @@ fn uses(step: &Value) -> &str {
     step["uses"].as_str().unwrap_or_default()
 }
 
+/// Every download of `wf` reaches earlier attempts' artifacts: through the API, with the token
+/// and the run's id (a re-run of a failed job sees them no other way), in a job whose token reads
+/// actions where the workflow or the job sets permissions.
+pub fn downloads_reach_earlier_attempts(wf: &Value, name: &str) {
+    let mut seen = 0;
+    for (id, job) in wf["jobs"].as_mapping().expect("jobs") {
+        for step in job["steps"].as_sequence().into_iter().flatten() {
+            if !uses(step).starts_with("actions/download-artifact@") {
+                continue;
+            }
+            seen += 1;
+            assert_eq!(
+                step["with"]["github-token"], "${{ github.token }}",
+                "{name}: {id:?}"
+            );
+            assert_eq!(
+                step["with"]["run-id"], "${{ github.run_id }}",
+                "{name}: {id:?}"
+            );
+            let perms = if job["permissions"].is_null() {
+                &wf["permissions"]
+            } else {
+                &job["permissions"]
+            };
+            assert!(
+                perms.is_null() || perms["actions"] == "read" || perms.is_string(),
+                "{name}: job {id:?} downloads without actions: read"
+            );
+        }
+    }
+    assert!(seen > 0, "{name}: no download");
+}
+
 #[test]
 fn ready_to_copy_workflows_exist_for_every_runner_and_follow_the_rules() {
     let version = env!("CARGO_PKG_VERSION");
@@ -55,6 +88,7 @@ fn ready_to_copy_workflows_exist_for_every_runner_and_follow_the_rules() {
             wf["jobs"]["report"]["permissions"]["actions"], "read",
             "{name}: the report reads the run's jobs"
         );
+        downloads_reach_earlier_attempts(&wf, &name);
         let all = steps(&wf);
         // The action, pinned to this version, plans, shards and reports.
         let commands: Vec<(&str, &str)> = all
