@@ -12,7 +12,7 @@ use super::shard_job::ShardJob;
 use crate::plan::{Plan, SuitePlan};
 use crate::timings::align::{Listed, find_reroot, rerooted};
 use crate::timings::formats::{
-    Granularity, JunitSummary, Outcome, ReadOptions, final_outcomes, junit_items,
+    Granularity, JunitSummary, Outcome, ReadOptions, final_outcomes, junit_items, run_order,
 };
 use crate::timings::{ItemId, Micros, file_count};
 
@@ -301,20 +301,43 @@ pub fn collect(plan: &Plan, reports: &[Report], warnings: &mut Vec<String>) -> V
             *slot = (*slot).max(ms);
         }
         taken[si].push((ri, home));
-        let shard = &mut run.shards[home];
-        shard.reports.push(report.path.clone());
-        if let Some(start) = report.summary.timestamp {
-            shard.start = Some(shard.start.map_or(start, |s| s.min(start)));
-        }
-        if let Some(end) = report.summary.end {
-            shard.end = Some(shard.end.map_or(end, |e| e.max(end)));
-        }
+        run.shards[home].reports.push(report.path.clone());
     }
     for (si, run) in runs.iter_mut().enumerate() {
         run.unreported_items = unreported(&plan.suites[si], &run.shards);
+        timelines(run, reports, &taken[si]);
         judge(run, reports, &taken[si]);
     }
     runs
+}
+
+/// Each shard's timeline: from the start of its first report to the end of its last, leaving out
+/// the reports of a re-run (a later report all of whose tests an earlier one of the shard holds:
+/// a re-run of the failed tests, or of the whole shard), whose times would span the wait between
+/// the attempts.
+fn timelines(run: &mut SuiteRun, reports: &[Report], taken: &[(usize, usize)]) {
+    let views: Vec<(&std::path::Path, &JunitSummary)> = taken
+        .iter()
+        .map(|&(ri, _)| (reports[ri].path.as_path(), &reports[ri].summary))
+        .collect();
+    let mut seen: Vec<std::collections::HashSet<&ItemId>> =
+        vec![std::collections::HashSet::new(); run.shards.len()];
+    for i in run_order(&views) {
+        let (home, summary) = (taken[i].1, views[i].1);
+        let rerun =
+            !summary.cases.is_empty() && summary.cases.iter().all(|c| seen[home].contains(&c.test));
+        seen[home].extend(summary.cases.iter().map(|c| &c.test));
+        if rerun {
+            continue;
+        }
+        let shard = &mut run.shards[home];
+        if let Some(start) = summary.timestamp {
+            shard.start = Some(shard.start.map_or(start, |s| s.min(start)));
+        }
+        if let Some(end) = summary.end {
+            shard.end = Some(shard.end.map_or(end, |e| e.max(end)));
+        }
+    }
 }
 
 /// The suite's tests that failed at least once over its reports (`taken`: each report's index

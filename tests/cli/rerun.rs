@@ -63,6 +63,8 @@ fn two_attempts(
         (run_shard(&file, &junit), mine)
     };
     let first: Vec<(bool, Vec<String>)> = (1..=total).map(|k| attempt(1, k, &[])).collect();
+    // A re-run comes later: its reports must not stretch the shards' timeline.
+    std::thread::sleep(std::time::Duration::from_millis(1500));
     let mut second = Vec::new();
     for k in 1..=total {
         if first[k as usize - 1].0 {
@@ -75,15 +77,15 @@ fn two_attempts(
     (first.into_iter().map(|(_, items)| items).collect(), second)
 }
 
-/// `planner report` of the attempts (`d/attempt-*`): the suite's JSON, the text it printed, and
-/// the summary's failures section.
-fn report_of_attempts(d: &Path, plan: &Path) -> (Value, String, String) {
+/// `planner report` of the attempts up to `upto` (`d/attempt-N`): the suite's JSON, the text it
+/// printed, and the summary's failures section.
+fn report_of_attempts(d: &Path, plan: &Path, upto: u32) -> (Value, String, String) {
     let json = d.join("report.json");
     let summary = d.join("summary.md");
     let mut args: Vec<String> = ["report", "--plan", &plan.display().to_string()]
         .map(str::to_owned)
         .to_vec();
-    for n in 1..=2 {
+    for n in 1..=upto {
         let attempt = d.join(format!("attempt-{n}"));
         if attempt.exists() {
             args.extend(["--junit".to_owned(), attempt.display().to_string()]);
@@ -98,6 +100,7 @@ fn report_of_attempts(d: &Path, plan: &Path) -> (Value, String, String) {
     let report: Value =
         serde_json::from_str(&std::fs::read_to_string(&json).expect("json")).expect("JSON");
     let md = std::fs::read_to_string(&summary).expect("summary");
+    std::fs::remove_file(&summary).expect("summary");
     let from = md.find("**Failed").expect("a failed section");
     let to = md[from..]
         .find("| shard | item")
@@ -177,8 +180,12 @@ fn a_failed_pytest_shard_reruns_only_its_failed_tests_and_the_flake_is_marked() 
     let whole = shard_items(&plan, 1, 2, &["--rerun-failed", &none], &d.join("w.txt"));
     assert_eq!(whole, first[0]);
 
-    let (suite, text, failures) = report_of_attempts(d, &plan);
+    let (suite, text, failures) = report_of_attempts(d, &plan, 2);
     assert_eq!(suite["failed_tests"], 1, "{suite}");
+    // The re-run's reports count for the outcomes, not for the shards' timeline: the wall is
+    // the first attempt's, not the span from it to the re-run.
+    let (first_only, _, _) = report_of_attempts(d, &plan, 1);
+    assert_eq!(suite["wall_seconds"], first_only["wall_seconds"], "{suite}");
     assert_eq!(
         listed(&suite, "failed"),
         ["tests/test_flaky.py::test_broken 2/0 AssertionError: broken until someone fixes it"]
@@ -248,7 +255,7 @@ fn a_failed_nextest_shard_reruns_only_its_failed_tests_and_a_retry_is_flaky() {
         (1, 1, 0),
         "attempt 2 runs only the failed tests: {ran:?}"
     );
-    let (suite, _, _) = report_of_attempts(d, &plan);
+    let (suite, _, _) = report_of_attempts(d, &plan, 2);
     assert_eq!(suite["failed_tests"], 1, "{suite}");
     assert_eq!(
         listed(&suite, "failed"),
@@ -274,7 +281,7 @@ fn a_failed_nextest_shard_reruns_only_its_failed_tests_and_a_retry_is_flaky() {
         once.join("attempt-1/junit.xml"),
     )
     .expect("the JUnit");
-    let (suite, _, _) = report_of_attempts(&once, &plan);
+    let (suite, _, _) = report_of_attempts(&once, &plan, 1);
     assert_eq!(suite["failed_tests"], 1, "{suite}");
     assert_eq!(
         listed(&suite, "flaky"),
