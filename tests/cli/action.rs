@@ -635,8 +635,9 @@ fn a_claiming_run_through_the_action() {
 /// A job of a workflow run the way a runner runs it, for `optimize`'s sharded jobs: each in a
 /// fresh checkout of `project`; `run:` steps in bash, the planner's action through `Runner`,
 /// artifacts and the cache as folders, checkout and set-up skipped (the tests' Python is on
-/// PATH), a step with an `if:` other than `always()` skipped. Returns whether it passed; its
-/// outputs go into `ctx` as `needs.<job>.outputs.*`.
+/// PATH), a step with an `if:` other than `always()` (or a re-run's `github.run_attempt != '1'`)
+/// skipped, and after a failed step only the `always()` ones run (`continue-on-error` is no
+/// failure). Returns whether it passed; its outputs go into `ctx` as `needs.<job>.outputs.*`.
 struct Jobs<'a> {
     runner: &'a Runner,
     project: PathBuf,
@@ -661,7 +662,25 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-impl Jobs<'_> {
+impl<'a> Jobs<'a> {
+    /// The jobs of a runner whose checkout is the sample project `sample`, the planner from
+    /// `url`, the tests' Python first on PATH.
+    fn new(runner: &'a Runner, sample: &str, url: String) -> Jobs<'a> {
+        let venv_bin = super::python().parent().expect("bin").to_owned();
+        Jobs {
+            runner,
+            project: PathBuf::from(super::fixture(&format!("projects/{sample}"))),
+            url,
+            artifacts: runner.root.join("artifacts"),
+            cache: runner.root.join("cache"),
+            path: format!(
+                "{}:{}",
+                venv_bin.display(),
+                std::env::var("PATH").unwrap_or_default()
+            ),
+        }
+    }
+
     #[expect(
         clippy::too_many_lines,
         reason = "one kind of step after another, as the runner does them"
@@ -675,14 +694,22 @@ impl Jobs<'_> {
             .unwrap_or_default();
         copy_dir(&self.project, &ws.join(dir));
         let env_pairs: Vec<(&str, &str)> = vec![("PATH", self.path.as_str())];
+        // After a step fails, only the steps that run always() do; the job has failed.
+        let mut failed = false;
         for (n, step) in job["steps"]
             .as_sequence()
             .expect("steps")
             .iter()
             .enumerate()
         {
+            let tolerated = step["continue-on-error"] == true;
+            if failed && step["if"] != "always()" {
+                continue;
+            }
             if let Some(cond) = step["if"].as_str()
                 && cond != "always()"
+                && !(cond == "github.run_attempt != '1'"
+                    && ctx.get("github.run_attempt").is_some_and(|a| a != "1"))
             {
                 continue;
             }
@@ -745,7 +772,8 @@ impl Jobs<'_> {
                 let done = self.runner.run_with(&inputs, &env_pairs);
                 if !done.ok {
                     eprintln!("{id}: step {n}: {}", done.log);
-                    return false;
+                    failed |= !tolerated;
+                    continue;
                 }
                 outputs = done.outputs;
             } else if let Some(script) = step["run"].as_str() {
@@ -770,7 +798,8 @@ impl Jobs<'_> {
                 let (code, out, err) = split(&cmd.output().expect("bash runs"));
                 if code != 0 {
                     eprintln!("{id}: step {n}: {out}{err}");
-                    return false;
+                    failed |= !tolerated;
+                    continue;
                 }
                 outputs = read_github_output(&output);
             } else {
@@ -792,7 +821,7 @@ impl Jobs<'_> {
             }
         }
         ctx.retain(|k, _| !k.starts_with("steps."));
-        true
+        !failed
     }
 }
 
@@ -908,19 +937,7 @@ jobs:
     );
     super::workflows::downloads_reach_earlier_attempts(&yaml, "optimized");
 
-    let venv_bin = super::python().parent().expect("bin").to_owned();
-    let jobs = Jobs {
-        runner: &runner,
-        project: PathBuf::from(super::fixture(&format!("projects/{sample}"))),
-        url,
-        artifacts: runner.root.join("artifacts"),
-        cache: runner.root.join("cache"),
-        path: format!(
-            "{}:{}",
-            venv_bin.display(),
-            std::env::var("PATH").unwrap_or_default()
-        ),
-    };
+    let jobs = Jobs::new(&runner, sample, url);
     let mut ctx: BTreeMap<String, String> = BTreeMap::new();
     ctx.insert("github.run_id".into(), "77".into());
     ctx.insert("github.run_attempt".into(), "1".into());
@@ -957,6 +974,94 @@ jobs:
         !jobs.run("test-gate", &yaml["jobs"]["test-gate"], &mut ctx),
         "a failed shard fails the gate"
     );
+}
+
+/// The shipped pytest workflow, run as a runner runs it on a suite with a test that fails on its
+/// first run and one that always fails: attempt 1 runs every shard; attempt 2 re-runs the failed
+/// shards, each fetching its attempt-1 JUnit and running only the tests that did not pass; the
+/// report job (attempt 2) reads every attempt's JUnit: one failure, one flaky test.
+#[test]
+fn the_shipped_pytest_workflow_reruns_only_the_failed_tests() {
+    let runner = Runner::new();
+    let url = release_url(&local_release(&runner.root));
+    let wf: Yaml = serde_yaml::from_str(
+        &std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("workflows/pytest.yml"),
+        )
+        .expect("pytest.yml"),
+    )
+    .expect("YAML");
+    let jobs = Jobs::new(&runner, "pytest_flaky", url);
+    let mut ctx: BTreeMap<String, String> = BTreeMap::new();
+    ctx.insert("github.run_id".into(), "91".into());
+    ctx.insert("github.run_attempt".into(), "1".into());
+    assert!(jobs.run("plan", &wf["jobs"]["plan"], &mut ctx));
+    let matrix: Value = serde_json::from_str(&ctx["needs.plan.outputs.matrix"]).expect("matrix");
+    let shards = matrix["include"].as_array().expect("include").clone();
+    let shard_run = |ctx: &mut BTreeMap<String, String>, shard: &Value| {
+        for key in ["suite", "shard", "total"] {
+            let v = shard[key]
+                .as_str()
+                .map_or_else(|| shard[key].to_string(), str::to_owned);
+            ctx.insert(format!("matrix.{key}"), v);
+        }
+        jobs.run("test", &wf["jobs"]["test"], ctx)
+    };
+    let failed: Vec<&Value> = shards.iter().filter(|s| !shard_run(&mut ctx, s)).collect();
+    assert!(
+        !failed.is_empty() && failed.len() < shards.len() + 1,
+        "{matrix}"
+    );
+    ctx.insert("github.run_attempt".into(), "2".into());
+    let mut again = Vec::new();
+    for shard in &failed {
+        let passed = shard_run(&mut ctx, shard);
+        let junit = jobs
+            .artifacts
+            .join(format!("junit-{}-attempt-2/junit.xml", shard["shard"]));
+        let text = std::fs::read_to_string(&junit).expect("attempt 2's JUnit");
+        let ran: Vec<String> = text
+            .split("<testcase")
+            .skip(1)
+            .filter_map(|t| {
+                t.split(" name=\"")
+                    .nth(1)?
+                    .split('"')
+                    .next()
+                    .map(str::to_owned)
+            })
+            .collect();
+        assert_eq!(passed, !ran.iter().any(|n| n == "test_broken"), "{ran:?}");
+        again.extend(ran);
+    }
+    again.sort();
+    assert_eq!(
+        again,
+        ["test_broken", "test_fails_once"],
+        "attempt 2 runs only what failed"
+    );
+    assert!(jobs.run("report", &wf["jobs"]["report"], &mut ctx));
+    let report = read_json(&runner.root.join("temp/planner-report.json"));
+    let suite = &report["suites"][0];
+    let ids = |key: &str| -> Vec<String> {
+        suite[key]
+            .as_array()
+            .expect("a list")
+            .iter()
+            .map(|t| t["id"].as_str().expect("id").to_owned())
+            .collect()
+    };
+    assert_eq!(
+        ids("failed"),
+        ["tests/test_flaky.py::test_broken"],
+        "{suite}"
+    );
+    assert_eq!(
+        ids("flaky"),
+        ["tests/test_flaky.py::test_fails_once"],
+        "{suite}"
+    );
+    assert_eq!(suite["unreported_items"], 0, "{suite}");
 }
 
 /// A pytest job, split and run: the ten tests of the sample, each once.

@@ -72,6 +72,23 @@ pub fn downloads_reach_earlier_attempts(wf: &Value, name: &str) {
     assert!(seen > 0, "{name}: no download");
 }
 
+/// A re-run of a shard runs only what did not pass: each attempt keeps its JUnit apart and a
+/// re-run fetches the shard's earlier ones for `rerun-failed`.
+fn reruns_only_what_failed(all: &[(String, &Value)], name: &str) {
+    let shard = all
+        .iter()
+        .find(|(job, s)| job == "test" && s["with"]["command"] == "shard")
+        .expect("the shard step");
+    assert_eq!(shard.1["with"]["rerun-failed"], "planner-earlier", "{name}");
+    assert!(
+        all.iter().any(|(job, s)| job == "test"
+            && s["if"] == "github.run_attempt != '1'"
+            && s["with"]["pattern"] == "junit-${{ matrix.shard }}-attempt-*"
+            && s["with"]["path"] == "planner-earlier"),
+        "{name}: a re-run fetches the shard's earlier JUnit"
+    );
+}
+
 #[test]
 fn ready_to_copy_workflows_exist_for_every_runner_and_follow_the_rules() {
     let version = env!("CARGO_PKG_VERSION");
@@ -118,6 +135,9 @@ fn ready_to_copy_workflows_exist_for_every_runner_and_follow_the_rules() {
                 && s["with"]["name"] == "planner-plan"),
             "{name}: shards fetch the pinned plan"
         );
+        if ["pytest", "nextest"].contains(&runner) {
+            reruns_only_what_failed(&all, &name);
+        }
         // Re-runs replace their JUnit artifact instead of failing on it.
         let junit = all
             .iter()
