@@ -200,11 +200,11 @@ fn names_files(words: &[&str], command: &str, valued: &[&str]) -> bool {
 const PLAYWRIGHT_FILES: &str = "const r = JSON.parse(require('fs').readFileSync(0, 'utf8')); const files = new Set(); (function walk(suites) { for (const s of suites || []) { if (s.file) files.add(s.file); walk(s.suites); } })(r.suites); for (const f of [...files].sort()) console.log(f);";
 
 /// A script that reads the shard's items into the bash array `var`, one a line, and runs
-/// `command` with them appended (none when the shard has none, under `set -u` too); `tail` is
-/// what the appended command line ends with.
+/// `command` with them appended, or nothing when the shard has none; `tail` is what the appended
+/// command line ends with.
 fn with_items(var: &str, command: &str, tail: &str) -> String {
     format!(
-        "mapfile -t {var} < \"$PLANNER_ITEMS\"\n{command} ${{{var}[@]+\"${{{var}[@]}}\"}}{tail}\n"
+        "mapfile -t {var} < \"$PLANNER_ITEMS\"\n# None would run every test: an empty shard (a re-run whose tests all passed) runs none.\nif [ \"${{#{var}[@]}}\" -eq 0 ]; then echo \"nothing to run\"; exit 0; fi\n{command} ${{{var}[@]+\"${{{var}[@]}}\"}}{tail}\n"
     )
 }
 
@@ -720,7 +720,30 @@ pub fn shard_steps(names: &Names, action: &str, runner: Runner) -> Vec<Value> {
     if runner != Runner::Pytest {
         with.push(("format", s(runner.name())));
     }
-    vec![fetch_plan(names), planner_step(Some("shard"), action, with)]
+    // A re-run runs only the tests that failed or never ran (none earlier: all of them).
+    with.push(("rerun-failed", s("planner-earlier")));
+    let mut earlier = download(
+        "This shard's earlier attempts' JUnit, on a re-run",
+        vec![
+            (
+                "pattern",
+                s(format!(
+                    "{}-junit-${{{{ matrix.shard }}}}-attempt-*",
+                    names.key
+                )),
+            ),
+            ("path", s("planner-earlier")),
+        ],
+    );
+    if let Value::Mapping(m) = &mut earlier {
+        m.insert("if".into(), s("github.run_attempt != '1'"));
+        m.insert("continue-on-error".into(), Value::Bool(true));
+    }
+    vec![
+        fetch_plan(names),
+        earlier,
+        planner_step(Some("shard"), action, with),
+    ]
 }
 
 /// The folder the test step runs in, as a path from the workspace: its own
@@ -751,7 +774,10 @@ pub fn keep_junit_step(names: &Names, dir: Option<&str>) -> Value {
             map(vec![
                 (
                     "name",
-                    s(format!("{}-junit-${{{{ matrix.shard }}}}", names.key)),
+                    s(format!(
+                        "{}-junit-${{{{ matrix.shard }}}}-attempt-${{{{ github.run_attempt }}}}",
+                        names.key
+                    )),
                 ),
                 ("path", s(in_dir(dir, "planner-junit"))),
                 ("if-no-files-found", s("ignore")),

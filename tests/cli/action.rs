@@ -960,6 +960,20 @@ jobs:
     ran.sort();
     ran.dedup();
     assert_eq!((count, ran.len()), (cases, cases), "{ran:?}");
+    // A re-run of the first shard (attempt 2) fetches its attempt-1 JUnit: every test of it
+    // passed, so it runs none, and passes.
+    ctx.insert("github.run_attempt".into(), "2".into());
+    ctx.insert("matrix.shard".into(), shards[0]["shard"].to_string());
+    ctx.insert("matrix.total".into(), shards[0]["total"].to_string());
+    assert!(
+        jobs.run("test", &yaml["jobs"]["test"], &mut ctx),
+        "the re-run"
+    );
+    assert_eq!(
+        junit_cases(&jobs.artifacts).len(),
+        cases,
+        "the re-run ran tests again"
+    );
     assert!(jobs.run("test-report", &yaml["jobs"]["test-report"], &mut ctx));
     ctx.insert(
         "join(needs.*.result, ' ')".into(),

@@ -269,3 +269,24 @@ fn playwright_test_ids_find_their_files() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("playwright's own test ids"), "{err}");
 }
+
+/// A re-run whose tests all passed before gets an empty shard, and the run step then runs
+/// nothing: jest and playwright given no files would run every test.
+#[test]
+fn an_empty_rerun_shard_runs_nothing() {
+    for (sample, workflow) in [
+        ("jest_sample", "jest.yml"),
+        ("playwright_sample", "playwright.yml"),
+    ] {
+        let repo = checkout(sample, &crate::installed(sample));
+        let d = repo.path();
+        let none = write(d, "none.txt", "");
+        let out = run_step(
+            d,
+            &workflow_script(workflow, "Run them"),
+            &[("SHARD_ITEMS", &none)],
+        );
+        assert!(out.contains("nothing to run"), "{workflow}: {out}");
+        assert!(!d.join("junit.xml").exists(), "{workflow} ran tests: {out}");
+    }
+}

@@ -135,9 +135,7 @@ fn ready_to_copy_workflows_exist_for_every_runner_and_follow_the_rules() {
                 && s["with"]["name"] == "planner-plan"),
             "{name}: shards fetch the pinned plan"
         );
-        if ["pytest", "nextest"].contains(&runner) {
-            reruns_only_what_failed(&all, &name);
-        }
+        reruns_only_what_failed(&all, &name);
         // Re-runs replace their JUnit artifact instead of failing on it.
         let junit = all
             .iter()
