@@ -398,9 +398,16 @@ fn rerun_items(
     Ok(again)
 }
 
-/// A shard: its suite's name, its items, every item of the suite, its estimate and how to run it
-/// when the plan says.
+/// A shard: its suite's name, its items, every item of the suite (only where a runner that
+/// matches by substring needs them), its estimate and how to run it when the plan says.
 type ShardOf = (String, Vec<ItemId>, Vec<ItemId>, Micros, Option<RunSpec>);
+
+/// Whether the shard's runner needs every item of the suite (vitest, told which files to leave):
+/// a million ids are not copied for the runners that do not.
+fn needs_suite(args: &ShardArgs, spec: Option<&RunSpec>) -> bool {
+    matches!(args.format, ShardFormat::Runner(Runner::Vitest))
+        || (args.exec && spec.is_some_and(|s| s.runner == Runner::Vitest))
+}
 
 /// The shard as a pinned plan has it, with how to run it when the plan says.
 fn from_plan(
@@ -421,11 +428,15 @@ fn from_plan(
     Ok((
         suite.name.clone(),
         shard.items.iter().map(|i| i.id.clone()).collect(),
-        suite
-            .shards
-            .iter()
-            .flat_map(|s| s.items.iter().map(|i| i.id.clone()))
-            .collect(),
+        if needs_suite(args, suite.run.as_ref()) {
+            suite
+                .shards
+                .iter()
+                .flat_map(|s| s.items.iter().map(|i| i.id.clone()))
+                .collect()
+        } else {
+            Vec::new()
+        },
         shard.estimate_ms,
         suite.run.clone(),
     ))
@@ -500,7 +511,11 @@ pub fn run(
             (
                 args.suite.clone().unwrap_or_else(|| "default".into()),
                 items,
-                ids.into_iter().cloned().collect(),
+                if needs_suite(args, None) {
+                    ids.into_iter().cloned().collect()
+                } else {
+                    Vec::new()
+                },
                 a.loads.get(k).copied().unwrap_or_default(),
                 None,
             )
