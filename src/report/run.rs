@@ -305,25 +305,27 @@ pub fn collect(plan: &Plan, reports: &[Report], warnings: &mut Vec<String>) -> V
     }
     for (si, run) in runs.iter_mut().enumerate() {
         run.unreported_items = unreported(&plan.suites[si], &run.shards);
-        timelines(run, reports, &taken[si]);
-        judge(run, reports, &taken[si]);
+        let views: Vec<(&std::path::Path, &JunitSummary)> = taken[si]
+            .iter()
+            .map(|&(ri, _)| (reports[ri].path.as_path(), &reports[ri].summary))
+            .collect();
+        let homes: Vec<usize> = taken[si].iter().map(|&(_, home)| home).collect();
+        timelines(run, &views, &homes);
+        judge(run, &views, &homes);
     }
     runs
 }
 
-/// Each shard's timeline: from the start of its first report to the end of its last, leaving out
+/// Each shard's timeline (`views`: the suite's reports, each counted in the shard `homes` says):
+/// from the start of its first report to the end of its last, leaving out
 /// the reports of a re-run (a later report all of whose tests an earlier one of the shard holds:
 /// a re-run of the failed tests, or of the whole shard), whose times would span the wait between
 /// the attempts.
-fn timelines(run: &mut SuiteRun, reports: &[Report], taken: &[(usize, usize)]) {
-    let views: Vec<(&std::path::Path, &JunitSummary)> = taken
-        .iter()
-        .map(|&(ri, _)| (reports[ri].path.as_path(), &reports[ri].summary))
-        .collect();
+fn timelines(run: &mut SuiteRun, views: &[(&std::path::Path, &JunitSummary)], homes: &[usize]) {
     let mut seen: Vec<std::collections::HashSet<&ItemId>> =
         vec![std::collections::HashSet::new(); run.shards.len()];
-    for i in run_order(&views) {
-        let (home, summary) = (taken[i].1, views[i].1);
+    for i in run_order(views) {
+        let (home, summary) = (homes[i], views[i].1);
         let rerun =
             !summary.cases.is_empty() && summary.cases.iter().all(|c| seen[home].contains(&c.test));
         seen[home].extend(summary.cases.iter().map(|c| &c.test));
@@ -340,18 +342,15 @@ fn timelines(run: &mut SuiteRun, reports: &[Report], taken: &[(usize, usize)]) {
     }
 }
 
-/// The suite's tests that failed at least once over its reports (`taken`: each report's index
-/// and shard), each with the latest report's word; and each shard's count of final failures.
-fn judge(run: &mut SuiteRun, reports: &[Report], taken: &[(usize, usize)]) {
-    let these: Vec<(&std::path::Path, &JunitSummary)> = taken
-        .iter()
-        .map(|&(ri, _)| (reports[ri].path.as_path(), &reports[ri].summary))
-        .collect();
-    for (id, t) in final_outcomes(&these) {
+/// The suite's tests that failed at least once over its reports (`views`, each counted in the
+/// shard `homes` says), each with the latest report's word; and each shard's count of final
+/// failures.
+fn judge(run: &mut SuiteRun, views: &[(&std::path::Path, &JunitSummary)], homes: &[usize]) {
+    for (id, t) in final_outcomes(views) {
         if t.failures == 0 {
             continue;
         }
-        let home = taken[t.report].1;
+        let home = homes[t.report];
         let failed = t.outcome == Outcome::Failed;
         if failed {
             run.shards[home].failed_tests += 1;

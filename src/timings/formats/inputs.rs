@@ -66,6 +66,15 @@ impl Granularity {
             Granularity::Class => "class",
         }
     }
+
+    /// The item a test belongs to at this granularity: the test itself, its file or its class.
+    pub fn pick<'a>(self, test: &'a str, file: &'a str, class: &'a str) -> &'a str {
+        match self {
+            Granularity::Test => test,
+            Granularity::File => file,
+            Granularity::Class => class,
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -457,11 +466,7 @@ pub fn junit_view(
     let mut failed_items: rustc_hash::FxHashSet<&str> = rustc_hash::FxHashSet::default();
     let mut nameless = 0usize;
     for (id, t) in tests {
-        let item = match opts.by {
-            Granularity::Test => id.as_str(),
-            Granularity::File => t.file,
-            Granularity::Class => t.class,
-        };
+        let item = opts.by.pick(id.as_str(), t.file, t.class);
         // A testcase with no classname in a suite with no name has no file or class to be
         // scheduled by: an empty id would be printed as a blank line and run everything.
         if item.trim().is_empty() {

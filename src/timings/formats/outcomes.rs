@@ -30,15 +30,6 @@ impl TestOutcome<'_> {
     pub fn flaky(&self) -> bool {
         self.failures > 0 && self.passes > 0
     }
-
-    /// The item it belongs to at `by`.
-    pub fn item<'i>(&'i self, id: &'i ItemId, by: Granularity) -> &'i str {
-        match by {
-            Granularity::Test => id.as_str(),
-            Granularity::File => self.file,
-            Granularity::Class => self.class,
-        }
-    }
 }
 
 /// The reports' indices in the order they ran: by `timestamp` (none first), then by path.
@@ -112,7 +103,9 @@ pub fn settled_items(
 ) -> std::collections::BTreeSet<String> {
     let mut settled: BTreeMap<&str, bool> = BTreeMap::new();
     for (id, t) in outcomes {
-        let ok = settled.entry(t.item(id, by)).or_insert(true);
+        let ok = settled
+            .entry(by.pick(id.as_str(), t.file, t.class))
+            .or_insert(true);
         *ok &= t.outcome != Outcome::Failed;
     }
     settled
