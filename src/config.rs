@@ -11,7 +11,13 @@ use serde::{Deserialize, Serialize};
 use crate::runner::Runner;
 use crate::timings::formats::Granularity;
 
+pub mod lanes;
+pub use lanes::{Lane, PathFilter, Verdict};
+
 pub const CONFIG_VERSION: u32 = 1;
+
+/// Where pytest's usual command, as a suite runs it, writes its JUnit.
+const PYTEST_JUNIT: &str = "junit.xml";
 
 /// gha-planner's config: the suites a workflow shards by their timing history.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -27,6 +33,14 @@ pub struct Config {
     /// the first one.
     #[serde(default = "default_branches")]
     pub branches: Vec<String>,
+    /// On the repository's default branch, every suite runs, whatever their `paths`: the history
+    /// saved there stays whole. `false` lets its pushes skip suites too.
+    #[serde(default = "default_true")]
+    pub default_branch_runs_all: bool,
+    /// The gate passes a run whose every failing test is a known flake (the history saw it fail
+    /// and pass in its recent runs), and nothing else failed. Off: any failure fails the gate.
+    #[serde(default)]
+    pub pass_on_known_flakes: bool,
     /// The suites, by name. Names are shown in job names; any text is safe.
     pub suites: BTreeMap<String, Suite>,
 }
@@ -85,6 +99,15 @@ pub struct Suite {
     /// Timing history for this suite only, read after the top-level `timings`.
     #[serde(default)]
     pub timings: Vec<String>,
+    /// The paths the suite depends on, with GitHub's filter patterns (`src/**`, `!src/docs/**`):
+    /// given changed files (`plan --changed-files`, `--changed-since`), the suite runs only when
+    /// one of them matches. Without it, every change runs the suite.
+    #[serde(default)]
+    pub paths: Vec<String>,
+    /// Changed files that never run the suite (`**.md`): it is skipped when every changed file
+    /// matches these (or misses `paths`).
+    #[serde(default)]
+    pub paths_ignore: Vec<String>,
 }
 
 // Read through `ItemsField`, so that the documented mapping form parses (serde_yaml would read an
@@ -223,6 +246,9 @@ impl JsonSchema for RunsOnConfig {
     }
 }
 
+fn default_true() -> bool {
+    true
+}
 fn default_branches() -> Vec<String> {
     vec!["main".to_owned()]
 }
@@ -299,6 +325,9 @@ impl Config {
             if labels.is_empty() || labels.iter().any(|l| l.trim().is_empty()) {
                 return Err(field(at("runs-on"), "expected a runner label"));
             }
+            suite
+                .lane()
+                .map_err(|(f, i, e)| field(format!("suites.{name}.{f}[{i}]"), &e.to_string()))?;
         }
         Ok(config)
     }
@@ -313,20 +342,44 @@ impl Config {
 }
 
 impl Suite {
+    /// The command as written, or the runner's usual one; for pytest, which writes JUnit when
+    /// asked on its command line, asked to (`--junitxml=junit.xml`), so that the report has it.
     pub fn command(&self) -> String {
-        self.command
-            .clone()
-            .unwrap_or_else(|| self.runner.default_command().to_owned())
+        match (&self.command, self.runner) {
+            (Some(c), _) => c.clone(),
+            (None, Runner::Pytest) => format!(
+                "{} --junitxml={PYTEST_JUNIT}",
+                self.runner.default_command()
+            ),
+            (None, r) => r.default_command().to_owned(),
+        }
     }
 
     pub fn runs_on(&self) -> serde_json::Value {
         self.runs_on.to_json()
     }
 
+    /// The paths it depends on, when it names any; the error names the field, the pattern's
+    /// index and what is wrong with it.
+    pub fn lane(&self) -> Result<Option<Lane>, (&'static str, usize, lanes::PatternError)> {
+        let filter = |field: &'static str, written: &[String]| {
+            if written.is_empty() {
+                return Ok(None);
+            }
+            PathFilter::parse(written)
+                .map(Some)
+                .map_err(|(i, e)| (field, i, e))
+        };
+        let paths = filter("paths", &self.paths)?;
+        let ignore = filter("paths-ignore", &self.paths_ignore)?;
+        Ok((paths.is_some() || ignore.is_some()).then_some(Lane { paths, ignore }))
+    }
+
     /// The JUnit the command writes, where the runner has a usual place.
     pub fn junit(&self) -> Option<String> {
         self.junit.clone().or_else(|| match self.runner {
             Runner::Nextest => Some("target/nextest/ci/junit.xml".into()),
+            Runner::Pytest if self.command.is_none() => Some(PYTEST_JUNIT.into()),
             _ => None,
         })
     }

@@ -364,6 +364,33 @@ pub struct PlanArgs {
     /// Show the plan in the terminal and write nothing.
     #[arg(long)]
     pub dry_run: bool,
+
+    #[command(flatten)]
+    pub lanes: LaneArgs,
+}
+
+/// The run's change, for the lanes of a config's suites.
+#[derive(Args, Debug, Clone, Default)]
+pub struct LaneArgs {
+    /// The files the change touched, one per line, from the repository's root (as `git diff
+    /// --name-only` prints them): a config's suites whose `paths` none of them matches are
+    /// skipped, their `skip_N` true.
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "config",
+        conflicts_with = "changed_since"
+    )]
+    pub changed_files: Option<PathBuf>,
+
+    /// The change is the commits since BASE (`git diff --name-only BASE...HEAD` in the config's
+    /// repository). When git cannot list them, every suite runs.
+    #[arg(long, value_name = "BASE", requires = "config")]
+    pub changed_since: Option<String>,
+
+    /// Every suite runs, whatever changed (the rendered workflow passes it on the default branch).
+    #[arg(long, requires = "config")]
+    pub never_skip: bool,
 }
 
 /// How `planner shard` prints the items: plain forms, or a runner's own arguments.

@@ -4,7 +4,7 @@
 //! estimated (down to an even split by count when nothing is known). `--strict` makes it an error.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use super::Error;
 use crate::config::Items;
@@ -138,6 +138,12 @@ fn class_history<'s>(
 fn list_items(suite: &str, items: &Items, dir: &Path, config: &Path) -> Result<Vec<ItemId>, Error> {
     match items {
         Items::Glob(pattern) => {
+            // `./sub` is `sub`: glob's paths come without the `.`, and each is named from `dir`.
+            let dir: PathBuf = dir
+                .components()
+                .filter(|c| !matches!(c, std::path::Component::CurDir))
+                .collect();
+            let dir = dir.as_path();
             let full = dir.join(pattern).display().to_string();
             let paths = glob::glob(&full).map_err(|e| {
                 Error::Setting(SettingError::new(
@@ -224,7 +230,9 @@ fn align<'h>(
     listed: Option<&[ItemId]>,
     reporter: &mut Reporter,
 ) -> std::borrow::Cow<'h, BTreeMap<ItemId, Vec<Sample>>> {
-    use crate::timings::align::{Listed, find_reroot, playwright_files, rerooted};
+    use crate::timings::align::{
+        Listed, find_reroot, playwright_files, rerooted, tests_into_files,
+    };
     use std::borrow::Cow;
     let Some(listed) = listed else {
         return Cow::Borrowed(history);
@@ -233,6 +241,12 @@ fn align<'h>(
     if let Some((files, moved)) = playwright_files(&out, listed) {
         reporter.info(format!(
             "{moved} playwright test id(s) in the history matched to the listed files they hash from"
+        ));
+        out = Cow::Owned(files);
+    }
+    if let Some((files, count)) = tests_into_files(&out, listed) {
+        reporter.info(format!(
+            "the history's tests are summed into their {count} file(s), the items listed"
         ));
         out = Cow::Owned(files);
     }

@@ -9,6 +9,7 @@ mod error;
 mod fetch;
 mod files;
 mod history;
+mod lanes;
 mod merge;
 mod optimize;
 mod plan;

@@ -6,8 +6,9 @@
 use std::io::Write;
 
 use crate::config::Config;
-use crate::plan::{Plan, RunSpec, SuitePlan, plan_suite};
+use crate::plan::{LaneDecision, Plan, RunSpec, SuitePlan, plan_suite};
 use crate::render::{matrix, matrix_json, preview};
+use crate::timings::Estimates;
 
 use super::Error;
 use super::Reporter;
@@ -57,7 +58,9 @@ pub fn run(args: &PlanArgs, out: &mut dyn Write, reporter: &mut Reporter) -> Res
     if let Some(path) = &args.config {
         let config = read_config(path)?;
         let drafts = suites_from_config(&config, path, args)?;
-        return run_config(&config, &drafts, args, out, reporter);
+        let changes = super::lanes::changes(&args.lanes, path, reporter)?;
+        let lanes = super::lanes::decisions(&config, &changes);
+        return run_config(&config, &drafts, &lanes, args, out, reporter);
     }
     let draft = suite_from_flags(args)?;
     let (suite, sources) = plan_one(&draft, reporter)?;
@@ -99,14 +102,24 @@ pub fn run(args: &PlanArgs, out: &mut dyn Write, reporter: &mut Reporter) -> Res
 fn run_config(
     config: &Config,
     drafts: &[SuiteSettingsDraft],
+    lanes: &[Option<LaneDecision>],
     args: &PlanArgs,
     out: &mut dyn Write,
     reporter: &mut Reporter,
 ) -> Result<(), Error> {
     let mut suites = Vec::new();
     let mut previews = String::new();
-    for (draft, suite) in drafts.iter().zip(config.suites.values()) {
-        let (mut plan, sources) = plan_one(draft, reporter)?;
+    for ((draft, suite), lane) in drafts.iter().zip(config.suites.values()).zip(lanes) {
+        // A skipped suite is planned with no items: its history is not read and its items are
+        // not listed (the listing may need what only its own jobs set up).
+        let (mut plan, sources) = match lane {
+            Some(l) if !l.runs => (
+                plan_suite(&Estimates::default(), &draft.finish(|_| None, None)),
+                String::new(),
+            ),
+            _ => plan_one(draft, reporter)?,
+        };
+        plan.lane.clone_from(lane);
         plan.run = Some(RunSpec {
             runner: suite.runner,
             command: suite.command(),

@@ -97,6 +97,20 @@ struct ProcessTime {
     claim_wait_ms: Option<crate::timings::Micros>,
 }
 
+/// The history `--timings-out` holds before this run is added: which failing tests are known
+/// flakes. None without one; one that cannot be read is a warning (the update says why).
+fn known_history(args: &ReportArgs, reporter: &mut Reporter) -> Option<crate::timings::Store> {
+    let path = args.timings_out.as_ref()?;
+    let bytes = std::fs::read(path).ok()?;
+    match crate::timings::formats::read_store(path, &bytes) {
+        Ok(store) => Some(store),
+        Err(e) => {
+            reporter.warn(format!("known flaky tests are not marked: {e}"));
+            None
+        }
+    }
+}
+
 /// This run's times, one observation per suite, into `--timings-out`.
 fn update_history(
     path: &Path,
@@ -130,7 +144,7 @@ fn update_history(
         let mut ignored = Vec::new();
         let label = format!("suite {}", run.plan.name);
         let (durations, _) = junit_view(&label, &views, opts, &mut ignored);
-        if durations.is_empty() {
+        if durations.is_empty() && run.verdicts.is_empty() {
             continue;
         }
         let costs: Vec<(u32, crate::timings::Micros)> = run
@@ -146,6 +160,11 @@ fn update_history(
             durations,
             shard_costs: (!costs.is_empty())
                 .then(|| (cost_key(&run.plan.name, &run.plan.runner_class), costs)),
+            failures: run
+                .verdicts
+                .iter()
+                .map(|v| (v.id.as_str().to_owned(), !v.failed))
+                .collect(),
             ..Observed::default()
         });
     }
@@ -310,6 +329,10 @@ fn github_outputs(args: &ReportArgs, report: &Report) -> Result<(), Error> {
         ("utilization".to_owned(), opt(run.utilization)),
         ("runner-minutes".to_owned(), run.runner_minutes.to_string()),
         ("missing-shards".to_owned(), missing.join(", ")),
+        (
+            "known-flakes-only".to_owned(),
+            crate::report::only_known_flakes(&report.suites).to_string(),
+        ),
     ];
     for (name, p) in [("report", &args.json), ("summary", &args.summary)] {
         if let Some(p) = p {
@@ -371,6 +394,9 @@ pub fn run(args: &ReportArgs, out: &mut dyn Write, reporter: &mut Reporter) -> R
     };
     let mut report = build(&runs, &rates, &goals, earlier.as_ref());
     report.run_id = args.run_id;
+    if let Some(store) = known_history(args, reporter) {
+        crate::report::mark_known_flakes(&mut report.suites, &store);
+    }
     report.notes.extend(notes);
     // A static plan's shards claimed nothing: `--claims` in a workflow that plans statically
     // (a fork's pull request) has nothing to read.

@@ -73,6 +73,18 @@ pub struct SuitePlan {
     /// How a shard runs, for `planner shard --exec`: set when the suite comes from a config.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub run: Option<RunSpec>,
+    /// Whether the run's changes ran the suite, when it names the paths it depends on and the
+    /// plan was given the changes. A skipped suite is planned with no items.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lane: Option<LaneDecision>,
+}
+
+/// A lane's decision: the suite runs, or is skipped, and why.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LaneDecision {
+    pub runs: bool,
+    /// `src/app.py matches its paths`, `none of the 3 changed files matches paths src/**`.
+    pub reason: String,
 }
 
 /// How to run a subset of the suite: the runner (which decides the arguments), the command they
@@ -384,6 +396,7 @@ pub fn plan_suite(estimates: &Estimates, s: &SuiteSettings) -> SuitePlan {
         curve: points,
         shards,
         run: None,
+        lane: None,
     }
 }
 

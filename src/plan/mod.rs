@@ -18,9 +18,9 @@ pub use claim_refs::{
     CLAIMS_ROOT, ClaimError, Claimer, Created, Ledger, RefError, Refs, claims_by_run, claims_prefix,
 };
 pub use contract::{
-    Bound, BoundTerm, CapacitySource, EstimateCounts, OverheadSource, PLAN_FORMAT, PLAN_VERSION,
-    Plan, PlannedItem, RunSpec, RunnerCapacity, ShardPlan, SuitePlan, SuiteSettings, assign,
-    item_granularity, plan_suite, weighted_items,
+    Bound, BoundTerm, CapacitySource, EstimateCounts, LaneDecision, OverheadSource, PLAN_FORMAT,
+    PLAN_VERSION, Plan, PlannedItem, RunSpec, RunnerCapacity, ShardPlan, SuitePlan, SuiteSettings,
+    assign, item_granularity, plan_suite, weighted_items,
 };
 pub use partition::{Assignment, LongestFirst, bound, lpt, lpt_in, partition, refine};
 pub use shard_index::ShardIndex;

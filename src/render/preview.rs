@@ -75,6 +75,17 @@ pub fn preview(suite: &SuitePlan, sources: &str) -> String {
         suite.name
     );
     let _ = writeln!(o);
+    if let Some(lane) = &suite.lane {
+        let verdict = if lane.runs { "runs" } else { "skipped" };
+        let _ = writeln!(o, "  lane        {verdict}: {}", lane.reason);
+        if !lane.runs {
+            let _ = writeln!(
+                o,
+                "\n  Not run: its history is not read, its matrix gets one empty shard, its `skip` output is true and the gate counts it as passed."
+            );
+            return o;
+        }
+    }
     let _ = writeln!(
         o,
         "  items       {}, {} of work, longest {}",

@@ -224,9 +224,24 @@ fn suite_section(s: &mut String, m: &SuiteMeasures) {
 const FAILURES_LISTED: usize = 25;
 
 /// One table of tests that failed: `flaky` adds how often they failed.
-fn failure_table(s: &mut String, tests: &[TestFailure], flaky: bool) {
+/// How often it failed in its recent runs, this one included, from the history.
+fn recent(t: &TestFailure) -> String {
+    t.history.map_or_else(
+        || "–".to_owned(),
+        |h| {
+            format!(
+                "{} of {} ({:.0}%)",
+                h.failures,
+                h.runs,
+                100.0 * h.failures as f64 / h.runs.max(1) as f64
+            )
+        },
+    )
+}
+
+fn failure_table(s: &mut String, tests: &[&TestFailure], flaky: bool) {
     s.push_str(if flaky {
-        "| shard | test | failed | message |\n|---:|---|---:|---|\n"
+        "| shard | test | this run failed | recent runs failed | message |\n|---:|---|---:|---:|---|\n"
     } else {
         "| shard | test | message |\n|---:|---|---|\n"
     });
@@ -235,11 +250,12 @@ fn failure_table(s: &mut String, tests: &[TestFailure], flaky: bool) {
         if flaky {
             let _ = writeln!(
                 s,
-                "| {} | {} | {} of {} | {message} |",
+                "| {} | {} | {} of {} | {} | {message} |",
                 t.shard,
                 md_code(t.id.as_str()),
                 t.failures,
-                t.failures + t.passes
+                t.failures + t.passes,
+                recent(t)
             );
         } else {
             let _ = writeln!(
@@ -263,9 +279,10 @@ fn failure_table(s: &mut String, tests: &[TestFailure], flaky: bool) {
 /// The tests that failed in the end, then those that failed and passed (flaky), apart.
 fn failures_section(s: &mut String, m: &SuiteMeasures) {
     let plural = |n: usize| if n == 1 { "" } else { "s" };
-    if !m.failed.is_empty() {
-        let shards: Vec<u32> = m
-            .failed
+    let (known, failed): (Vec<&TestFailure>, Vec<&TestFailure>) =
+        m.failed.iter().partition(|t| t.known_flaky);
+    if !failed.is_empty() {
+        let shards: Vec<u32> = failed
             .iter()
             .map(|t| t.shard)
             .collect::<std::collections::BTreeSet<_>>()
@@ -274,12 +291,21 @@ fn failures_section(s: &mut String, m: &SuiteMeasures) {
         let _ = writeln!(
             s,
             "**Failed: {} test{}** in shard{} {}. Re-run the failed jobs: a shard given its earlier attempt's JUnit (`planner shard --rerun-failed`, the action's `rerun-failed`) runs only the tests that failed or never ran.\n",
-            m.failed.len(),
-            plural(m.failed.len()),
+            failed.len(),
+            plural(failed.len()),
             plural(shards.len()),
             comma_list(&shards)
         );
-        failure_table(s, &m.failed, false);
+        failure_table(s, &failed, false);
+    }
+    if !known.is_empty() {
+        let _ = writeln!(
+            s,
+            "**Failed, known flaky: {} test{}**: each failed and passed in its recent runs, as the history shows; likely the test, not this change. They still fail the run unless the gate passes known flakes.\n",
+            known.len(),
+            plural(known.len())
+        );
+        failure_table(s, &known, true);
     }
     if !m.flaky.is_empty() {
         let _ = writeln!(
@@ -288,7 +314,8 @@ fn failures_section(s: &mut String, m: &SuiteMeasures) {
             m.flaky.len(),
             plural(m.flaky.len())
         );
-        failure_table(s, &m.flaky, true);
+        let flaky: Vec<&TestFailure> = m.flaky.iter().collect();
+        failure_table(s, &flaky, true);
     }
 }
 
@@ -359,9 +386,10 @@ pub fn summary_markdown(r: &Report) -> String {
     if let Some(t) = &r.trend {
         trend_section(&mut s, t, r.suites.len() > 1);
     }
-    for m in &r.suites {
+    for m in r.suites.iter().filter(|m| m.skipped.is_none()) {
         suite_section(&mut s, m);
     }
+    skipped_section(&mut s, &r.suites);
     if !r.claims.is_empty() {
         claims_section(&mut s, &r.claims);
     }
@@ -384,6 +412,30 @@ pub fn summary_markdown(r: &Report) -> String {
         s.push('\n');
     }
     s
+}
+
+/// The suites whose lanes the change did not touch: not run, and passed at the gate.
+fn skipped_section(s: &mut String, suites: &[SuiteMeasures]) {
+    let skipped: Vec<(&str, &str)> = suites
+        .iter()
+        .filter_map(|m| m.skipped.as_deref().map(|why| (m.suite.as_str(), why)))
+        .collect();
+    if skipped.is_empty() {
+        return;
+    }
+    s.push_str(
+        "### Skipped suites
+
+Their paths were not touched by this change: they did not run, and the gate counts them as passed.
+
+| suite | why |
+|---|---|
+",
+    );
+    for (suite, why) in skipped {
+        let _ = writeln!(s, "| {} | {} |", md_code(suite), md_text(why));
+    }
+    s.push('\n');
 }
 
 /// Who took which chunks of each claimed tail, one row a shard.
@@ -455,6 +507,10 @@ fn claims_line(c: &SuiteClaims) -> String {
 pub fn summary_text(r: &Report) -> String {
     let mut s = String::new();
     for m in &r.suites {
+        if let Some(why) = &m.skipped {
+            let _ = writeln!(s, "suite {}: skipped, {why}", m.suite);
+            continue;
+        }
         let cells: Vec<String> = headline(m)
             .into_iter()
             .map(|(name, value)| format!("{name} {value}"))
@@ -470,6 +526,11 @@ pub fn summary_text(r: &Report) -> String {
         );
         for (what, tests) in [("failed", &m.failed), ("flaky", &m.flaky)] {
             for t in tests.iter().take(FAILURES_LISTED) {
+                let what = if t.known_flaky {
+                    "failed, known flaky"
+                } else {
+                    what
+                };
                 let _ = writeln!(
                     s,
                     "  {what}: {} (shard {}){}",

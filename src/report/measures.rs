@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::plan::billed_minutes;
-use crate::timings::{ItemId, Micros, median};
+use crate::timings::{FlakeRecord, ItemId, Micros, Store, median};
 
 use super::run::{ShardRun, SuiteRun};
 
@@ -131,6 +131,13 @@ pub struct TestFailure {
     /// How often it failed and passed over the run's attempts (and its runner's retries).
     pub failures: u32,
     pub passes: u32,
+    /// Its recent runs, this one included, when the history saw it fail before.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub history: Option<FlakeRecord>,
+    /// The history knows it as flaky: it failed and passed in one run, or failed in two separate
+    /// streaks of its recent runs.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub known_flaky: bool,
 }
 
 /// An item that ran far from its estimate.
@@ -187,6 +194,10 @@ pub struct SuiteMeasures {
     pub flaky: Vec<TestFailure>,
     pub per_shard: Vec<ShardMeasures>,
     pub items_off: Vec<ItemOff>,
+    /// Why the suite did not run, when its lane skipped it: none of the changed files matches
+    /// its paths. The gate counts it as passed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skipped: Option<String>,
 }
 
 /// How far off an item must run to be listed: twice or half its estimate, and a second apart.
@@ -427,6 +438,12 @@ pub fn measure(run: &SuiteRun, rates: &Rates) -> SuiteMeasures {
         flaky: failures(run, false),
         per_shard,
         items_off,
+        skipped: run
+            .plan
+            .lane
+            .as_ref()
+            .filter(|l| !l.runs)
+            .map(|l| l.reason.clone()),
     }
 }
 
@@ -441,8 +458,34 @@ fn failures(run: &SuiteRun, failed: bool) -> Vec<TestFailure> {
             message: v.message.clone(),
             failures: v.failures,
             passes: v.passes,
+            history: None,
+            known_flaky: false,
         })
         .collect()
+}
+
+/// Marks each failed or flaky test of the run with its recent runs from the history (`store`, as
+/// it was before this run), and the failed ones the history knows as flaky.
+pub fn mark_known_flakes(suites: &mut [SuiteMeasures], store: &Store) {
+    for m in suites {
+        for t in m.failed.iter_mut().chain(m.flaky.iter_mut()) {
+            if let Some(record) = store.flake_record_with(t.id.as_str(), Some(t.passes > 0)) {
+                t.history = Some(record);
+                t.known_flaky = record.known_flaky;
+            }
+        }
+    }
+}
+
+/// Every test that failed in the end is a known flake, and nothing else went wrong: no shard is
+/// missing, no planned item went unreported.
+pub fn only_known_flakes(suites: &[SuiteMeasures]) -> bool {
+    suites.iter().any(|m| !m.failed.is_empty())
+        && suites.iter().all(|m| {
+            m.failed.iter().all(|t| t.known_flaky)
+                && m.missing_shards.is_empty()
+                && m.unreported_items == 0
+        })
 }
 
 /// The run as a whole: every suite's shards together.

@@ -18,7 +18,7 @@ pub use format::{REPORT_FORMAT, REPORT_VERSION};
 pub use jobs::{DEFAULT_JOB_NAME, JobsMatched, attach_jobs, check_template};
 pub use measures::{
     ItemOff, ItemTime, Rates, RunMeasures, ShardMeasures, SuiteMeasures, TestFailure, comma_list,
-    fmt_s, measure, measure_run,
+    fmt_s, mark_known_flakes, measure, measure_run, only_known_flakes,
 };
 pub use run::{Report as JunitReport, ShardRun, SuiteRun, collect};
 pub use shard_job::{RunJob, ShardJob};

@@ -142,6 +142,43 @@ pub fn rerooted<V: Clone>(
     out
 }
 
+/// A history of tests (`tests/a.py::test_x`) for a list of files: each file's samples summed from
+/// its tests', observation by observation, for the files the history does not hold itself. `None`
+/// when the list holds no file (an id without `::`) or the history no test of a file it lacks.
+pub fn tests_into_files(
+    history: &BTreeMap<ItemId, Vec<Sample>>,
+    listed: &[ItemId],
+) -> Option<(BTreeMap<ItemId, Vec<Sample>>, usize)> {
+    if !listed.iter().any(|id| !id.as_str().contains("::")) {
+        return None;
+    }
+    let mut sums: BTreeMap<&str, BTreeMap<u64, super::Micros>> = BTreeMap::new();
+    for (id, samples) in history {
+        let Some((file, _)) = id.as_str().split_once("::") else {
+            continue;
+        };
+        if file.is_empty() || history.contains_key(&ItemId::from(file)) {
+            continue;
+        }
+        let per = sums.entry(file).or_default();
+        for s in samples {
+            *per.entry(s.observation()).or_default() += s.duration();
+        }
+    }
+    if sums.is_empty() {
+        return None;
+    }
+    let files = sums.len();
+    let mut out = history.clone();
+    for (file, per) in sums {
+        out.insert(
+            ItemId::from(file),
+            per.into_iter().map(|(o, d)| Sample(d, o)).collect(),
+        );
+    }
+    Some((out, files))
+}
+
 /// playwright's own test ids, `FILEID-TESTID`: 20 hex digits of the SHA-1 of the file's path
 /// from `testDir`, a dash, 20 more of the test's.
 pub fn is_playwright_id(id: &str) -> bool {
@@ -214,6 +251,7 @@ pub fn playwright_files(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::timings::Micros;
 
     fn ids(v: &[&str]) -> Vec<ItemId> {
         v.iter().map(|s| ItemId::from(*s)).collect()
@@ -308,5 +346,26 @@ mod tests {
         let out = rerooted(&map, |id| listed.contains(id), &Reroot::Add("e2e/".into()));
         let keys: Vec<&str> = out.keys().map(ItemId::as_str).collect();
         assert_eq!(keys, ["e2e/a.ts", "e2e/b.ts", "gone.ts"]);
+    }
+
+    #[test]
+    fn a_files_history_is_its_tests_summed_by_observation() {
+        let ms = |m: u64| Micros::ms(m);
+        let mut history: BTreeMap<ItemId, Vec<Sample>> = BTreeMap::new();
+        history.insert(
+            "t/a.py::x".into(),
+            vec![Sample(ms(10), 0), Sample(ms(12), 1)],
+        );
+        history.insert("t/a.py::y".into(), vec![Sample(ms(5), 1)]);
+        history.insert("t/b.py".into(), vec![Sample(ms(7), 0)]);
+        history.insert("t/b.py::z".into(), vec![Sample(ms(99), 0)]);
+        let (out, files) = tests_into_files(&history, &ids(&["t/a.py", "t/b.py"])).unwrap();
+        assert_eq!(files, 1, "t/b.py has its own history");
+        assert_eq!(
+            out[&ItemId::from("t/a.py")],
+            vec![Sample(ms(10), 0), Sample(ms(17), 1)]
+        );
+        assert_eq!(out[&ItemId::from("t/b.py")], vec![Sample(ms(7), 0)]);
+        assert!(tests_into_files(&history, &ids(&["t/a.py::x"])).is_none());
     }
 }

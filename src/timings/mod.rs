@@ -18,6 +18,6 @@ pub use overhead::{
 };
 pub(crate) use store::hex_digest;
 pub use store::{
-    DEFAULT_KEEP, MergeOutcome, Observation, Observed, RunRef, STORE_FORMAT, STORE_VERSION, Sample,
-    Store, cost_key, hex,
+    DEFAULT_KEEP, Failure, FlakeRecord, KEEP_FAILURES, MergeOutcome, Observation, Observed, RunRef,
+    STORE_FORMAT, STORE_VERSION, Sample, Store, cost_key, hex,
 };

@@ -45,6 +45,28 @@ pub struct Store {
     /// oldest first (from `report`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub shard_costs: BTreeMap<String, Vec<ShardCost>>,
+    /// Test → the observations it failed in, oldest first (from `report`): what tells a test
+    /// that fails now and then from one that has just broken.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub failures: BTreeMap<String, Vec<Failure>>,
+}
+
+/// Failures kept per test: its outcomes are read over this many recent runs.
+pub const KEEP_FAILURES: usize = 20;
+
+/// A test's failure in one observation, written `[seq, flaky]`: flaky when it passed on a later
+/// attempt of the same run, or its runner's retry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Failure(pub u64, pub bool);
+
+/// A test's recent runs in the history, newest [`KEEP_FAILURES`]: how many, how many failed, and
+/// whether it is a known flake: it failed and passed in one run, or it failed in two streaks
+/// with a pass between (a test that breaks and is then fixed fails in one).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct FlakeRecord {
+    pub runs: usize,
+    pub failures: usize,
+    pub known_flaky: bool,
 }
 
 /// A JSON object read into a map, refusing a key that repeats: JSON allows it, and the last one
@@ -149,6 +171,8 @@ pub struct Observed {
     /// A suite's shards as they ran (from `report`): its key (`cost_key`) and each shard's
     /// `(files, hidden cost)`.
     pub shard_costs: Option<(String, Vec<(u32, Micros)>)>,
+    /// The tests that failed in it (from `report`), each flaky when it then passed.
+    pub failures: Vec<(String, bool)>,
 }
 
 /// The key of a suite's shard costs in the store.
@@ -207,6 +231,13 @@ impl Observed {
                 h.update(hidden.0.to_le_bytes());
             }
         }
+        if !self.failures.is_empty() {
+            h.update(b"\0failures");
+            for (test, flaky) in &self.failures {
+                h.update(test.as_bytes());
+                h.update([0, u8::from(*flaky)]);
+            }
+        }
         hex_digest(h)
     }
 }
@@ -258,7 +289,51 @@ impl Store {
             classes: BTreeMap::new(),
             overheads: BTreeMap::new(),
             shard_costs: BTreeMap::new(),
+            failures: BTreeMap::new(),
         }
+    }
+
+    /// A test's recent outcomes, when it has failed in the history: its runs are the
+    /// observations that timed it (or its file) and those it failed in.
+    pub fn flake_record(&self, test: &str) -> Option<FlakeRecord> {
+        self.flake_record_with(test, None)
+    }
+
+    /// The same, with a failure in one more run, the newest, when `now` is `Some(flaky)` (flaky:
+    /// it then passed in that run).
+    pub fn flake_record_with(&self, test: &str, now: Option<bool>) -> Option<FlakeRecord> {
+        let marks = self.failures.get(test)?;
+        let file = test.split_once("::").map(|(f, _)| ItemId::from(f));
+        let id = ItemId::from(test);
+        // Observation → failed (and flaky), or passed.
+        let mut runs: BTreeMap<u64, Option<bool>> = BTreeMap::new();
+        for class in self.classes.values() {
+            let samples = class
+                .get(&id)
+                .or_else(|| file.as_ref().and_then(|f| class.get(f)));
+            for sample in samples.into_iter().flatten() {
+                runs.entry(sample.observation()).or_insert(None);
+            }
+        }
+        for f in marks {
+            runs.insert(f.0, Some(f.1));
+        }
+        let recent: Vec<Option<bool>> = std::iter::once(now)
+            .filter(|_| now.is_some())
+            .chain(runs.into_values().rev())
+            .take(KEEP_FAILURES)
+            .collect();
+        // Separate streaks of failures: a test that breaks and is fixed has one.
+        let streaks = recent
+            .iter()
+            .enumerate()
+            .filter(|&(k, o)| o.is_some() && (k == 0 || recent[k - 1].is_none()))
+            .count();
+        Some(FlakeRecord {
+            runs: recent.len(),
+            failures: recent.iter().filter(|o| o.is_some()).count(),
+            known_flaky: streaks >= 2 || recent.contains(&Some(true)),
+        })
     }
 
     /// True if a workflow run attempt was merged before (its jobs are not fetched again).
@@ -394,6 +469,14 @@ impl Store {
                 .map(|&(files, hidden)| ShardCost(files, hidden, seq));
             push_newest(&mut self.shard_costs, key, costs, KEEP_SHARD_COSTS);
         }
+        for (test, flaky) in &observed.failures {
+            push_newest(
+                &mut self.failures,
+                test,
+                [Failure(seq, *flaky)],
+                KEEP_FAILURES,
+            );
+        }
         self.forget_unreferenced_observations();
         outcome
     }
@@ -432,10 +515,16 @@ impl Store {
                 .map(|(key, c)| (key, c.iter().filter(|c| c.2 == obs.seq).copied().collect()))
                 .filter(|(_, c): &(_, Vec<ShardCost>)| !c.is_empty())
                 .collect();
+            let failures: Vec<(&String, bool)> = other
+                .failures
+                .iter()
+                .filter_map(|(test, f)| f.iter().find(|f| f.0 == obs.seq).map(|f| (test, f.1)))
+                .collect();
             // A fetched run with nothing usable is kept: it tells the next fetch to skip it.
             if durations.is_empty()
                 && startups.is_empty()
                 && costs.is_empty()
+                && failures.is_empty()
                 && obs.run_id.is_none()
             {
                 continue;
@@ -465,6 +554,14 @@ impl Store {
                 startups,
                 KEEP_STARTUPS,
             );
+            for (test, flaky) in failures {
+                push_newest(
+                    &mut self.failures,
+                    test,
+                    [Failure(seq, flaky)],
+                    KEEP_FAILURES,
+                );
+            }
             for (key, c) in costs {
                 let c = c.into_iter().map(|c| ShardCost(c.0, c.1, seq));
                 push_newest(&mut self.shard_costs, key, c, KEEP_SHARD_COSTS);
@@ -543,6 +640,9 @@ impl Store {
         for costs in self.shard_costs.values() {
             referenced.extend(costs.iter().map(|c| c.2));
         }
+        for failures in self.failures.values() {
+            referenced.extend(failures.iter().map(|f| f.0));
+        }
         let mut spare = MAX_OBSERVATIONS.saturating_sub(referenced.len());
         let mut kept: Vec<Observation> = Vec::with_capacity(self.observations.len());
         for obs in self.observations.drain(..).rev() {
@@ -582,23 +682,21 @@ impl Store {
                 }
             }
         }
-        for (class, startups) in &old.overheads {
-            let have = self.overheads.get(class).map_or(0, Vec::len);
-            if have < startups.len().min(KEEP_STARTUPS) {
-                return Some(format!(
-                    "the start-up overhead of runner class `{class}` would keep {have} of its {} jobs",
-                    startups.len()
-                ));
-            }
+        if let Some((class, have, had)) = fewer(&old.overheads, &self.overheads, KEEP_STARTUPS) {
+            return Some(format!(
+                "the start-up overhead of runner class `{class}` would keep {have} of its {had} jobs"
+            ));
         }
-        for (key, costs) in &old.shard_costs {
-            let have = self.shard_costs.get(key).map_or(0, Vec::len);
-            if have < costs.len().min(KEEP_SHARD_COSTS) {
-                return Some(format!(
-                    "the shard costs of suite {key} would keep {have} of their {}",
-                    costs.len()
-                ));
-            }
+        if let Some((key, have, had)) = fewer(&old.shard_costs, &self.shard_costs, KEEP_SHARD_COSTS)
+        {
+            return Some(format!(
+                "the shard costs of suite {key} would keep {have} of their {had}"
+            ));
+        }
+        if let Some((test, have, had)) = fewer(&old.failures, &self.failures, KEEP_FAILURES) {
+            return Some(format!(
+                "test `{test}` would keep {have} of its {had} recorded failures"
+            ));
         }
         None
     }
@@ -640,10 +738,24 @@ impl Store {
         let _ = write!(out, "{close}}}");
         write_keyed(&mut out, "overheads", &self.overheads);
         write_keyed(&mut out, "shard_costs", &self.shard_costs);
+        write_keyed(&mut out, "failures", &self.failures);
         let _ = writeln!(out);
         let _ = writeln!(out, "}}");
         out
     }
+}
+
+/// The first key whose list `new` holds fewer of than `old` did (up to `keep`, the most a list
+/// holds): the key, how many `new` holds, how many `old` did.
+fn fewer<'a, T>(
+    old: &'a BTreeMap<String, Vec<T>>,
+    new: &BTreeMap<String, Vec<T>>,
+    keep: usize,
+) -> Option<(&'a str, usize, usize)> {
+    old.iter().find_map(|(key, list)| {
+        let have = new.get(key).map_or(0, Vec::len);
+        (have < list.len().min(keep)).then_some((key.as_str(), have, list.len()))
+    })
 }
 
 /// Appends `new` to the list under `key` (made when there is anything to put in it), keeping its
@@ -905,5 +1017,65 @@ mod tests {
         let second = a.merge_store(&b, "b.json");
         assert_eq!(second.observations_added, 0);
         assert_eq!(a.classes["default"][&ItemId::from("x")].len(), 2);
+    }
+
+    /// Runs of `t/a.py::x`, oldest first: `P` passed (timed), `F` failed, `K` failed and passed
+    /// in the same run.
+    fn history_of(outcomes: &str) -> Store {
+        let mut store = Store::default();
+        for (k, o) in outcomes.chars().enumerate() {
+            let mut obs = observed(&[("t/a.py::y", 100 + k as u64)]);
+            match o {
+                'P' => {
+                    obs.durations.insert("t/a.py::x".into(), Micros::ms(10));
+                }
+                'F' => obs.failures.push(("t/a.py::x".into(), false)),
+                _ => obs.failures.push(("t/a.py::x".into(), true)),
+            }
+            store.merge(&obs);
+        }
+        store
+    }
+
+    #[test]
+    fn a_known_flake_alternates_or_flaked_in_a_run_and_a_fix_is_not_one() {
+        let record = |o: &str| history_of(o).flake_record("t/a.py::x");
+        assert_eq!(record("PPPP"), None, "never failed");
+        let r = record("PFPF").unwrap();
+        assert_eq!((r.runs, r.failures, r.known_flaky), (4, 2, true));
+        // Broken, then fixed: one change of outcome is no flake; nor is breaking once.
+        assert!(!record("PPFFPP").unwrap().known_flaky);
+        assert!(!record("PPPF").unwrap().known_flaky);
+        assert!(
+            record("PPKP").unwrap().known_flaky,
+            "it flaked within a run"
+        );
+        // Only the newest runs count: an old alternation is forgotten.
+        let old = format!("PFPF{}", "F".repeat(KEEP_FAILURES));
+        let r = record(&old).unwrap();
+        assert_eq!(
+            (r.runs, r.failures, r.known_flaky),
+            (KEEP_FAILURES, KEEP_FAILURES, false)
+        );
+    }
+
+    #[test]
+    fn failures_survive_a_store_merge_and_are_never_dropped() {
+        let store = history_of("PFPF");
+        let mut copy = Store::default();
+        copy.merge_store(&store, "s");
+        assert_eq!(
+            copy.flake_record("t/a.py::x"),
+            store.flake_record("t/a.py::x")
+        );
+        let json = store.to_json();
+        let back: Store = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, store);
+        let mut less = store.clone();
+        less.failures.clear();
+        assert!(
+            less.loses_from(&store)
+                .is_some_and(|w| w.contains("t/a.py::x") && w.contains("failures")),
+        );
     }
 }

@@ -97,8 +97,17 @@ struct Runner {
 fn eval(expr: &str, ctx: &BTreeMap<String, String>) -> String {
     let expr = expr.trim();
     if let Some((lhs, rhs)) = expr.split_once("==") {
-        let lit = rhs.trim().trim_matches('\'');
-        return (eval(lhs, ctx) == lit).to_string();
+        let rhs = rhs.trim();
+        // `format('refs/heads/{0}', key)`, or a literal.
+        let value = match rhs
+            .strip_prefix("format('")
+            .and_then(|r| r.strip_suffix(')'))
+            .and_then(|r| r.split_once("',"))
+        {
+            Some((template, key)) => template.replace("{0}", &eval(key, ctx)),
+            None => rhs.trim_matches('\'').to_owned(),
+        };
+        return (eval(lhs, ctx) == value).to_string();
     }
     for alt in expr.split("||") {
         let key = alt.trim();
@@ -645,6 +654,8 @@ struct Jobs<'a> {
     artifacts: PathBuf,
     cache: PathBuf,
     path: String,
+    /// More of the runner's environment for `run:` steps (`GITHUB_RUN_ID`, …).
+    env: Vec<(String, String)>,
 }
 
 fn copy_dir(from: &Path, to: &Path) {
@@ -666,10 +677,19 @@ impl<'a> Jobs<'a> {
     /// The jobs of a runner whose checkout is the sample project `sample`, the planner from
     /// `url`, the tests' Python first on PATH.
     fn new(runner: &'a Runner, sample: &str, url: String) -> Jobs<'a> {
+        Jobs::of(
+            runner,
+            PathBuf::from(super::fixture(&format!("projects/{sample}"))),
+            url,
+        )
+    }
+
+    /// The same, the checkout a copy of `project`.
+    fn of(runner: &'a Runner, project: PathBuf, url: String) -> Jobs<'a> {
         let venv_bin = super::python().parent().expect("bin").to_owned();
         Jobs {
             runner,
-            project: PathBuf::from(super::fixture(&format!("projects/{sample}"))),
+            project,
             url,
             artifacts: runner.root.join("artifacts"),
             cache: runner.root.join("cache"),
@@ -678,6 +698,7 @@ impl<'a> Jobs<'a> {
                 venv_bin.display(),
                 std::env::var("PATH").unwrap_or_default()
             ),
+            env: Vec::new(),
         }
     }
 
@@ -694,6 +715,7 @@ impl<'a> Jobs<'a> {
             .unwrap_or_default();
         copy_dir(&self.project, &ws.join(dir));
         let env_pairs: Vec<(&str, &str)> = vec![("PATH", self.path.as_str())];
+        let mut path = self.path.clone();
         // After a step fails, only the steps that run always() do; the job has failed.
         let mut failed = false;
         for (n, step) in job["steps"]
@@ -776,6 +798,9 @@ impl<'a> Jobs<'a> {
                     continue;
                 }
                 outputs = done.outputs;
+                // The action puts the planner on the job's PATH, as GITHUB_PATH does.
+                let bin = self.runner.installed();
+                path = format!("{}:{path}", bin.parent().expect("bin").display());
             } else if let Some(script) = step["run"].as_str() {
                 let files = self.runner.root.join(format!("job-{id}-{n}"));
                 std::fs::create_dir_all(&files).expect("dir");
@@ -784,8 +809,9 @@ impl<'a> Jobs<'a> {
                 let mut cmd = Command::new("bash");
                 cmd.args(["--noprofile", "--norc", "-eo", "pipefail", "-c", script])
                     .current_dir(ws.join(step["working-directory"].as_str().unwrap_or(dir)))
-                    .env("PATH", &self.path)
-                    .env("GITHUB_OUTPUT", &output);
+                    .env("PATH", &path)
+                    .env("GITHUB_OUTPUT", &output)
+                    .envs(self.env.iter().map(|(k, v)| (k, v)));
                 let envs = [&job["env"], &step["env"]];
                 for env in envs.into_iter().filter_map(Yaml::as_mapping) {
                     for (k, v) in env {
@@ -1174,4 +1200,200 @@ fn a_go_job_optimize_sharded_runs_end_to_end() {
 fn an_rspec_job_optimize_sharded_runs_end_to_end() {
     super::tools();
     optimize_shard_end_to_end(CHECKOUT, "rspec", "rspec_sample", 6, "optimize_shard_rspec");
+}
+
+/// Lanes through the workflow `render` makes, run as a runner runs it, on a git checkout of the
+/// pytest sample with three suites: a pull request that changes only the unit tests plans the
+/// other two suites as skipped (`skip_N`), their jobs do not run, the report lists them as
+/// skipped and the gate is green; a push to the default branch runs every suite.
+#[test]
+fn the_rendered_workflow_runs_only_the_lanes_a_change_touches() {
+    let runner = Runner::new();
+    let url = release_url(&local_release(&runner.root));
+    let project = runner.root.join("project");
+    copy_dir(
+        Path::new(&super::fixture("projects/pytest_sample")),
+        &project,
+    );
+    write(
+        &project,
+        ".github/planner.yml",
+        r#"version: 1
+suites:
+  unit:
+    runner: pytest
+    items: {glob: "tests/unit/test_*.py"}
+    paths: ["src/**", "tests/unit/**"]
+  integration:
+    runner: pytest
+    items: {glob: "tests/integration/test_*.py"}
+    paths: ["src/**", "tests/integration/**"]
+  docs:
+    runner: pytest
+    items: {glob: "tests/docs/test_*.py"}
+    paths: ["docs/**", "tests/docs/**"]
+"#,
+    );
+    write(
+        &project,
+        "tests/docs/test_docs.py",
+        "def test_links():\n    pass\n",
+    );
+    let git = |args: &[&str]| super::lanes::git(&project, args);
+    git(&["init", "-q", "-b", "main"]);
+    git(&["add", "-A"]);
+    git(&["commit", "-q", "-m", "base"]);
+    let base = git(&["rev-parse", "HEAD"]);
+    let math = project.join("tests/unit/test_math.py");
+    let mut text = std::fs::read_to_string(&math).expect("test_math");
+    text.push_str("\n\ndef test_more():\n    assert 2 * 2 == 4\n");
+    std::fs::write(&math, text).expect("write");
+    git(&["commit", "-q", "-am", "a unit test"]);
+
+    let (code, yaml, err) = super::split(
+        &super::planner()
+            .current_dir(&project)
+            .args(["render", "--config", ".github/planner.yml"])
+            .output()
+            .expect("render"),
+    );
+    assert_eq!(code, 0, "{err}");
+    let path = write(&runner.root, "tests.yml", &yaml);
+    assert_eq!(super::actionlint(&[&path]), "");
+    let wf: Yaml = serde_yaml::from_str(&yaml).expect("YAML");
+
+    let api = Api::start();
+    let mut jobs = Jobs::of(&runner, project.clone(), url);
+    let summary = runner.root.join("summary.md");
+    jobs.env = vec![
+        ("GITHUB_RUN_ID".into(), "93".into()),
+        ("GITHUB_REPOSITORY".into(), REPO.into()),
+        ("GITHUB_API_URL".into(), api.uri()),
+        ("GITHUB_STEP_SUMMARY".into(), summary.display().to_string()),
+    ];
+    let mut ctx: BTreeMap<String, String> = BTreeMap::new();
+    for (k, v) in [
+        ("github.run_id", "93"),
+        ("github.run_attempt", "1"),
+        ("github.token", "ghs_test-token"),
+        ("github.event.pull_request.base.sha", base.as_str()),
+        ("github.event.before", ""),
+        ("github.ref", "refs/pull/7/merge"),
+        ("github.event.repository.default_branch", "main"),
+    ] {
+        ctx.insert(k.into(), v.into());
+    }
+    // Each suite's job, per shard, unless the plan skips it; the jobs' results as the gate
+    // reads them.
+    let run_all = |ctx: &mut BTreeMap<String, String>| -> Vec<String> {
+        let _ = std::fs::remove_dir_all(&jobs.artifacts);
+        assert!(jobs.run("plan", &wf["jobs"]["plan"], ctx));
+        let mut results = vec!["success".to_owned()];
+        for n in 1..=3 {
+            if ctx[&format!("needs.plan.outputs.skip_{n}")] == "true" {
+                results.push("skipped".into());
+                continue;
+            }
+            let matrix: Value =
+                serde_json::from_str(&ctx[&format!("needs.plan.outputs.matrix_{n}")])
+                    .expect("matrix");
+            let mut ok = true;
+            for shard in matrix["include"].as_array().expect("include") {
+                for key in ["suite", "shard", "total"] {
+                    let v = shard[key]
+                        .as_str()
+                        .map_or_else(|| shard[key].to_string(), str::to_owned);
+                    ctx.insert(format!("matrix.{key}"), v);
+                }
+                ok &= jobs.run(
+                    &format!("suite_{n}"),
+                    &wf["jobs"][format!("suite_{n}")],
+                    ctx,
+                );
+            }
+            results.push(if ok { "success" } else { "failure" }.into());
+        }
+        let _ = std::fs::remove_file(&summary);
+        eprintln!(
+            "ARTIFACTS {:?}",
+            std::fs::read_dir(&jobs.artifacts)
+                .map(|d| d.flatten().map(|e| e.file_name()).collect::<Vec<_>>())
+        );
+        assert!(jobs.run("report", &wf["jobs"]["report"], ctx));
+        results
+    };
+    // Suites in the config's order: docs, integration, unit.
+    let results = run_all(&mut ctx);
+    assert_eq!(results, ["success", "skipped", "skipped", "success"]);
+    let md = std::fs::read_to_string(&summary).expect("the job summary");
+    assert!(md.contains("### Suite `unit`"), "{md}");
+    assert!(md.contains("### Skipped suites"), "{md}");
+    for skipped in ["docs", "integration"] {
+        assert!(
+            md.contains(&format!(
+                "| `{skipped}` | the one changed file does not run it"
+            )),
+            "{md}"
+        );
+        assert!(!md.contains(&format!("### Suite `{skipped}`")), "{md}");
+    }
+    ctx.insert("join(needs.*.result, ' ')".into(), results.join(" "));
+    assert!(
+        jobs.run("gate", &wf["jobs"]["gate"], &mut ctx),
+        "the gate is green"
+    );
+
+    // A push to the default branch runs every suite.
+    ctx.insert("github.event.pull_request.base.sha".into(), String::new());
+    ctx.insert("github.event.before".into(), base.clone());
+    ctx.insert("github.ref".into(), "refs/heads/main".into());
+    let results = run_all(&mut ctx);
+    assert_eq!(results, ["success", "success", "success", "success"]);
+    let md = std::fs::read_to_string(&summary).expect("the job summary");
+    assert!(!md.contains("Skipped suites"), "{md}");
+}
+
+/// The gate `render` makes with `pass-on-known-flakes`, run as a runner runs it: a failed shard
+/// passes only when the report says every failing test is a known flake; the plan's failure, a
+/// cancelled shard or a report that said nothing never pass. Without the setting, a failed shard
+/// fails the gate whatever the report says.
+#[test]
+fn the_rendered_gate_passes_known_flakes_only_when_told() {
+    let runner = Runner::new();
+    let dir = runner.root.join("project");
+    let config = "version: 1\npass-on-known-flakes: true\nsuites:\n  unit: {runner: pytest}\n  api: {runner: pytest}\n";
+    let render = |config: &str| -> Yaml {
+        let path = write(&dir, ".github/planner.yml", config);
+        let (code, yaml, err) = super::run(&["render", "--config", path.to_str().expect("utf-8")]);
+        assert_eq!(code, 0, "{err}");
+        let wf = write(&dir, "tests.yml", &yaml);
+        assert_eq!(super::actionlint(&[&wf]), "");
+        serde_yaml::from_str(&yaml).expect("YAML")
+    };
+    let wf = render(config);
+    let jobs = Jobs::of(&runner, dir.clone(), String::new());
+    let gate = |wf: &Yaml, plan: &str, shards: [&str; 2], flakes_only: &str| -> bool {
+        let mut ctx: BTreeMap<String, String> = BTreeMap::new();
+        ctx.insert("needs.plan.result".into(), plan.into());
+        ctx.insert("needs.suite_1.result".into(), shards[0].into());
+        ctx.insert("needs.suite_2.result".into(), shards[1].into());
+        ctx.insert(
+            "needs.report.outputs.known_flakes_only".into(),
+            flakes_only.into(),
+        );
+        ctx.insert(
+            "join(needs.*.result, ' ')".into(),
+            format!("{plan} {} {} success", shards[0], shards[1]),
+        );
+        jobs.run("gate", &wf["jobs"]["gate"], &mut ctx)
+    };
+    assert!(gate(&wf, "success", ["success", "skipped"], ""));
+    assert!(gate(&wf, "success", ["failure", "success"], "true"));
+    assert!(!gate(&wf, "success", ["failure", "success"], "false"));
+    assert!(!gate(&wf, "success", ["failure", "success"], ""));
+    assert!(!gate(&wf, "failure", ["skipped", "skipped"], "true"));
+    assert!(!gate(&wf, "success", ["cancelled", "success"], "true"));
+    let off = render(&config.replace("pass-on-known-flakes: true\n", ""));
+    assert!(!gate(&off, "success", ["failure", "success"], "true"));
+    assert!(gate(&off, "success", ["success", "success"], "true"));
 }

@@ -12,6 +12,7 @@ mod config;
 mod errors;
 mod fetch;
 mod js_workflows;
+mod lanes;
 mod layers;
 mod merge;
 mod mock_api;

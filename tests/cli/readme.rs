@@ -363,6 +363,8 @@ const FOREIGN: &[&str] = &[
     "--bench",
     "--check",
     "--collect-only",
+    "--name-only",
+    "--no-renames",
     "--junitxml",
     "--splits",
     "--group",

@@ -290,3 +290,133 @@ fn a_failed_nextest_shard_reruns_only_its_failed_tests_and_a_retry_is_flaky() {
         ]
     );
 }
+
+/// `planner report` of one run's JUnit into the history `store`: its `known-flakes-only` output,
+/// and each failed test as `id known_flaky=… recent=…`.
+fn report_into(d: &Path, plan: &Path, junit: &Path, store: &Path, k: u32) -> (String, Vec<String>) {
+    let output = write(d, "github-output", "");
+    let (code, _, err) = super::split(
+        &super::planner()
+            .env("GITHUB_OUTPUT", &output)
+            .args(["report", "--plan"])
+            .arg(plan)
+            .arg("--junit")
+            .arg(junit)
+            .arg("--timings-out")
+            .arg(store)
+            .args(["--json"])
+            .arg(d.join("report.json"))
+            .args(["--summary"])
+            .arg(d.join(format!("summary-{k}.md")))
+            .arg("--github-output")
+            .output()
+            .expect("the planner runs"),
+    );
+    assert_eq!(code, 0, "{err}");
+    let outputs = super::read_github_output(&output);
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("report.json")).expect("json"))
+            .expect("JSON");
+    let failed: Vec<String> = report["suites"][0]["failed"]
+        .as_array()
+        .expect("failed")
+        .iter()
+        .map(|t| {
+            format!(
+                "{} known_flaky={} recent={}",
+                t["id"].as_str().expect("id"),
+                t["known_flaky"] == true,
+                t["history"]
+            )
+        })
+        .collect();
+    (outputs["known-flakes-only"].clone(), failed)
+}
+
+/// A real pytest suite run four times, each run reported into the history (`report
+/// --timings-out`): a test that fails on every other run is a known flake by its third run, the
+/// report says so with its rate, and `known-flakes-only` lets a gate pass; a test failing for the
+/// first time beside it is a real failure, and the output says false.
+#[test]
+fn a_test_that_fails_every_other_run_is_a_known_flake_in_the_history() {
+    let dir = tmp();
+    let d = dir.path();
+    write(
+        d,
+        "tests/test_app.py",
+        r#"import os, pathlib
+
+def test_every_other_run():
+    counter = pathlib.Path(__file__).parent / "runs.txt"
+    n = int(counter.read_text()) + 1 if counter.exists() else 1
+    counter.write_text(str(n))
+    assert n % 2 == 0, f"run {n} fails"
+
+def test_steady():
+    assert os.environ.get("BREAK_STEADY") is None, "broken on purpose"
+"#,
+    );
+    let plan = plan_of(d, "tests/test_app.py\n", 1);
+    let store = d.join("history.json");
+    let mut verdicts = Vec::new();
+    for k in 1..=4 {
+        let junit = d.join(format!("run-{k}"));
+        let mut pytest = Command::new(super::python());
+        pytest
+            .current_dir(d)
+            .args(["-m", "pytest", "-q", "-p", "no:cacheprovider"])
+            .arg(format!("--junitxml={}", junit.join("junit.xml").display()));
+        if k == 4 {
+            pytest.env("BREAK_STEADY", "1");
+        }
+        let ran = pytest.output().expect("pytest runs");
+        assert_eq!(
+            ran.status.code(),
+            Some(i32::from(k % 2 == 1 || k == 4)),
+            "run {k}"
+        );
+        let (flakes_only, failed) = report_into(d, &plan, &junit, &store, k);
+        verdicts.push((k, flakes_only, failed));
+    }
+    let flake = "tests/test_app.py::test_every_other_run";
+    let steady = "tests/test_app.py::test_steady";
+    assert_eq!(
+        verdicts,
+        [
+            (
+                1,
+                "false".into(),
+                vec![format!("{flake} known_flaky=false recent=null")]
+            ),
+            (2, "false".into(), vec![]),
+            (
+                3,
+                "true".into(),
+                vec![format!(
+                    "{flake} known_flaky=true recent={{\"runs\":3,\"failures\":2,\"known_flaky\":true}}"
+                )]
+            ),
+            (
+                4,
+                "false".into(),
+                vec![format!("{steady} known_flaky=false recent=null")]
+            ),
+        ]
+    );
+    let summary = std::fs::read_to_string(d.join("summary-3.md")).expect("summary");
+    let from = summary
+        .find("**Failed, known flaky")
+        .expect("a known-flaky section");
+    let to = summary[from..]
+        .find("| shard | item")
+        .map_or(summary.len(), |i| from + i);
+    insta::assert_snapshot!("known_flake_summary", &summary[from..to]);
+    // The history marks it: two failures on record, neither within one run.
+    let history: Value =
+        serde_json::from_str(&std::fs::read_to_string(&store).expect("store")).expect("JSON");
+    assert_eq!(
+        history["failures"][flake].as_array().map(Vec::len),
+        Some(2),
+        "{history}"
+    );
+}

@@ -182,6 +182,7 @@ pub fn observe_run(
                 }),
                 startups: Vec::new(),
                 shard_costs: None,
+                failures: Vec::new(),
             });
         obs.durations
             .insert(ItemId::new(job.name.as_str()), duration);
@@ -213,6 +214,7 @@ pub fn observe_run(
                 }),
                 startups: Vec::new(),
                 shard_costs: None,
+                failures: Vec::new(),
             });
         }
         out.extend(of_attempt);
