@@ -50,6 +50,37 @@ pub enum TimingsCommand {
     /// Add the job timings and start-up overhead of a workflow's past runs, read from the GitHub
     /// API, to a store. Runs already in the store are not read again.
     Fetch(FetchArgs),
+    /// Write the current estimates in another tool's timing format (pytest-split's
+    /// `.test_durations`, a Knapsack report, cypress-split's, a map of milliseconds), to keep a
+    /// committed timing file up to date from the history.
+    Export(ExportArgs),
+}
+
+/// The timing formats `timings export` writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    /// pytest-split's `.test_durations`: test id → seconds.
+    PytestSplit,
+    /// Knapsack's report: spec file → seconds (tests summed into their files).
+    Knapsack,
+    /// cypress-split's `{"durations": [{"spec", "duration"}]}`, in milliseconds by spec file.
+    CypressSplit,
+    /// id → milliseconds (playwright's `durations.json`, and others).
+    Ms,
+}
+
+#[derive(Clone, Debug, Args)]
+pub struct ExportArgs {
+    #[command(flatten)]
+    pub source: SourceArgs,
+
+    /// The format to write.
+    #[arg(long, value_enum)]
+    pub format: ExportFormat,
+
+    /// Write it here (atomically) instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<std::path::PathBuf>,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
@@ -438,10 +469,22 @@ impl ValueEnum for ShardFormat {
     }
 }
 
+/// A shard's 1-based index; 0, as tools that count from 0 give it, is refused with the form that
+/// works.
+fn shard_index(value: &str) -> Result<u32, String> {
+    match value.trim().parse::<u32>() {
+        Ok(0) => Err("shards count from 1 here: CircleCI's $CIRCLE_NODE_INDEX and Knapsack's $CI_NODE_INDEX count from 0, so pass --index \"$((CIRCLE_NODE_INDEX + 1))\"".to_owned()),
+        Ok(k @ 1..=256) => Ok(k),
+        Ok(k) => Err(format!("{k} is not in 1..=256 (GitHub's matrix holds 256 jobs at most)")),
+        Err(_) => Err(format!("expected a shard number from 1 to 256, not {value:?}")),
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct ShardArgs {
-    /// Which shard, 1-based.
-    #[arg(long, value_name = "K", value_parser = clap::value_parser!(u32).range(1..=256))]
+    /// Which shard, 1-based (CircleCI's `CIRCLE_NODE_INDEX` and Knapsack's `CI_NODE_INDEX`
+    /// count from 0: pass `$((CIRCLE_NODE_INDEX + 1))`).
+    #[arg(long, value_name = "K", value_parser = shard_index)]
     pub index: u32,
 
     /// How many shards in all (at most 256, GitHub's matrix limit).

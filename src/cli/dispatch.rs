@@ -6,7 +6,7 @@ use super::args::{Cli, Command, TimingsCommand};
 use super::error::Error;
 use super::files::read_plan;
 use super::reporter::Reporter;
-use super::{analyze, claim, fetch, merge, optimize, plan, render, report, shard};
+use super::{analyze, claim, export, fetch, merge, optimize, plan, render, report, shard};
 
 /// Runs one parsed command line, writing results to `out` and warnings through `reporter`.
 pub fn run(cli: Cli, out: &mut dyn Write, reporter: &mut Reporter) -> Result<(), Error> {
@@ -17,6 +17,9 @@ pub fn run(cli: Cli, out: &mut dyn Write, reporter: &mut Reporter) -> Result<(),
         Command::Timings {
             command: TimingsCommand::Fetch(args),
         } => fetch::run(&args, out, reporter),
+        Command::Timings {
+            command: TimingsCommand::Export(args),
+        } => export::run(&args, out, reporter),
         Command::Plan(args) => plan::run(&args, out, reporter),
         Command::Shard(args) => match &args.plan {
             // A pinned plan says, for every shard alike, whether they claim.

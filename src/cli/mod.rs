@@ -6,6 +6,7 @@ mod args;
 mod claim;
 mod dispatch;
 mod error;
+mod export;
 mod fetch;
 mod files;
 mod history;

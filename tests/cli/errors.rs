@@ -140,6 +140,8 @@ fn wrong_command_lines_exit_2_with_what_and_where() {
         d,
     );
     assert_eq!(code, 2, "{msg}");
+    // Tools that count from 0 are shown the form that works.
+    assert!(msg.contains("$((CIRCLE_NODE_INDEX + 1))"), "{msg}");
 
     let items = write(d, "dup.txt", "a\nb\na\n");
     let (code, msg) = error_of(

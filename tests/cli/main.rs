@@ -32,6 +32,14 @@ use std::process::Output;
 
 use assert_cmd::Command;
 
+/// A path of the repository, as a string.
+pub fn root_path(rel: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join(rel)
+        .display()
+        .to_string()
+}
+
 pub fn fixture(rel: &str) -> String {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures")

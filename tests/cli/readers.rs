@@ -292,3 +292,241 @@ fn flat_maps_in_milliseconds_and_nested_groups() {
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(store_items(&dir.path().join("x.json"))["f2"][0][0], 2000);
 }
+
+/// `planner timings export FORMAT` of a real timing file: the export read back and exported
+/// again is the same file, and plans the same shards as the original.
+fn export_round_trip(input: &str, format: &str, same_items: bool) -> String {
+    let dir = tmp();
+    let d = dir.path();
+    let first = d.join(format!("first-{format}.json"));
+    let again = d.join(format!("again-{format}.json"));
+    // A map of milliseconds is read as one (`--unit ms`), as playwright's is.
+    let unit: &[&str] = if format == "ms" {
+        &["--unit", "ms"]
+    } else {
+        &[]
+    };
+    let exported = first.to_str().expect("utf-8");
+    for (from, to, read) in [(input, &first, &[][..]), (exported, &again, unit)] {
+        let mut args = vec!["timings", "export", "--timings", from, "--format", format];
+        args.extend(read);
+        args.extend(["--out", to.to_str().expect("utf-8")]);
+        let (code, _, err) = run(&args);
+        assert_eq!(code, 0, "{err}");
+    }
+    let text = std::fs::read_to_string(&first).expect("export");
+    let back = std::fs::read_to_string(&again).expect("again");
+    assert!(text == back, "{format}: exported again, the export changed");
+    // Each shard's items and their estimates, from the plan.
+    let shards = |timings: &str, read: &[&str]| -> Vec<String> {
+        let plan = d.join("plan.json");
+        let mut args = vec!["plan", "--timings", timings, "--total", "8", "--out"];
+        args.push(plan.to_str().expect("utf-8"));
+        args.extend(read);
+        let (code, _, err) = run(&args);
+        assert_eq!(code, 0, "{err}");
+        let plan: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&plan).expect("plan")).expect("JSON");
+        plan["suites"][0]["shards"]
+            .as_array()
+            .expect("shards")
+            .iter()
+            .map(|s| s["items"].to_string())
+            .collect()
+    };
+    let (before, after) = (shards(input, &[]), shards(exported, unit));
+    assert!(!before.is_empty() && before.len() == after.len());
+    // The tests of a suite summed into files plan files: compared with the export read again.
+    if same_items {
+        assert!(
+            before == after,
+            "{format}: the export plans other shards than the original"
+        );
+    } else {
+        assert!(
+            after == shards(again.to_str().expect("utf-8"), unit),
+            "{format}: read again, other shards"
+        );
+    }
+    text
+}
+
+#[test]
+fn exports_read_back_as_the_same_estimates_in_each_tools_format() {
+    let onegov = crate::root_path("examples/onegov-cloud/test_durations.json");
+    let original: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(&std::fs::read_to_string(&onegov).expect("onegov")).expect("JSON");
+    let text = export_round_trip(&onegov, "pytest-split", true);
+    let exported: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(&text).expect("JSON");
+    assert_eq!(exported.len(), original.len());
+    for (id, secs) in &original {
+        let (a, b) = (
+            secs.as_f64().expect("secs"),
+            exported[id].as_f64().expect("secs"),
+        );
+        assert!((a - b).abs() < 1e-6, "{id}: {a} exported as {b}");
+    }
+    let ms = export_round_trip(&onegov, "ms", true);
+    assert!(ms.contains(": "), "{ms:.200}");
+    let knapsack = fixture("knapsack/identity-idp_knapsack_rspec_report.json");
+    let text = export_round_trip(&knapsack, "knapsack", true);
+    let exported: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(&text).expect("JSON");
+    assert_eq!(exported.len(), 1122);
+    export_round_trip(&knapsack, "cypress-split", true);
+    // A suite's tests go into their files for the file-based tools.
+    let files = export_round_trip(&onegov, "knapsack", false);
+    let files: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(&files).expect("JSON");
+    assert!(files.keys().all(|k| !k.contains("::")) && files.len() < original.len());
+    let total = |m: &serde_json::Map<String, serde_json::Value>| -> f64 {
+        m.values().filter_map(serde_json::Value::as_f64).sum()
+    };
+    assert!(
+        (total(&files) - total(&original)).abs() < 1e-3,
+        "each file is its tests' sum"
+    );
+    let cypress = fixture("cypress-split/timings.json");
+    assert_eq!(
+        export_round_trip(&cypress, "cypress-split", true),
+        std::fs::read_to_string(&cypress).expect("fixture"),
+        "cypress-split's own file comes back as it was"
+    );
+}
+
+#[test]
+fn a_cypress_split_file_reads_by_spec_and_its_mistakes_are_named() {
+    let dir = tmp();
+    let d = dir.path();
+    let (code, out, err) = run(&[
+        "timings",
+        "export",
+        "--timings",
+        &fixture("cypress-split/timings.json"),
+        "--format",
+        "ms",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("\"cypress/e2e/checkout.cy.js\": 12150"),
+        "{out}"
+    );
+    let twice = crate::write(
+        d,
+        "t.json",
+        "{\"durations\": [\n {\"spec\": \"a.cy.js\", \"duration\": 1},\n {\"spec\": \"a.cy.js\", \"duration\": 2}\n]}",
+    );
+    let (code, _, err) = run(&[
+        "plan",
+        "--timings",
+        twice.to_str().expect("utf-8"),
+        "--strict",
+    ]);
+    assert_eq!(code, 3, "{err}");
+    assert!(
+        err.contains(":2: durations[1]: `a.cy.js` appears twice"),
+        "{err}"
+    );
+    let bad = crate::write(
+        d,
+        "b.json",
+        "{\"durations\": [{\"spec\": \"a.cy.js\", \"duration\": -4}]}",
+    );
+    let (code, _, err) = run(&[
+        "plan",
+        "--timings",
+        bad.to_str().expect("utf-8"),
+        "--strict",
+    ]);
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("durations[0]"), "{err}");
+}
+
+/// pytest-split itself reads an exported `.test_durations`: a real pytest run's JUnit into the
+/// history, exported, and pytest-split's two groups estimated from it add up to the export and
+/// run every test once.
+#[test]
+fn pytest_split_plans_its_groups_from_an_exported_history() {
+    let dir = tmp();
+    let d = dir.path().join("project");
+    let copied = std::process::Command::new("cp")
+        .arg("-r")
+        .arg(fixture("projects/pytest_sample"))
+        .arg(&d)
+        .status()
+        .expect("cp");
+    assert!(copied.success());
+    let pytest = |args: &[&str]| {
+        let out = std::process::Command::new(crate::python())
+            .current_dir(&d)
+            .args(["-m", "pytest", "-p", "no:cacheprovider"])
+            .args(args)
+            .output()
+            .expect("pytest runs");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    pytest(&["-q", "--junitxml=junit.xml"]);
+    let durations = d.join(".test_durations");
+    let (code, _, err) = run(&[
+        "timings",
+        "export",
+        "--timings",
+        d.join("junit.xml").to_str().expect("utf-8"),
+        "--format",
+        "pytest-split",
+        "--out",
+        durations.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let exported: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(&std::fs::read_to_string(&durations).expect("export")).expect("JSON");
+    let total: f64 = exported
+        .values()
+        .filter_map(serde_json::Value::as_f64)
+        .sum();
+    let (mut estimated, mut ran) = (0.0, 0);
+    for group in ["1", "2"] {
+        let out = pytest(&[
+            "--splits",
+            "2",
+            "--group",
+            group,
+            "--durations-path",
+            ".test_durations",
+        ]);
+        let secs = out
+            .split("estimated duration: ")
+            .nth(1)
+            .and_then(|r| r.split('s').next())
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or_else(|| panic!("pytest-split's estimate: {out}"));
+        estimated += secs;
+        let summary = out.lines().last().unwrap_or_default();
+        ran += summary
+            .split(", ")
+            .filter(|p| p.contains("passed") || p.contains("skipped"))
+            .filter_map(|p| {
+                p.trim_matches(|c: char| !c.is_ascii_digit() && c != ' ')
+                    .split_whitespace()
+                    .next()?
+                    .parse::<u32>()
+                    .ok()
+            })
+            .sum::<u32>();
+    }
+    // The skipped test is not in the history; pytest-split gives it the mean of the others.
+    let missing = 10 - exported.len();
+    assert_eq!(missing, 1, "{exported:?}");
+    let expected = total + missing as f64 * total / exported.len() as f64;
+    assert!(
+        (estimated - expected).abs() < 0.02,
+        "pytest-split estimated {estimated} s, the export {expected} s"
+    );
+    assert_eq!(ran, 10, "every test of the sample ran once");
+}

@@ -296,3 +296,90 @@ mod tests {
         );
     }
 }
+
+/// cypress-split's timings file, `{"durations": [{"spec": …, "duration": ms}, …]}`.
+#[derive(serde::Deserialize)]
+struct CypressSplitFile {
+    durations: Vec<CypressSplitEntry>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CypressSplitEntry {
+    spec: String,
+    duration: f64,
+}
+
+/// Whether the JSON is an object whose first key is `durations` holding a list: cypress-split's
+/// shape (a flat map's values are numbers).
+fn is_cypress_split(bytes: &[u8]) -> bool {
+    let mut rest = bytes.trim_ascii_start();
+    let Some(r) = rest.strip_prefix(b"{") else {
+        return false;
+    };
+    rest = r.trim_ascii_start();
+    let Some(r) = rest.strip_prefix(b"\"durations\"") else {
+        return false;
+    };
+    rest = r.trim_ascii_start();
+    rest.strip_prefix(b":")
+        .is_some_and(|r| r.trim_ascii_start().starts_with(b"["))
+}
+
+/// Reads cypress-split's timings (milliseconds per spec file), when the file has its shape; a
+/// spec twice, an empty one or a bad duration is an error naming it and its line.
+pub fn read_cypress_split(
+    path: &Path,
+    bytes: &[u8],
+) -> Option<Result<BTreeMap<ItemId, Micros>, IngestError>> {
+    if !is_cypress_split(bytes) {
+        return None;
+    }
+    let file: CypressSplitFile = match serde_json::from_slice(bytes) {
+        Ok(f) => f,
+        Err(e) => {
+            return Some(Err(IngestError::Json {
+                path: path.to_owned(),
+                line: e.line(),
+                column: e.column(),
+                message: strip_position(&e.to_string()),
+            }));
+        }
+    };
+    let field = |k: usize, spec: &str, message: String| {
+        // The line of the entry's spec, found in the text (a spec is written as a JSON string).
+        let quoted = serde_json::to_string(spec).unwrap_or_default();
+        let line = bytes
+            .windows(quoted.len().max(1))
+            .position(|w| w == quoted.as_bytes())
+            .map_or(1, |at| super::line_of(bytes, at));
+        IngestError::Field {
+            path: path.to_owned(),
+            line,
+            field: format!("durations[{k}]"),
+            message,
+        }
+    };
+    let mut out = BTreeMap::new();
+    for (k, entry) in file.durations.into_iter().enumerate() {
+        if entry.spec.trim().is_empty() {
+            return Some(Err(field(
+                k,
+                &entry.spec,
+                "an empty spec: every entry needs its file".into(),
+            )));
+        }
+        let ms = match Micros::from_millis_f64(entry.duration) {
+            Ok(ms) => ms,
+            Err(e) => return Some(Err(field(k, &entry.spec, format!("`{}`: {e}", entry.spec)))),
+        };
+        if out.insert(ItemId(entry.spec.clone()), ms).is_some() {
+            return Some(Err(field(
+                k,
+                &entry.spec,
+                format!("`{}` appears twice", entry.spec),
+            )));
+        }
+    }
+    Some(Ok(out))
+}

@@ -304,13 +304,17 @@ pub fn read_input(arg: &str, opts: &ReadOptions) -> Result<Ingested, IngestError
                 return read_store(path, &bytes).map(Ingested::Store);
             }
             Detected::Json => {
-                let map = read_flat_map(path, &bytes, opts.unit, group.as_deref())?;
-                if opts.unit == Unit::Seconds
-                    && let Some(w) = looks_like_millis(path, &map)
-                {
-                    warnings.push(w);
+                if let Some(map) = super::flat::read_cypress_split(path, &bytes) {
+                    ("cypress-split", map?)
+                } else {
+                    let map = read_flat_map(path, &bytes, opts.unit, group.as_deref())?;
+                    if opts.unit == Unit::Seconds
+                        && let Some(w) = looks_like_millis(path, &map)
+                    {
+                        warnings.push(w);
+                    }
+                    ("flat-map", map)
                 }
-                ("flat-map", map)
             }
             Detected::Junit => {
                 let summary = read_junit(path, &bytes)?;
