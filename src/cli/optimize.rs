@@ -114,7 +114,7 @@ fn changes_for(
         let Some(Change::Shard { job, .. }) = &a.apply else {
             return true;
         };
-        let why = yaml_serde::to_value(&yaml["jobs"][job.as_str()])
+        let why = serde_yaml::to_value(&yaml["jobs"][job.as_str()])
             .ok()
             .and_then(|j| crate::workflow::unshardable(&j));
         if let Some(why) = why {

@@ -67,7 +67,7 @@ pub fn apply(text: &str, changes: &[Change]) -> Result<String, EditError> {
         let patch = |route: Route, operation: Op| patch_doc(&doc, route, operation, &fail);
         text = match change {
             Change::Timeout { job, minutes } => {
-                let value = yaml_serde::Value::Number((*minutes).into());
+                let value = serde_yaml::Value::Number((*minutes).into());
                 let at = route(&["jobs", job, "timeout-minutes"]);
                 if doc.query_exists(&at) {
                     patch(at, Op::Replace(value))?
@@ -84,14 +84,14 @@ pub fn apply(text: &str, changes: &[Change]) -> Result<String, EditError> {
             Change::DropNeed { job, need } => drop_need(&doc, job, need, &fail)?,
             Change::Shard { job, shards } => shard(&text, job, *shards, &fail)?,
             Change::Concurrency => {
-                let mut value = yaml_serde::Mapping::new();
+                let mut value = serde_yaml::Mapping::new();
                 value.insert("group".into(), CONCURRENCY_GROUP.into());
                 value.insert("cancel-in-progress".into(), CONCURRENCY_CANCEL.into());
                 patch(
                     Route::default(),
                     Op::Add {
                         key: "concurrency".to_owned(),
-                        value: yaml_serde::Value::Mapping(value),
+                        value: serde_yaml::Value::Mapping(value),
                     },
                 )?
             }
@@ -150,7 +150,7 @@ fn shard(
         Names, gate_job, keep_junit_step, plan_job, report_job, shard_steps, shard_test_step,
         test_step, unshardable, work_dir,
     };
-    let whole: yaml_serde::Value = yaml_serde::from_str(text).map_err(|e| fail(e.to_string()))?;
+    let whole: serde_yaml::Value = serde_yaml::from_str(text).map_err(|e| fail(e.to_string()))?;
     let j = &whole["jobs"][job];
     if let Some(why) = unshardable(j) {
         return Err(fail(format!("not sharded: {why}")));
@@ -190,7 +190,7 @@ fn shard(
             fail,
         )?,
     };
-    let shard_name: yaml_serde::Value =
+    let shard_name: serde_yaml::Value =
         format!("{display} ${{{{ matrix.shard }}}}/${{{{ matrix.total }}}}").into();
     text = if j.get("name").is_some() {
         patched(&text, at(&["name"]), Op::Replace(shard_name), fail)?
@@ -205,7 +205,7 @@ fn shard(
             fail,
         )?
     };
-    let mut strategy = yaml_serde::Mapping::new();
+    let mut strategy = serde_yaml::Mapping::new();
     strategy.insert("fail-fast".into(), false.into());
     strategy.insert(
         "matrix".into(),
@@ -222,9 +222,9 @@ fn shard(
     )?;
     // The shards fetch the plan through the API (a re-run of a failed shard sees the first
     // attempt's artifacts no other way): the token must read actions where permissions are set.
-    let reads = |p: &yaml_serde::Value| p.get("actions").is_some() || p.as_str().is_some();
+    let reads = |p: &serde_yaml::Value| p.get("actions").is_some() || p.as_str().is_some();
     if j.get("permissions")
-        .is_some_and(yaml_serde::Value::is_mapping)
+        .is_some_and(serde_yaml::Value::is_mapping)
     {
         if !reads(&j["permissions"]) {
             text = patched(&text, at(&["permissions"]), read_actions(), fail)?;
@@ -232,7 +232,7 @@ fn shard(
     } else if j.get("permissions").is_none()
         && whole
             .get("permissions")
-            .is_some_and(yaml_serde::Value::is_mapping)
+            .is_some_and(serde_yaml::Value::is_mapping)
         && !reads(&whole["permissions"])
     {
         let top = Route::from(vec![Component::from("permissions")]);
@@ -261,7 +261,7 @@ fn read_actions() -> Op<'static> {
 /// of the jobs already there. (yamlpatch's Add misplaces a value nested deeper than one level.)
 fn append_jobs(
     text: &str,
-    jobs: &[(String, yaml_serde::Value)],
+    jobs: &[(String, serde_yaml::Value)],
     fail: &dyn Fn(String) -> EditError,
 ) -> Result<String, EditError> {
     let doc = Document::new(text).map_err(|e| fail(e.to_string()))?;
@@ -274,9 +274,9 @@ fn append_jobs(
     let pad = " ".repeat(column);
     let mut insert = String::new();
     for (key, value) in jobs {
-        let mut one = yaml_serde::Mapping::new();
+        let mut one = serde_yaml::Mapping::new();
         one.insert(key.as_str().into(), value.clone());
-        let yaml = yaml_serde::to_string(&one).map_err(|e| fail(e.to_string()))?;
+        let yaml = serde_yaml::to_string(&one).map_err(|e| fail(e.to_string()))?;
         insert.push('\n');
         for line in yaml.lines() {
             insert.push('\n');
@@ -303,7 +303,7 @@ fn replace_steps_from(
     steps: &Route,
     from: usize,
     len: usize,
-    new: Vec<yaml_serde::Value>,
+    new: Vec<serde_yaml::Value>,
     fail: &dyn Fn(String) -> EditError,
 ) -> Result<String, EditError> {
     let mut text = text.to_owned();
@@ -331,7 +331,7 @@ fn add_need(
             job.clone(),
             Op::Add {
                 key: "needs".to_owned(),
-                value: yaml_serde::Value::Sequence(vec![need.into()]),
+                value: serde_yaml::Value::Sequence(vec![need.into()]),
             },
             fail,
         );
@@ -341,7 +341,7 @@ fn add_need(
         return patched(
             text,
             needs.clone(),
-            Op::Replace(yaml_serde::Value::String(need.to_owned())),
+            Op::Replace(serde_yaml::Value::String(need.to_owned())),
             fail,
         );
     };

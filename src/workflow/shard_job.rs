@@ -6,7 +6,7 @@
 //! required check of that name stays green only when every shard passed.
 
 use crate::runner::Runner;
-use yaml_serde::{Mapping, Value};
+use serde_yaml::{Mapping, Value};
 
 /// The test command of a step, on one line, with the runner it is.
 #[derive(Clone, Debug, PartialEq, Eq)]
