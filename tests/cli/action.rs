@@ -520,6 +520,32 @@ fn wrong_inputs_and_a_bad_checksum_stop_with_an_error_annotation() {
         error(&[("command", "install"), ("version", "latest")])
             .contains("input 'version' is 'latest'")
     );
+    assert!(
+        error(&[
+            ("command", "plan"),
+            ("timings", "t.json"),
+            ("allow-empty", "yes")
+        ])
+        .contains("input 'allow-empty' is 'yes': expected true or false")
+    );
+    // A suite with no items yet: refused, unless allow-empty says it may be empty (on a runner
+    // of its own: this one's cache must stay empty for the checksum's test below).
+    let other = Runner::new();
+    write(&other.workspace, "none.txt", "");
+    let empty = |allow: &str| {
+        other.run(&[
+            ("command", "plan"),
+            ("items", "none.txt"),
+            ("plan", "empty-plan.json"),
+            ("allow-empty", allow),
+            ("release-url", &url),
+        ])
+    };
+    let refused = empty("false");
+    assert!(!refused.ok, "{}", refused.log);
+    let allowed = empty("true");
+    assert!(allowed.ok, "{}", allowed.log);
+    assert_eq!(allowed.outputs["skip"], "true");
 
     // The archive does not match its checksum: nothing is installed, nothing falls back.
     let sums = release.join(format!("v{VERSION}/SHA256SUMS"));
