@@ -547,6 +547,21 @@ fn wrong_inputs_and_a_bad_checksum_stop_with_an_error_annotation() {
     assert!(allowed.ok, "{}", allowed.log);
     assert_eq!(allowed.outputs["skip"], "true");
 
+    // Without release-url the binary comes from the workflow's own server ($GITHUB_SERVER_URL,
+    // as on a GitHub Enterprise Server), the action's repository's releases there.
+    let ghes = Runner::new();
+    let server = ghes.root.join("server");
+    let releases = server.join("gha-planner/gha-planner/releases");
+    std::fs::create_dir_all(&releases).expect("dir");
+    std::os::unix::fs::symlink(&release, releases.join("download")).expect("link");
+    let server_url = format!("file://{}", server.display());
+    let got = ghes.run_with(
+        &[("command", "install"), ("install", "release")],
+        &[("GITHUB_SERVER_URL", server_url.as_str())],
+    );
+    assert!(got.ok, "{}", got.log);
+    assert!(ghes.installed().exists(), "{}", got.log);
+
     // The archive does not match its checksum: nothing is installed, nothing falls back.
     let sums = release.join(format!("v{VERSION}/SHA256SUMS"));
     let text = std::fs::read_to_string(&sums).expect("sums");
@@ -1422,4 +1437,44 @@ fn the_rendered_gate_passes_known_flakes_only_when_told() {
     let off = render(&config.replace("pass-on-known-flakes: true\n", ""));
     assert!(!gate(&off, "success", ["failure", "success"], "true"));
     assert!(gate(&off, "success", ["success", "success"], "true"));
+}
+
+/// A shard whose list is long is given in `items-file` only: its `items` output stays empty
+/// (outputs hold 1 MB), with a notice; a short one is in both.
+#[test]
+fn a_long_shard_list_is_not_copied_into_an_output() {
+    let runner = Runner::new();
+    let url = release_url(&local_release(&runner.root));
+    let ws = runner.workspace.clone();
+    let mut long = String::new();
+    for k in 0..6000 {
+        let _ = writeln!(long, "tests/test_module_{k:05}.py");
+    }
+    write(&ws, "long.txt", &long);
+    write(&ws, "short.txt", "tests/test_a.py\ntests/test_b.py\n");
+    for (items, copied) in [("short.txt", true), ("long.txt", false)] {
+        let shard = runner.run(&[
+            ("command", "shard"),
+            ("items", items),
+            ("index", "1"),
+            ("total", "1"),
+            ("release-url", &url),
+        ]);
+        assert!(shard.ok, "{}", shard.log);
+        let listed = std::fs::read_to_string(&shard.outputs["items-file"]).expect("items-file");
+        let want = std::fs::read_to_string(ws.join(items)).expect("items");
+        assert_eq!(listed, want, "items-file holds the whole shard");
+        assert_eq!(shard.outputs["count"], want.lines().count().to_string());
+        if copied {
+            assert_eq!(shard.outputs["items"], want.trim_end());
+        } else {
+            // The runner gives an empty output as none.
+            assert_eq!(
+                shard.outputs.get("items").map_or("", String::as_str),
+                "",
+                "a 100 KB list in an output"
+            );
+            assert!(shard.log.contains("in items-file only"), "{}", shard.log);
+        }
+    }
 }
