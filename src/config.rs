@@ -113,23 +113,60 @@ pub struct Suite {
 // Read through `ItemsField`, so that the documented mapping form parses (serde_yaml would read an
 // enum's variant from a YAML tag) and each mistake gets its own message.
 /// How the items are listed at planning time.
-#[derive(Clone, Debug, PartialEq, Eq, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Items {
-    /// A glob of test files, relative to the working directory (`tests/**/test_*.py`).
-    Glob(String),
+    /// A glob of test files, relative to the working directory (`tests/**/test_*.py`), with
+    /// shell braces (`spec/{models,requests}/**/*_spec.rb`), less the files an `exclude`
+    /// pattern matches.
+    Glob {
+        pattern: String,
+        exclude: Vec<String>,
+    },
     /// A command printing one item per line (`pytest --collect-only -q | grep ::`).
     Command(String),
 }
 
-/// `items` as written: one of two keys.
+/// `items` as written: one of two keys, and `exclude` beside `glob`.
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ItemsField {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     glob: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    exclude: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     command: Option<String>,
+}
+
+impl JsonSchema for Items {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Items".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "How the items are listed at planning time.",
+            "oneOf": [
+                {
+                    "description": "A glob of test files, relative to the working directory (`tests/**/test_*.py`), with shell braces (`spec/{models,requests}/**/*_spec.rb`), less the files an `exclude` pattern matches.",
+                    "type": "object",
+                    "properties": {
+                        "glob": {"type": "string"},
+                        "exclude": {"type": "array", "items": {"type": "string"}}
+                    },
+                    "required": ["glob"],
+                    "additionalProperties": false
+                },
+                {
+                    "description": "A command printing one item per line (`pytest --collect-only -q | grep ::`).",
+                    "type": "object",
+                    "properties": {"command": {"type": "string"}},
+                    "required": ["command"],
+                    "additionalProperties": false
+                }
+            ]
+        })
+    }
 }
 
 impl<'de> Deserialize<'de> for Items {
@@ -139,14 +176,27 @@ impl<'de> Deserialize<'de> for Items {
             ItemsField {
                 glob: Some(g),
                 command: None,
-            } => Ok(Items::Glob(g)),
+                exclude,
+            } => Ok(Items::Glob {
+                pattern: g,
+                exclude: exclude.unwrap_or_default(),
+            }),
             ItemsField {
                 glob: None,
                 command: Some(c),
+                exclude: None,
             } => Ok(Items::Command(c)),
             ItemsField {
                 glob: None,
+                command: Some(_),
+                exclude: Some(_),
+            } => Err(D::Error::custom(
+                "items: `exclude` leaves files out of a `glob`, not of a command's lines",
+            )),
+            ItemsField {
+                glob: None,
                 command: None,
+                ..
             } => Err(D::Error::custom(
                 "items: expected `glob` or `command`, such as {glob: \"tests/**/test_*.py\"}",
             )),
@@ -159,11 +209,20 @@ impl<'de> Deserialize<'de> for Items {
 
 impl Serialize for Items {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let (glob, command) = match self {
-            Items::Glob(g) => (Some(g.clone()), None),
-            Items::Command(c) => (None, Some(c.clone())),
+        let (glob, exclude, command) = match self {
+            Items::Glob { pattern, exclude } => (
+                Some(pattern.clone()),
+                (!exclude.is_empty()).then(|| exclude.clone()),
+                None,
+            ),
+            Items::Command(c) => (None, None, Some(c.clone())),
         };
-        ItemsField { glob, command }.serialize(s)
+        ItemsField {
+            glob,
+            exclude,
+            command,
+        }
+        .serialize(s)
     }
 }
 
@@ -429,12 +488,43 @@ mod tests {
         .unwrap();
         assert_eq!(
             c.suites["a"].items,
-            Some(Items::Glob("tests/**/test_*.py".into()))
+            Some(Items::Glob {
+                pattern: "tests/**/test_*.py".into(),
+                exclude: Vec::new()
+            })
         );
         assert_eq!(
             c.suites["b"].items,
             Some(Items::Command("go list ./...".into()))
         );
         assert_eq!(c.suites["b"].runs_on.labels(), ["self-hosted", "linux"]);
+    }
+
+    #[test]
+    fn a_glob_takes_excludes_and_a_command_does_not() {
+        let c = Config::parse(
+            "version: 1\nsuites:\n  a: {runner: rspec, items: {glob: \"spec/{models,api}/**/*_spec.rb\", exclude: [\"spec/api/slow/**\"]}}\n",
+            Path::new("p.yml"),
+        )
+        .unwrap();
+        assert_eq!(
+            c.suites["a"].items,
+            Some(Items::Glob {
+                pattern: "spec/{models,api}/**/*_spec.rb".into(),
+                exclude: vec!["spec/api/slow/**".into()],
+            })
+        );
+        let err = Config::parse(
+            "version: 1\nsuites:\n  a: {runner: go, items: {command: go list, exclude: [x]}}\n",
+            Path::new("p.yml"),
+        )
+        .unwrap_err();
+        let cause = std::error::Error::source(&err)
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        assert!(
+            cause.contains("`exclude` leaves files out of a `glob`"),
+            "{cause}"
+        );
     }
 }

@@ -307,6 +307,15 @@ pub struct SourceArgs {
     #[arg(long, value_name = "FILE")]
     pub items: Option<String>,
 
+    /// The items are the files these globs match, from the working directory: `**` for any
+    /// folders, shell braces (`spec/{models,requests}/**/*_spec.rb`), as `circleci tests glob`.
+    #[arg(long, value_name = "PATTERN", conflicts_with = "items")]
+    pub glob: Vec<String>,
+
+    /// Leaves out of `--glob` the files this pattern matches (`spec/features/**`).
+    #[arg(long, value_name = "PATTERN", requires = "glob")]
+    pub exclude: Vec<String>,
+
     /// Force the format of the timing inputs.
     #[arg(long, value_enum, default_value_t = InputFormat::Auto)]
     pub input_format: InputFormat,

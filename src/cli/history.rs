@@ -4,7 +4,7 @@
 //! estimated (down to an even split by count when nothing is known). `--strict` makes it an error.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use super::Error;
 use crate::config::Items;
@@ -137,35 +137,16 @@ fn class_history<'s>(
 /// The items a config lists: its glob expanded (sorted), or its command's lines.
 fn list_items(suite: &str, items: &Items, dir: &Path, config: &Path) -> Result<Vec<ItemId>, Error> {
     match items {
-        Items::Glob(pattern) => {
-            // `./sub` is `sub`: glob's paths come without the `.`, and each is named from `dir`.
-            let dir: PathBuf = dir
-                .components()
-                .filter(|c| !matches!(c, std::path::Component::CurDir))
-                .collect();
-            let dir = dir.as_path();
-            let full = dir.join(pattern).display().to_string();
-            let paths = glob::glob(&full).map_err(|e| {
+        Items::Glob { pattern, exclude } => {
+            super::listing::glob_items(dir, std::slice::from_ref(pattern), exclude).map_err(|e| {
                 Error::Setting(SettingError::new(
                     Origin::Config {
                         path: config.to_owned(),
-                        field: format!("suites.{suite}.items.glob"),
+                        field: format!("suites.{suite}.items"),
                     },
-                    format!("`{pattern}`: {e}"),
+                    e,
                 ))
-            })?;
-            let mut items: Vec<String> = paths
-                .filter_map(Result::ok)
-                .filter(|p| p.is_file())
-                .filter_map(|p| {
-                    p.strip_prefix(dir)
-                        .ok()
-                        .map(|r| r.to_string_lossy().replace('\\', "/"))
-                })
-                .collect();
-            items.sort();
-            items.dedup();
-            Ok(items.into_iter().map(ItemId::new).collect())
+            })
         }
         Items::Command(command) => {
             let out = std::process::Command::new("sh")
@@ -286,6 +267,10 @@ pub fn load(source: &HistorySettings, reporter: &mut Reporter) -> Result<Loaded,
     let items = match &source.items {
         ItemSource::Timings => None,
         ItemSource::File(f) => Some(read_items(f)?),
+        ItemSource::Glob { patterns, exclude } => Some(
+            super::listing::glob_items(Path::new("."), patterns, exclude)
+                .map_err(|e| SettingError::flag("--glob", e))?,
+        ),
         ItemSource::Config {
             suite,
             items,
@@ -301,6 +286,9 @@ pub fn load(source: &HistorySettings, reporter: &mut Reporter) -> Result<Loaded,
             what: match &source.items {
                 ItemSource::Config { .. } => "the suite's item list is empty".to_owned(),
                 ItemSource::File(f) => format!("the item list {f} holds no items"),
+                ItemSource::Glob { patterns, .. } => {
+                    format!("no file matches --glob {}", patterns.join(", "))
+                }
                 ItemSource::Timings if used.is_empty() => {
                     "no items: give --items, or --timings with history".into()
                 }

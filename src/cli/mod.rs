@@ -11,6 +11,7 @@ mod fetch;
 mod files;
 mod history;
 mod lanes;
+mod listing;
 mod merge;
 mod optimize;
 mod plan;

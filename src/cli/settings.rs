@@ -129,6 +129,11 @@ pub enum ItemSource {
     Timings,
     /// A file of one id per line, `-` for standard input.
     File(String),
+    /// The files these globs match from the working directory, less the excluded (`--glob`).
+    Glob {
+        patterns: Vec<String>,
+        exclude: Vec<String>,
+    },
     /// Listed by a config's glob or command (the suite and where to run it are kept for messages).
     Config {
         suite: String,
@@ -178,10 +183,17 @@ pub fn estimator(source: &SourceArgs) -> Result<Estimator, SettingError> {
 pub fn history(source: &SourceArgs) -> Result<HistorySettings, SettingError> {
     Ok(HistorySettings {
         timings: source.timings.clone(),
-        items: source
-            .items
-            .clone()
-            .map_or(ItemSource::Timings, ItemSource::File),
+        items: if source.glob.is_empty() {
+            source
+                .items
+                .clone()
+                .map_or(ItemSource::Timings, ItemSource::File)
+        } else {
+            ItemSource::Glob {
+                patterns: source.glob.clone(),
+                exclude: source.exclude.clone(),
+            }
+        },
         read: read_options(source.input_format, &source.read),
         runner_class: source.read.runner_class.clone(),
         estimator: estimator(source)?,

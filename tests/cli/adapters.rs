@@ -664,3 +664,95 @@ fn pytest_exec_selects_through_the_plugin() {
     all.sort();
     assert_eq!(ran, all, "every test ran once");
 }
+
+/// CircleCI's `circleci tests glob 'spec/**/*_spec.rb' | circleci tests split --split-by=timings`
+/// in one line: `planner shard --glob … --exclude … --timings JUNIT`, with braces, on the real
+/// rspec sample; each shard's files run by the real rspec, the two together every listed file's
+/// examples once, the excluded folder's none.
+#[test]
+fn a_glob_with_braces_and_excludes_lists_the_items_circleci_would() {
+    crate::tools();
+    let project = fixture("projects/rspec_sample");
+    let out = tmp();
+    let full = out.path().join("full.xml");
+    ok(Command::new("rspec")
+        .current_dir(&project)
+        .args(["--format", "RspecJunitFormatter", "--out"])
+        .arg(&full));
+    let shard = |k: u32, glob: &str, exclude: &[&str]| -> Vec<String> {
+        let mut args = vec!["shard", "--glob", glob];
+        for x in exclude {
+            args.extend(["--exclude", x]);
+        }
+        let k = k.to_string();
+        let full = full.to_str().expect("utf-8");
+        args.extend(["--timings", full, "--index", &k, "--total", "2"]);
+        let (code, printed, err) = crate::split(
+            &crate::planner()
+                .current_dir(&project)
+                .args(&args)
+                .output()
+                .expect("planner"),
+        );
+        assert_eq!(code, 0, "{err}");
+        printed.lines().map(str::to_owned).collect()
+    };
+    let mut listed: Vec<String> = (1..=2)
+        .flat_map(|k| shard(k, "spec/**/*_spec.rb", &["spec/nested/**"]))
+        .collect();
+    listed.sort();
+    assert_eq!(
+        listed,
+        [
+            "spec/calc_spec.rb",
+            "spec/slow_spec.rb",
+            "spec/strings_spec.rb"
+        ]
+    );
+    let mut braced: Vec<String> = (1..=2)
+        .flat_map(|k| shard(k, "spec/{calc,nested/deep}_spec.rb", &[]))
+        .collect();
+    braced.sort();
+    assert_eq!(braced, ["spec/calc_spec.rb", "spec/nested/deep_spec.rb"]);
+    // Each shard's files through rspec: every example of the listed files once.
+    let mut ran = Vec::new();
+    for k in 1..=2 {
+        let files = shard(k, "spec/**/*_spec.rb", &["spec/nested/**"]);
+        let report = out.path().join(format!("shard{k}.xml"));
+        ok(Command::new("rspec")
+            .current_dir(&project)
+            .args(["--format", "RspecJunitFormatter", "--out"])
+            .arg(&report)
+            .args(&files));
+        ran.extend(raw_testcases(&report));
+    }
+    let mut want: Vec<_> = raw_testcases(&full)
+        .into_iter()
+        .filter(|case| !format!("{case:?}").contains("nested"))
+        .collect();
+    ran.sort();
+    want.sort();
+    assert!(!want.is_empty());
+    assert_eq!(ran, want, "every example of the listed files ran once");
+    // A pattern that cannot be read names itself.
+    let (code, _, err) = crate::split(
+        &crate::planner()
+            .current_dir(&project)
+            .args([
+                "shard",
+                "--glob",
+                "spec/{a,b",
+                "--index",
+                "1",
+                "--total",
+                "1",
+            ])
+            .output()
+            .expect("planner"),
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("--glob: `spec/{a,b`: a `{` is never closed"),
+        "{err}"
+    );
+}

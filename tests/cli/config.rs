@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use crate::{split, tmp, write};
+use crate::{run, split, tmp, write};
 
 /// A small repository: test files (and a helper that is not one), a timing history, and
 /// `.github/planner.yml` with a glob suite and a command suite.
@@ -195,4 +195,38 @@ fn capacity_comes_from_the_config_or_the_runners_and_reaches_max_parallel() {
         .collect();
     parallel.sort_unstable();
     assert_eq!(parallel, ["5", "8"], "{yaml}");
+}
+
+/// A config's glob takes shell braces and excludes, listed from the suite's folder.
+#[test]
+fn a_config_glob_with_braces_and_excludes_lists_its_files() {
+    let dir = tmp();
+    let d = dir.path();
+    for f in [
+        "spec/models/a_spec.rb",
+        "spec/api/b_spec.rb",
+        "spec/api/slow/c_spec.rb",
+        "spec/other/d_spec.rb",
+    ] {
+        write(d, f, "");
+    }
+    let config = write(
+        d,
+        "planner.yml",
+        "version: 1\nsuites:\n  unit:\n    runner: rspec\n    items: {glob: \"spec/{models,api}/**/*_spec.rb\", exclude: [\"spec/api/slow/**\"]}\n",
+    );
+    let plan = d.join("plan.json");
+    let (code, _, err) = run(&[
+        "plan",
+        "--config",
+        config.to_str().expect("utf-8"),
+        "--out",
+        plan.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let plan: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&plan).expect("plan")).expect("JSON");
+    let mut items = items_of(&plan["suites"][0]);
+    items.sort();
+    assert_eq!(items, ["spec/api/b_spec.rb", "spec/models/a_spec.rb"]);
 }
