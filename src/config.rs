@@ -431,7 +431,12 @@ impl Suite {
         };
         let paths = filter("paths", &self.paths)?;
         let ignore = filter("paths-ignore", &self.paths_ignore)?;
-        Ok((paths.is_some() || ignore.is_some()).then_some(Lane { paths, ignore }))
+        Ok(self.has_lane().then_some(Lane { paths, ignore }))
+    }
+
+    /// Whether it names the paths it depends on (`paths` or `paths-ignore`).
+    pub fn has_lane(&self) -> bool {
+        !self.paths.is_empty() || !self.paths_ignore.is_empty()
     }
 
     /// The JUnit the command writes, where the runner has a usual place.

@@ -223,7 +223,6 @@ fn suite_section(s: &mut String, m: &SuiteMeasures) {
 /// The most tests each of the failed and flaky tables lists; the JSON report has them all.
 const FAILURES_LISTED: usize = 25;
 
-/// One table of tests that failed: `flaky` adds how often they failed.
 /// How often it failed in its recent runs, this one included, from the history.
 fn recent(t: &TestFailure) -> String {
     t.history.map_or_else(
@@ -239,6 +238,8 @@ fn recent(t: &TestFailure) -> String {
     )
 }
 
+/// One table of tests that failed: `flaky` adds how often they failed, in this run and in the
+/// recent ones.
 fn failure_table(s: &mut String, tests: &[&TestFailure], flaky: bool) {
     s.push_str(if flaky {
         "| shard | test | this run failed | recent runs failed | message |\n|---:|---|---:|---:|---|\n"

@@ -112,7 +112,7 @@ pub fn render_workflow(
             branches => minijinja::Value::from(minijinja::value::Serde(&config.branches)),
             suites => minijinja::Value::from(minijinja::value::Serde(&suites)),
             plan_setup => plan_setup,
-            lanes => config.suites.values().any(|s| !s.paths.is_empty() || !s.paths_ignore.is_empty()),
+            lanes => config.suites.values().any(crate::config::Suite::has_lane),
             default_branch_runs_all => config.default_branch_runs_all,
             pass_on_known_flakes => config.pass_on_known_flakes,
             install => install_step(),

@@ -294,13 +294,8 @@ impl Store {
     }
 
     /// A test's recent outcomes, when it has failed in the history: its runs are the
-    /// observations that timed it (or its file) and those it failed in.
-    pub fn flake_record(&self, test: &str) -> Option<FlakeRecord> {
-        self.flake_record_with(test, None)
-    }
-
-    /// The same, with a failure in one more run, the newest, when `now` is `Some(flaky)` (flaky:
-    /// it then passed in that run).
+    /// observations that timed it (or its file) and those it failed in, and when `now` is
+    /// `Some(flaky)`, a failure in one more run, the newest (flaky: it then passed in that run).
     pub fn flake_record_with(&self, test: &str, now: Option<bool>) -> Option<FlakeRecord> {
         let marks = self.failures.get(test)?;
         let file = test.split_once("::").map(|(f, _)| ItemId::from(f));
@@ -318,8 +313,9 @@ impl Store {
         for f in marks {
             runs.insert(f.0, Some(f.1));
         }
-        let recent: Vec<Option<bool>> = std::iter::once(now)
-            .filter(|_| now.is_some())
+        let recent: Vec<Option<bool>> = now
+            .map(Some)
+            .into_iter()
             .chain(runs.into_values().rev())
             .take(KEEP_FAILURES)
             .collect();
@@ -1039,7 +1035,7 @@ mod tests {
 
     #[test]
     fn a_known_flake_alternates_or_flaked_in_a_run_and_a_fix_is_not_one() {
-        let record = |o: &str| history_of(o).flake_record("t/a.py::x");
+        let record = |o: &str| history_of(o).flake_record_with("t/a.py::x", None);
         assert_eq!(record("PPPP"), None, "never failed");
         let r = record("PFPF").unwrap();
         assert_eq!((r.runs, r.failures, r.known_flaky), (4, 2, true));
@@ -1065,8 +1061,8 @@ mod tests {
         let mut copy = Store::default();
         copy.merge_store(&store, "s");
         assert_eq!(
-            copy.flake_record("t/a.py::x"),
-            store.flake_record("t/a.py::x")
+            copy.flake_record_with("t/a.py::x", None),
+            store.flake_record_with("t/a.py::x", None)
         );
         let json = store.to_json();
         let back: Store = serde_json::from_str(&json).unwrap();

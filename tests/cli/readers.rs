@@ -450,13 +450,7 @@ fn a_cypress_split_file_reads_by_spec_and_its_mistakes_are_named() {
 fn pytest_split_plans_its_groups_from_an_exported_history() {
     let dir = tmp();
     let d = dir.path().join("project");
-    let copied = std::process::Command::new("cp")
-        .arg("-r")
-        .arg(fixture("projects/pytest_sample"))
-        .arg(&d)
-        .status()
-        .expect("cp");
-    assert!(copied.success());
+    crate::rerun::copy_project("pytest_sample", &d);
     let pytest = |args: &[&str]| {
         let out = std::process::Command::new(crate::python())
             .current_dir(&d)

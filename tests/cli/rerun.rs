@@ -10,7 +10,7 @@ use serde_json::Value;
 use super::{run, tmp, write};
 
 /// A copy of a fixture project, so that what its tests leave behind stays out of the tree.
-fn copy_project(name: &str, to: &Path) {
+pub fn copy_project(name: &str, to: &Path) {
     let ok = Command::new("cp")
         .arg("-r")
         .arg(super::fixture(&format!("projects/{name}")))
@@ -295,22 +295,24 @@ fn a_failed_nextest_shard_reruns_only_its_failed_tests_and_a_retry_is_flaky() {
 /// and each failed test as `id known_flaky=… recent=…`.
 fn report_into(d: &Path, plan: &Path, junit: &Path, store: &Path, k: u32) -> (String, Vec<String>) {
     let output = write(d, "github-output", "");
-    let (code, _, err) = super::split(
-        &super::planner()
-            .env("GITHUB_OUTPUT", &output)
-            .args(["report", "--plan"])
-            .arg(plan)
-            .arg("--junit")
-            .arg(junit)
-            .arg("--timings-out")
-            .arg(store)
-            .args(["--json"])
-            .arg(d.join("report.json"))
-            .args(["--summary"])
-            .arg(d.join(format!("summary-{k}.md")))
-            .arg("--github-output")
-            .output()
-            .expect("the planner runs"),
+    let utf8 = |p: &Path| p.to_str().expect("utf-8").to_owned();
+    let (json, summary) = (d.join("report.json"), d.join(format!("summary-{k}.md")));
+    let (code, _, err) = super::run_with_github_output(
+        &output,
+        &[
+            "report",
+            "--plan",
+            &utf8(plan),
+            "--junit",
+            &utf8(junit),
+            "--timings-out",
+            &utf8(store),
+            "--json",
+            &utf8(&json),
+            "--summary",
+            &utf8(&summary),
+            "--github-output",
+        ],
     );
     assert_eq!(code, 0, "{err}");
     let outputs = super::read_github_output(&output);
