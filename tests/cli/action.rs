@@ -91,6 +91,8 @@ struct Runner {
     root: PathBuf,
     workspace: PathBuf,
     tool_cache: PathBuf,
+    /// `GITHUB_ACTION_PATH`: this checkout, or a copy with other checksums.
+    action_path: PathBuf,
 }
 
 /// Evaluates the expressions the action uses: `a.b.c`, `x || y`, `x == 'lit'`.
@@ -151,6 +153,7 @@ impl Runner {
             root,
             workspace,
             tool_cache,
+            action_path: PathBuf::from(env!("CARGO_MANIFEST_DIR")),
         }
     }
 
@@ -239,7 +242,7 @@ impl Runner {
                 .env("GITHUB_OUTPUT", &output)
                 .env("GITHUB_STEP_SUMMARY", &summary)
                 .env("GITHUB_PATH", &gh_path)
-                .env("GITHUB_ACTION_PATH", env!("CARGO_MANIFEST_DIR"))
+                .env("GITHUB_ACTION_PATH", &self.action_path)
                 .env("GITHUB_WORKSPACE", &self.workspace)
                 .env("RUNNER_OS", "Linux")
                 .env("RUNNER_ARCH", runner_arch())
@@ -340,7 +343,10 @@ fn plan_shard_and_report_through_the_action_as_a_runner_runs_it() {
         ("release-url", &url),
     ]);
     assert!(plan.ok, "{}", plan.log);
-    assert_eq!(plan.skipped, ["actions/cache@v4"]);
+    assert_eq!(
+        plan.skipped,
+        ["actions/cache@0057852bfaa89a56745cba8c7296529d2fc39830"]
+    );
     assert!(runner.installed().exists(), "{}", plan.log);
     let want_matrix = direct(
         &[
@@ -567,7 +573,7 @@ fn wrong_inputs_and_a_bad_checksum_stop_with_an_error_annotation() {
     let text = std::fs::read_to_string(&sums).expect("sums");
     std::fs::write(&sums, format!("{}{}", "0".repeat(64), &text[64..])).expect("write");
     let e = error(&[("command", "install"), ("release-url", &url)]);
-    assert!(e.contains("but SHA256SUMS says 0000"), "{e}");
+    assert!(e.contains("/SHA256SUMS says 0000"), "{e}");
     assert!(!runner.installed().exists());
 
     // The release is missing and install: release allows nothing else.
@@ -577,6 +583,89 @@ fn wrong_inputs_and_a_bad_checksum_stop_with_an_error_annotation() {
         ("release-url", "file:///nowhere"),
     ]);
     assert!(e.contains("the release binary could not be fetched"), "{e}");
+}
+
+/// The action checks a download against the checksums its own commit holds
+/// (`checksums/SHA256SUMS`), not the release's: a release whose archive and SHA256SUMS were both
+/// replaced is refused, as is a changed line in the action's list; a version the list does not
+/// hold falls back to the release's SHA256SUMS with a warning.
+#[test]
+fn the_actions_own_checksums_decide_and_a_replaced_release_is_refused() {
+    let mut runner = Runner::new();
+    let release = local_release(&runner.root);
+    let url = release_url(&release);
+    let name = format!("planner-v{VERSION}-{}.tar.gz", target());
+    let dir = release.join(format!("v{VERSION}"));
+    let genuine = std::fs::read_to_string(dir.join("SHA256SUMS")).expect("sums");
+    let action = runner.root.join("action");
+    let pin = |line: &str| {
+        let shipped = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("checksums/SHA256SUMS"),
+        )
+        .expect("the shipped list");
+        write(
+            &action.join("checksums"),
+            "SHA256SUMS",
+            &format!("{shipped}{line}"),
+        );
+    };
+    runner.action_path.clone_from(&action);
+    let install = |runner: &Runner| runner.run(&[("command", "install"), ("release-url", &url)]);
+
+    // Listed: installed, checked against the action's list, no warning.
+    pin(&genuine);
+    let ok = install(&runner);
+    assert!(ok.ok, "{}", ok.log);
+    assert!(
+        ok.log
+            .contains("SHA-256 as this action's checksums/SHA256SUMS says"),
+        "{}",
+        ok.log
+    );
+    assert!(!ok.log.contains("::warning"), "{}", ok.log);
+    std::fs::remove_dir_all(&runner.tool_cache).expect("empty the cache");
+
+    // The release replaced, archive and its SHA256SUMS together: the action's list refuses it.
+    let bytes = std::fs::read(dir.join(&name)).expect("archive");
+    let mut forged = bytes.clone();
+    forged.extend_from_slice(b"\0");
+    std::fs::write(dir.join(&name), &forged).expect("forge");
+    let digest = {
+        use sha2::Digest;
+        gha_planner::timings::hex(&sha2::Sha256::digest(&forged))
+    };
+    write(&dir, "SHA256SUMS", &format!("{digest}  {name}\n"));
+    let refused = install(&runner);
+    assert!(!refused.ok, "{}", refused.log);
+    assert!(
+        refused
+            .log
+            .contains("but this action's checksums/SHA256SUMS says"),
+        "{}",
+        refused.log
+    );
+    assert!(!runner.installed().exists());
+    std::fs::write(dir.join(&name), &bytes).expect("restore");
+    std::fs::write(dir.join("SHA256SUMS"), &genuine).expect("restore");
+
+    // A changed line in the action's list: refused too.
+    pin(&format!("{}{}", "f".repeat(64), &genuine[64..]));
+    let refused = install(&runner);
+    assert!(!refused.ok, "{}", refused.log);
+    assert!(refused.log.contains("says ffff"), "{}", refused.log);
+
+    // Not listed: the release's own SHA256SUMS, and a warning that says what that proves.
+    pin("");
+    let fallback = install(&runner);
+    assert!(fallback.ok, "{}", fallback.log);
+    assert!(
+        fallback
+            .log
+            .contains("is not in this action's checksums/SHA256SUMS"),
+        "{}",
+        fallback.log
+    );
+    assert!(runner.installed().exists());
 }
 
 /// A claiming run through the action: `plan` with `claim`, three shards with `exec` one after

@@ -378,6 +378,10 @@ const FOREIGN: &[&str] = &[
     "--reporter",
     "--filesOnly",
     "--exclude",
+    "--junit-xml-report-dir",
+    "--node-index",
+    "--node-total",
+    "--tests-glob",
 ];
 
 /// The options the pytest plugin adds (`group.addoption("--planner-items", …)`).

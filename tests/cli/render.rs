@@ -109,6 +109,7 @@ fn every_yaml_the_repository_ships_passes_actionlint_and_the_schema() {
             "nextest.yml",
             "playwright.yml",
             "pytest-claim.yml",
+            "pytest-committed.yml",
             "pytest.yml",
             "rspec.yml"
         ]
@@ -145,7 +146,7 @@ fn every_yaml_the_repository_ships_passes_actionlint_and_the_schema() {
         );
     }
     assert_eq!(
-        checked, 9,
+        checked, 10,
         "every workflow on pull requests but the release"
     );
 }

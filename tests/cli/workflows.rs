@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 
 use serde_yaml::Value;
 
+use super::{samples, write};
+
 const RUNNERS: [&str; 6] = ["go", "jest", "nextest", "playwright", "pytest", "rspec"];
 
 fn root() -> PathBuf {
@@ -160,15 +162,15 @@ fn ready_to_copy_workflows_exist_for_every_runner_and_follow_the_rules() {
                         "{name}"
                     );
                 }
-                (job.as_str(), uses(s))
+                (job.as_str(), uses(s).split('@').next().unwrap_or_default())
             })
             .collect();
         assert_eq!(
             caches,
             [
-                ("plan", "actions/cache/restore@v4"),
-                ("report", "actions/cache/restore@v4"),
-                ("report", "actions/cache/save@v4")
+                ("plan", "actions/cache/restore"),
+                ("report", "actions/cache/restore"),
+                ("report", "actions/cache/save")
             ],
             "{name}"
         );
@@ -283,4 +285,280 @@ fn the_claiming_workflow_writes_only_where_it_claims_and_decides_once() {
     );
     let needs = serde_yaml::to_string(&wf["jobs"]["gate"]["needs"]).expect("YAML");
     assert!(needs.contains("report"), "{needs}");
+}
+
+/// Every action the shipped files use is pinned by its commit, with the tag it had in a comment
+/// (`uses: actions/checkout@<40 hex> # v4.4.0`): a moved tag cannot change what runs. The local
+/// action (`./`) and this project's own (pinned to the release it ships with) are the exceptions.
+#[test]
+fn the_shipped_files_pin_every_action_by_commit_with_its_tag_beside() {
+    let mut files: Vec<PathBuf> = vec![root().join("action.yml")];
+    for dir in ["workflows", ".github/workflows"] {
+        for entry in std::fs::read_dir(root().join(dir)).expect("dir") {
+            files.push(entry.expect("entry").path());
+        }
+    }
+    let mut pinned = 0;
+    for file in &files {
+        let text = std::fs::read_to_string(file).expect("read");
+        for (n, line) in text.lines().enumerate() {
+            let Some((_, rest)) = line.split_once("uses: ") else {
+                continue;
+            };
+            if rest.starts_with("./") || rest.starts_with("gha-planner/gha-planner@v") {
+                continue;
+            }
+            let at = format!("{}:{}", file.display(), n + 1);
+            let (action, tail) = rest
+                .split_once('@')
+                .unwrap_or_else(|| panic!("{at}: {rest}"));
+            let (sha, tag) = tail
+                .split_once(" # ")
+                .unwrap_or_else(|| panic!("{at}: no # tag"));
+            assert!(
+                sha.len() == 40 && sha.bytes().all(|b| b.is_ascii_hexdigit()),
+                "{at}: {action} is pinned by `{sha}`, not by a commit"
+            );
+            assert!(!tag.trim().is_empty(), "{at}: the tag comment is empty");
+            pinned += 1;
+        }
+    }
+    assert!(
+        pinned > 100,
+        "{pinned} pinned uses: the files were not read"
+    );
+}
+
+/// The `run` script of the step named `name` in job `job`.
+fn step_script(wf: &Value, job: &str, name: &str) -> String {
+    wf["jobs"][job]["steps"]
+        .as_sequence()
+        .expect("steps")
+        .iter()
+        .find(|s| s["name"] == name)
+        .and_then(|s| s["run"].as_str())
+        .unwrap_or_else(|| panic!("no step {name} in job {job}"))
+        .to_owned()
+}
+
+/// A step's script run as the runner runs it (`bash -eo pipefail`) in `cwd`: its stdout.
+fn run_script(script: &str, cwd: &Path, env: &[(&str, &std::ffi::OsStr)]) -> String {
+    let out = std::process::Command::new("bash")
+        .args(["--noprofile", "--norc", "-eo", "pipefail", "-c", script])
+        .current_dir(cwd)
+        .envs(env.iter().copied())
+        .output()
+        .expect("bash runs");
+    let (code, out, err) = super::split(&out);
+    assert_eq!(code, 0, "{out}{err}");
+    out
+}
+
+/// The names of an ELF file's sections (64-bit, little-endian), from its section headers.
+fn elf_sections(bytes: &[u8]) -> Vec<String> {
+    let u16_at = |at: usize| usize::from(u16::from_le_bytes([bytes[at], bytes[at + 1]]));
+    let u64_at = |at: usize| {
+        usize::try_from(u64::from_le_bytes(
+            bytes[at..at + 8].try_into().expect("8 bytes"),
+        ))
+        .expect("fits")
+    };
+    assert_eq!(&bytes[..5], b"\x7fELF\x02", "a 64-bit ELF file");
+    let (offset, size, count, names) = (u64_at(0x28), u16_at(0x3a), u16_at(0x3c), u16_at(0x3e));
+    let header = |i: usize| offset + i * size;
+    let strings = u64_at(header(names) + 0x18);
+    (0..count)
+        .map(|i| {
+            let at = strings
+                + usize::try_from(u32::from_le_bytes(
+                    bytes[header(i)..header(i) + 4].try_into().expect("4 bytes"),
+                ))
+                .expect("fits");
+            let end = bytes[at..].iter().position(|&b| b == 0).expect("a name") + at;
+            String::from_utf8_lossy(&bytes[at..end]).into_owned()
+        })
+        .collect()
+}
+
+/// The release workflow's own Build and Pack steps, run for this machine's target: the binary
+/// they pack carries no symbols and no debug information, and stays small (unstripped, with the
+/// line tables the release profile once kept, it was 56 MB, 14 MB packed).
+#[test]
+fn the_release_workflow_packs_a_stripped_binary_of_a_few_megabytes() {
+    let release = load(&root().join(".github/workflows/release.yml"));
+    let script = |name: &str| step_script(&release, "build", name);
+    let target = format!("{}-unknown-linux-gnu", std::env::consts::ARCH);
+    let dir = super::tmp();
+    let version = env!("CARGO_PKG_VERSION");
+    let bash = |cwd: &Path, script: &str| {
+        let env = [("TARGET", target.as_ref()), ("VERSION", version.as_ref())];
+        run_script(script, cwd, &env);
+    };
+    bash(&root(), &script("Build"));
+    // Pack in a folder of its own, reading the built binary where Build left it.
+    let target_dir =
+        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root().join("target"), PathBuf::from);
+    std::os::unix::fs::symlink(&target_dir, dir.path().join("target")).expect("link");
+    std::fs::copy(root().join("README.md"), dir.path().join("README.md")).expect("copy");
+    bash(dir.path(), &script("Pack"));
+
+    let name = format!("planner-v{version}-{target}");
+    let archive = dir.path().join(format!("dist/{name}.tar.gz"));
+    let packed = std::fs::metadata(&archive).expect("the archive").len();
+    let status = std::process::Command::new("tar")
+        .arg("-xzf")
+        .arg(&archive)
+        .current_dir(dir.path())
+        .status()
+        .expect("tar runs");
+    assert!(status.success());
+    let binary = std::fs::read(dir.path().join(format!("{name}/planner"))).expect("the binary");
+    let sections = elf_sections(&binary);
+    assert!(sections.iter().any(|s| s == ".text"), "{sections:?}");
+    let kept: Vec<&String> = sections
+        .iter()
+        .filter(|s| *s == ".symtab" || s.starts_with(".debug"))
+        .collect();
+    assert!(
+        kept.is_empty(),
+        "symbols or debug information left in: {kept:?}"
+    );
+    let mb = |n: u64| n / 1_000_000;
+    assert!(binary.len() < 16_000_000, "{} MB", binary.len() / 1_000_000);
+    assert!(packed < 6_000_000, "{} MB packed", mb(packed));
+}
+
+/// `planner timings merge INPUT --out STORE`.
+fn merge_into(store: &Path, input: &Path) {
+    let (code, _, e) = super::run(&[
+        "timings",
+        "merge",
+        input.to_str().expect("UTF-8"),
+        "--out",
+        store.to_str().expect("UTF-8"),
+    ]);
+    assert_eq!(code, 0, "{e}");
+}
+
+/// Commits everything in `repo` and pushes it to origin's main.
+fn push_all(repo: &Path, message: &str) {
+    use super::lanes::git;
+    git(repo, &["add", "."]);
+    git(repo, &["commit", "-q", "-m", message]);
+    git(repo, &["push", "-q", "origin", "HEAD:main"]);
+}
+
+/// The committed-history workflow's `history` job, its script run against a real git remote
+/// whose branch moved during the run (another run committed its history meanwhile): the push
+/// lands, and the branch's history holds the pytest-split file it started from, the other run
+/// and this run, each once, with `.test_durations` written from it. Run again, it commits
+/// nothing.
+#[test]
+fn the_committed_history_lands_on_a_branch_that_moved_and_loses_no_run() {
+    use super::lanes::git;
+    let wf = load(&root().join("workflows/pytest-committed.yml"));
+    let script = step_script(&wf, "history", "Commit the history to the branch");
+    assert_eq!(wf["permissions"]["contents"], "read");
+    for (id, job) in wf["jobs"].as_mapping().expect("jobs") {
+        let writes = job["permissions"]["contents"] == "write";
+        assert_eq!(
+            writes,
+            id == "history",
+            "only the history job writes: {id:?}"
+        );
+    }
+    let only_default = wf["jobs"]["history"]["if"].as_str().expect("if");
+    assert!(
+        only_default.contains("github.event.repository.default_branch"),
+        "{only_default}"
+    );
+    let dir = super::tmp();
+    let d = dir.path();
+    let origin = d.join("origin.git");
+    git(
+        d,
+        &[
+            "init",
+            "-q",
+            "--bare",
+            "-b",
+            "main",
+            origin.to_str().unwrap(),
+        ],
+    );
+    let clone = |name: &str| {
+        git(d, &["clone", "-q", origin.to_str().unwrap(), name]);
+        d.join(name)
+    };
+    // The project commits pytest-split's file.
+    let seed = clone("seed");
+    write(
+        &seed,
+        ".test_durations",
+        r#"{"t.py::a": 1.0, "t.py::b": 2.0}"#,
+    );
+    push_all(&seed, "durations");
+    // This run checked out that commit; its report learned this run into a store.
+    let work = clone("work");
+    let ours = d.join("ours");
+    let this_run = write(d, "this-run.json", r#"{"t.py::a": 3.0, "t.py::b": 4.0}"#);
+    merge_into(&ours.join("history.json"), &this_run);
+    write(&ours, "report.json", "{}");
+    // Meanwhile another run committed its history.
+    let other_run = write(d, "other-run.json", r#"{"t.py::a": 5.0}"#);
+    let other = seed.join(".planner/history.json");
+    merge_into(&other, &seed.join(".test_durations"));
+    merge_into(&other, &other_run);
+    push_all(&seed, "the other run");
+
+    let planner_dir = Path::new(env!("CARGO_BIN_EXE_planner"))
+        .parent()
+        .expect("dir")
+        .to_owned();
+    let path = format!(
+        "{}:{}",
+        planner_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let commit = || {
+        let env = [
+            ("PATH", path.as_ref()),
+            ("OURS", ours.as_os_str()),
+            ("BRANCH", "main".as_ref()),
+            ("RUN", "42".as_ref()),
+        ];
+        run_script(&script, &work, &env)
+    };
+    commit();
+    let check = clone("check");
+    let log = git(&check, &["log", "--format=%s"]);
+    assert_eq!(
+        log.lines().collect::<Vec<_>>(),
+        [
+            "Timing history of run 42 [skip ci]",
+            "the other run",
+            "durations"
+        ]
+    );
+    let history = check.join(".planner/history.json");
+    assert_eq!(
+        samples(&history, "t.py::a"),
+        [1000, 5000, 3000],
+        "each run once, in order"
+    );
+    assert_eq!(samples(&history, "t.py::b"), [2000, 4000]);
+    let durations: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(check.join(".test_durations")).expect("file"),
+    )
+    .expect("JSON");
+    assert_eq!(
+        durations.as_object().map(serde_json::Map::len),
+        Some(2),
+        "{durations}"
+    );
+
+    // Again, with the branch holding this run already: nothing to commit.
+    assert!(commit().contains("already holds this run's history"));
+    let check = clone("check-again");
+    assert_eq!(git(&check, &["log", "--format=%s"]).lines().count(), 3);
 }
