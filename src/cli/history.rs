@@ -44,71 +44,120 @@ pub fn read_history(
     let mut store = Store::default();
     let mut used = Vec::new();
     for arg in timings {
-        match read_input(arg, &opts) {
-            Ok(Ingested::Durations {
+        let read = read_one(arg, opts, strict, reporter)?;
+        add_read(&mut store, &mut used, arg, read, runner_class);
+    }
+    Ok((store, used))
+}
+
+/// One timing input, its warnings said; `None` when it is missing or, without `--strict`,
+/// unreadable (said too).
+fn read_one(
+    arg: &str,
+    opts: ReadOptions,
+    strict: bool,
+    reporter: &mut Reporter,
+) -> Result<Option<Ingested>, Error> {
+    match read_input(arg, &opts) {
+        Ok(Ingested::Durations {
+            kind,
+            durations,
+            at,
+            warnings,
+        }) => {
+            for w in warnings {
+                reporter.warn(w);
+            }
+            Ok(Some(Ingested::Durations {
                 kind,
                 durations,
                 at,
-                warnings,
-            }) => {
-                for w in warnings {
-                    reporter.warn(w);
-                }
-                store.merge_owned(Observed {
-                    source: arg.clone(),
-                    kind: kind.to_owned(),
-                    runner_class: runner_class.to_owned(),
-                    at,
-                    durations,
-                    ..Default::default()
-                });
-                used.push(arg.clone());
+                warnings: Vec::new(),
+            }))
+        }
+        Ok(store) => Ok(Some(store)),
+        // Naming no group, or a wrong one, of a nested map is a command-line mistake, not
+        // damaged history: it fails whatever --strict says.
+        Err(e @ (IngestError::NestedMap { .. } | IngestError::NoSuchGroup { .. })) => Err(e.into()),
+        Err(e) if strict => Err(e.into()),
+        Err(e) => {
+            let missing = matches!(&e, IngestError::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound)
+                || matches!(e, IngestError::NoMatch { .. });
+            if missing {
+                reporter.warn(format!("no timing history at {arg}: items are estimated"));
+            } else {
+                reporter.warn(format!(
+                    "{e}; this history is ignored and items are estimated"
+                ));
             }
-            // The first store is taken as it is: merging it into an empty one rebuilt every
-            // sample of every item (5.6 times the read at 20 observations).
-            Ok(Ingested::Store(s)) if used.is_empty() && store.observations.is_empty() => {
-                store = s;
-                used.push(arg.clone());
-            }
-            Ok(Ingested::Store(s)) => {
-                store.merge_store(&s, arg);
-                used.push(arg.clone());
-            }
-            // Naming no group, or a wrong one, of a nested map is a command-line mistake, not
-            // damaged history: it fails whatever --strict says.
-            Err(e @ (IngestError::NestedMap { .. } | IngestError::NoSuchGroup { .. })) => {
-                return Err(e.into());
-            }
-            Err(e) if strict => return Err(e.into()),
-            Err(e) => {
-                let missing = matches!(&e, IngestError::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound)
-                    || matches!(e, IngestError::NoMatch { .. });
-                if missing {
-                    reporter.warn(format!("no timing history at {arg}: items are estimated"));
-                } else {
-                    reporter.warn(format!(
-                        "{e}; this history is ignored and items are estimated"
-                    ));
-                }
-            }
+            Ok(None)
         }
     }
-    Ok((store, used))
+}
+
+/// Adds what was read from `arg` to `store`, as its newest observation.
+fn add_read(
+    store: &mut Store,
+    used: &mut Vec<String>,
+    arg: &str,
+    read: Option<Ingested>,
+    runner_class: &str,
+) {
+    match read {
+        Some(Ingested::Durations {
+            kind,
+            durations,
+            at,
+            ..
+        }) => {
+            store.merge_owned(Observed {
+                source: arg.to_owned(),
+                kind: kind.to_owned(),
+                runner_class: runner_class.to_owned(),
+                at,
+                durations,
+                ..Default::default()
+            });
+            used.push(arg.to_owned());
+        }
+        // The first store is taken as it is: merging it into an empty one rebuilt every
+        // sample of every item (5.6 times the read at 20 observations).
+        Some(Ingested::Store(s)) if used.is_empty() && store.observations.is_empty() => {
+            *store = s;
+            used.push(arg.to_owned());
+        }
+        Some(Ingested::Store(s)) => {
+            store.merge_store(&s, arg);
+            used.push(arg.to_owned());
+        }
+        None => {}
+    }
 }
 
 /// History older than this is worth a warning; it is still used.
 const STALE_AFTER_DAYS: i64 = 30;
 
 /// How old the newest dated observation is, when that is past `STALE_AFTER_DAYS`.
-fn stale_days(store: &Store, now: chrono::DateTime<chrono::Utc>) -> Option<i64> {
-    let newest = store.observations.iter().filter_map(|o| o.at).max()?;
+fn stale_days(
+    newest: Option<chrono::DateTime<chrono::Utc>>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Option<i64> {
+    let newest = newest?;
     let days = (now - newest).num_days();
     (days > STALE_AFTER_DAYS).then_some(days)
 }
 
 /// Old history is still used, with a warning.
 pub fn warn_if_stale(store: &Store, reporter: &mut Reporter) {
-    if let Some(days) = stale_days(store, chrono::Utc::now()) {
+    warn_if_stale_at(
+        store.observations.iter().filter_map(|o| o.at).max(),
+        reporter,
+    );
+}
+
+/// `warn_if_stale` for history whose newest observation was at `newest`.
+fn warn_if_stale_at(newest: Option<chrono::DateTime<chrono::Utc>>, reporter: &mut Reporter) {
+    if let Some(days) = stale_days(newest, chrono::Utc::now()) {
         reporter.warn(format!(
             "the newest timing history is {days} days old; estimates may have drifted (refresh it with `planner timings merge`)"
         ));
@@ -244,13 +293,29 @@ fn align<'h>(
 
 /// Reads a suite's history and lists its items, then estimates each item.
 pub fn load(source: &HistorySettings, reporter: &mut Reporter) -> Result<Loaded, Error> {
-    let (mut store, used) = read_history(
-        &source.timings,
-        source.read,
-        &source.runner_class,
-        source.strict,
-        reporter,
-    )?;
+    let (mut store, used) = match (&source.items, source.timings.as_slice()) {
+        // One file of durations and no item list (`shard` in every matrix job): each item's
+        // estimate is drawn from its one time, without building a store to draw it from.
+        (ItemSource::Timings, [only]) => {
+            match read_one(only, source.read, source.strict, reporter)? {
+                Some(Ingested::Durations { durations, at, .. }) if !durations.is_empty() => {
+                    return Ok(one_observation(source, only, durations, at, reporter));
+                }
+                read => {
+                    let (mut store, mut used) = (Store::default(), Vec::new());
+                    add_read(&mut store, &mut used, only, read, &source.runner_class);
+                    (store, used)
+                }
+            }
+        }
+        _ => read_history(
+            &source.timings,
+            source.read,
+            &source.runner_class,
+            source.strict,
+            reporter,
+        )?,
+    };
     // Renamed and deleted tests are not planned: without an item list they would be handed to
     // the runner, which fails on a test that is not there.
     if let Some(span) = source.retire_after {
@@ -312,23 +377,46 @@ pub fn load(source: &HistorySettings, reporter: &mut Reporter) -> Result<Loaded,
         reporter.warn("no timing history: every item counts the same, an even split by count");
     }
     warn_if_stale(&store, reporter);
-    let observations = store.observations.len();
     let sources = if used.is_empty() {
         "none (every item estimated)".to_owned()
     } else {
-        format!(
-            "{} ({} observation{}, {} items with history)",
-            used.join(", "),
-            thousands(observations),
-            if observations == 1 { "" } else { "s" },
-            thousands(history.len())
-        )
+        sources_line(&used.join(", "), store.observations.len(), history.len())
     };
     Ok(Loaded {
         estimates,
         sources,
         store,
     })
+}
+
+/// Where the timings came from, as `plan` prints it.
+fn sources_line(used: &str, observations: usize, items: usize) -> String {
+    format!(
+        "{used} ({} observation{}, {} items with history)",
+        thousands(observations),
+        if observations == 1 { "" } else { "s" },
+        thousands(items)
+    )
+}
+
+/// `load` of one observation and no item list: what the store it would build gives (one sample
+/// per item, no spread to measure, nothing to retire, one runner class, no start-ups), drawn
+/// from the durations directly. A test holds the two to the same estimates.
+fn one_observation(
+    source: &HistorySettings,
+    arg: &str,
+    durations: BTreeMap<ItemId, crate::timings::Micros>,
+    at: Option<chrono::DateTime<chrono::Utc>>,
+    reporter: &mut Reporter,
+) -> Loaded {
+    let items = durations.len();
+    let estimates = source.estimator.estimate_one(durations);
+    warn_if_stale_at(at, reporter);
+    Loaded {
+        estimates,
+        sources: sources_line(arg, 1, items),
+        store: Store::default(),
+    }
 }
 
 #[cfg(test)]
@@ -380,27 +468,18 @@ mod tests {
 
     #[test]
     fn history_is_stale_after_thirty_days_of_silence() {
-        let mut store = Store::default();
         let at = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).single();
-        store.merge(&Observed {
-            source: "r.xml".into(),
-            kind: "junit".into(),
-            runner_class: "default".into(),
-            at,
-            durations: [(ItemId::from("a"), crate::timings::Micros::ms(5))].into(),
-            ..Default::default()
-        });
         let day = |d| Utc.with_ymd_and_hms(2026, 1, d, 0, 0, 0).single().unwrap();
-        assert_eq!(stale_days(&store, day(31)), None);
+        assert_eq!(stale_days(at, day(31)), None);
         assert_eq!(
             stale_days(
-                &store,
+                at,
                 Utc.with_ymd_and_hms(2026, 3, 2, 0, 0, 0).single().unwrap()
             ),
             Some(60)
         );
         assert_eq!(
-            stale_days(&Store::default(), day(31)),
+            stale_days(None, day(31)),
             None,
             "undated history is not judged"
         );

@@ -27,7 +27,12 @@ fn plan_one(
         .store
         .hidden_cost(&draft.name, &draft.history.runner_class);
     let settings = draft.finish(|classes| loaded.measured_overhead(classes), hidden);
-    Ok((plan_suite(&loaded.estimates, &settings), loaded.sources))
+    let planned = plan_suite(&loaded.estimates, &settings);
+    let sources = loaded.sources.clone();
+    // As `shard` does: the process ends soon, and the history's many small allocations are
+    // not freed one by one.
+    std::mem::forget(loaded);
+    Ok((planned, sources))
 }
 
 /// Writes the plan (`--out`) and the outputs, with `plan` (its path) and, for a claiming plan,

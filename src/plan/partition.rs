@@ -79,25 +79,29 @@ pub fn lpt_in(weights: &[Micros], sorted: &LongestFirst, n: usize) -> Assignment
     let mut heap: BinaryHeap<Reverse<(Micros, u32)>> =
         (0..n as u32).map(|s| Reverse((Micros::ZERO, s))).collect();
     let (order, timed) = (&sorted.order, sorted.timed);
+    // The least loaded shard is updated where it stands, one sift instead of a pop and a push:
+    // the keys are distinct (the shard breaks ties), so the shards come out in the same order.
     for &i in &order[..timed] {
-        let Some(Reverse((load, s))) = heap.pop() else {
+        let Some(mut top) = heap.peek_mut() else {
             break;
         };
+        let Reverse((load, s)) = *top;
         shard_of[i] = s;
         let new = load + weights[i];
         loads[s as usize] = new;
         counts[s as usize] += 1;
-        heap.push(Reverse((new, s)));
+        *top = Reverse((new, s));
     }
     let mut by_count: BinaryHeap<Reverse<(usize, u32)>> = (0..n as u32)
         .map(|s| Reverse((counts[s as usize], s)))
         .collect();
     for &i in &order[timed..] {
-        let Some(Reverse((count, s))) = by_count.pop() else {
+        let Some(mut top) = by_count.peek_mut() else {
             break;
         };
+        let Reverse((count, s)) = *top;
         shard_of[i] = s;
-        by_count.push(Reverse((count + 1, s)));
+        *top = Reverse((count + 1, s));
     }
     Assignment { shard_of, loads }
 }

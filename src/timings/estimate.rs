@@ -170,6 +170,21 @@ impl Estimator {
         (items >= 20 && scale > 0.0).then(|| (err / scale).sqrt())
     }
 
+    /// `estimate` with no item list of a history of one observation, taking its durations:
+    /// each item's statistic of its one sample; one sample shows no spread.
+    pub fn estimate_one(&self, durations: BTreeMap<ItemId, Micros>) -> Estimates {
+        Estimates {
+            spread: None,
+            items: durations
+                .into_iter()
+                .filter_map(|(id, d)| {
+                    self.of_samples(&[d])
+                        .map(|ms| (id, (ms, EstimateSource::History)))
+                })
+                .collect(),
+        }
+    }
+
     /// Estimates for `items` (or, with `None`, for every item with history) from `history`.
     pub fn estimate(
         &self,
@@ -310,6 +325,38 @@ mod tests {
     use super::*;
 
     use crate::timings::ms_list as ms;
+
+    proptest::proptest! {
+        /// Estimates drawn directly from one observation's durations are the store's: the same
+        /// items, each the same time, whatever the statistic and window.
+        #[test]
+        fn one_observation_estimates_as_its_store_does(
+            times in proptest::collection::btree_map("[a-c/]{1,6}", 0u64..5_000_000, 0..60),
+            pick in 0usize..6,
+            window in 1usize..4,
+        ) {
+            let statistic = [
+                Statistic::Median,
+                Statistic::Mean,
+                Statistic::TrimmedMean,
+                Statistic::Ewma(0.7),
+                Statistic::Quantile(0.9),
+                Statistic::Last,
+            ][pick];
+            let e = Estimator { statistic, window, ..Estimator::default() };
+            let durations: BTreeMap<ItemId, Micros> =
+                times.into_iter().map(|(k, v)| (ItemId(k), Micros(v))).collect();
+            let mut store = crate::timings::Store::default();
+            store.merge(&crate::timings::Observed {
+                runner_class: "default".into(),
+                durations: durations.clone(),
+                ..Default::default()
+            });
+            let empty = BTreeMap::new();
+            let history = store.classes.get("default").unwrap_or(&empty);
+            proptest::prop_assert_eq!(e.estimate_one(durations), e.estimate(history, None));
+        }
+    }
 
     #[test]
     fn statistics_over_the_window() {

@@ -801,7 +801,8 @@ fn merge_sorted<'a>(
     let mut merged: Vec<(ItemId, Vec<Sample>)> = Vec::with_capacity(old.len() + durations.len());
     let mut new = durations.peekable();
     let fresh = |d: Micros, outcome: &mut MergeOutcome| {
-        let mut samples = Vec::new();
+        // Most items keep one sample or a few: room for one, not the four a first push makes.
+        let mut samples = Vec::with_capacity(1);
         append_sample(&mut samples, Sample(d, seq), keep, outcome);
         outcome.new_items += 1;
         samples

@@ -479,3 +479,44 @@ fn shards_past_the_runner_capacity_run_in_waves_and_n_respects_it() {
         "{out}"
     );
 }
+
+/// One timing file is estimated without building a store (what `shard` does in every matrix
+/// job); the same file as a store, or given twice (one observation, merged once), goes through
+/// the store. Both give every shard the same items and the plan the same estimates.
+#[test]
+fn one_timing_file_plans_as_its_store_does() {
+    let dir = tmp();
+    let flat = write(dir.path(), "t.json", &suite_json(300, true));
+    let junit = std::path::PathBuf::from(crate::fixture("junit/real-jest.xml"));
+    for (name, input) in [("flat", flat), ("junit", junit)] {
+        let store = dir.path().join(format!("{name}-store.json"));
+        let (code, _, err) = crate::merge(&input, &store, &[]);
+        assert_eq!(code, 0, "{err}");
+        let (one, stored) = (input.to_str().unwrap(), store.to_str().unwrap());
+        let plan = |timings: &[&str]| {
+            let mut args = vec!["plan", "--total", "5", "--dry-run"];
+            for t in timings {
+                args.extend(["--timings", t]);
+            }
+            let (code, out, err) = run(&args);
+            assert_eq!(code, 0, "{err}");
+            // All but the line naming the inputs, which says one observation each time.
+            let (named, rest): (Vec<&str>, Vec<&str>) = out
+                .lines()
+                .partition(|l| l.trim_start().starts_with("timings "));
+            assert!(named[0].contains("(1 observation,"), "{out}");
+            rest.join("\n")
+        };
+        let direct = plan(&[one]);
+        assert_eq!(direct, plan(&[stored]), "{name}: a store of the file");
+        assert_eq!(direct, plan(&[one, one]), "{name}: the file twice");
+        for k in 1..=5 {
+            let k = k.to_string();
+            let shard = |t: &str| {
+                let args = ["shard", "--index", &k, "--total", "5", "--timings", t];
+                shard_lines(&[&args[..], &["--format", "json"]].concat())
+            };
+            assert_eq!(shard(one), shard(stored), "{name}: shard {k}");
+        }
+    }
+}
