@@ -147,6 +147,22 @@ fn stale_days(
     (days > STALE_AFTER_DAYS).then_some(days)
 }
 
+/// Whole days from `newest` to now (none for history from the future).
+fn age_days(newest: Option<chrono::DateTime<chrono::Utc>>) -> Option<u32> {
+    let days = (now() - newest?).num_days();
+    u32::try_from(days).ok()
+}
+
+/// The time now: `SOURCE_DATE_EPOCH` (seconds since 1970) when it is set, as reproducible builds
+/// use it, so that a preview made from dated history can be made again byte for byte.
+pub fn now() -> chrono::DateTime<chrono::Utc> {
+    std::env::var("SOURCE_DATE_EPOCH")
+        .ok()
+        .and_then(|s| s.trim().parse::<i64>().ok())
+        .and_then(|secs| chrono::DateTime::from_timestamp(secs, 0))
+        .unwrap_or_else(chrono::Utc::now)
+}
+
 /// Old history is still used, with a warning.
 pub fn warn_if_stale(store: &Store, reporter: &mut Reporter) {
     warn_if_stale_at(
@@ -157,7 +173,7 @@ pub fn warn_if_stale(store: &Store, reporter: &mut Reporter) {
 
 /// `warn_if_stale` for history whose newest observation was at `newest`.
 fn warn_if_stale_at(newest: Option<chrono::DateTime<chrono::Utc>>, reporter: &mut Reporter) {
-    if let Some(days) = stale_days(newest, chrono::Utc::now()) {
+    if let Some(days) = stale_days(newest, now()) {
         reporter.warn(format!(
             "the newest timing history is {days} days old; estimates may have drifted (refresh it with `planner timings merge`)"
         ));
@@ -345,7 +361,8 @@ pub fn load(source: &HistorySettings, reporter: &mut Reporter) -> Result<Loaded,
     };
     let aligned = align(history, items.as_deref(), reporter);
     let history = aligned.as_ref();
-    let estimates = source.estimator.estimate(history, items.as_deref());
+    let mut estimates = source.estimator.estimate(history, items.as_deref());
+    estimates.age_days = age_days(store.observations.iter().filter_map(|o| o.at).max());
     if estimates.items.is_empty() && !source.allow_empty {
         return Err(Error::NoItems {
             what: match &source.items {
@@ -410,7 +427,8 @@ fn one_observation(
     reporter: &mut Reporter,
 ) -> Loaded {
     let items = durations.len();
-    let estimates = source.estimator.estimate_one(durations);
+    let mut estimates = source.estimator.estimate_one(durations);
+    estimates.age_days = age_days(at);
     warn_if_stale_at(at, reporter);
     Loaded {
         estimates,

@@ -389,6 +389,8 @@ pub fn plan_suite(estimates: &Estimates, s: &SuiteSettings) -> SuitePlan {
                 s.overhead,
                 s.capacity.runners,
                 estimates.spread,
+                estimates.age_days,
+                super::DRIFT_PER_YEAR,
             )
         }),
         capacity: Some(s.capacity),

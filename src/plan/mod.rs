@@ -8,7 +8,7 @@ mod contract;
 mod partition;
 mod shard_index;
 
-pub use band::{Drawn, WallBand, drawn, wall_band};
+pub use band::{DRIFT_PER_YEAR, Drawn, WallBand, drawn, drift_at, wall_band};
 pub use choose::{
     Choice, ChoiceMode, CostModel, CurvePoint, SHOWN_COUNTS, billed_minutes, choose, choose_shards,
     curve, wall_with_capacity, waves,

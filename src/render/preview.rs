@@ -242,9 +242,15 @@ pub fn preview(suite: &SuitePlan, sources: &str) -> String {
                 band.spread_percent
             )
         };
+        let drift = band.age_days.map_or(String::new(), |days| {
+            format!(
+                "; the history is {days} days old, and a suite drifts about {:.0}% in that time",
+                100.0 * crate::plan::drift_at(days)
+            )
+        });
         let _ = writeln!(
             o,
-            "  likely      wall {} to {} (p10–p90 of the busiest of shards that vary; item times vary {spread}, new items more)",
+            "  likely      wall {} to {} (p10–p90 of the busiest of shards that vary; item times vary {spread}, new items more{drift})",
             band.p10_ms, band.p90_ms
         );
     }

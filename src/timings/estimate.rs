@@ -85,6 +85,9 @@ pub struct Estimates {
     /// How far an item's next time has fallen from its estimate, relative to it (see
     /// `Estimator::spread`), when twenty items or more have shown it.
     pub spread: Option<f64>,
+    /// How many days before now the newest dated history was timed (unknown for undated files):
+    /// the older, the more the suite may have drifted since.
+    pub age_days: Option<u32>,
 }
 
 impl Estimates {
@@ -175,6 +178,7 @@ impl Estimator {
     pub fn estimate_one(&self, durations: BTreeMap<ItemId, Micros>) -> Estimates {
         Estimates {
             spread: None,
+            age_days: None,
             items: durations
                 .into_iter()
                 .filter_map(|(id, d)| {

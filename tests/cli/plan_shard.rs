@@ -367,22 +367,69 @@ fn shard_formats_json_and_shell_quote_what_needs_it() {
     assert_eq!(v["items"].as_array().unwrap().len(), 2);
 }
 
+/// The preview of the pytest fixture planned at `now` (seconds since 1970, as
+/// `SOURCE_DATE_EPOCH` gives it).
+fn pytest_preview_at(now: &str) -> String {
+    let timings = crate::fixture("junit/pytest.xml");
+    let (code, out, err) = crate::split(
+        &crate::planner()
+            .env("SOURCE_DATE_EPOCH", now)
+            .args([
+                "plan",
+                "--timings",
+                &timings,
+                "--dry-run",
+                "--overhead-seconds",
+                "0.2",
+                "--max-shards",
+                "4",
+            ])
+            .output()
+            .expect("the planner runs"),
+    );
+    assert_eq!(code, 0, "{err}");
+    out.replace(&timings, "[pytest.xml]")
+}
+
+/// 2026-11-24 06:00 UTC, the day the pytest fixture was timed.
+const PYTEST_FIXTURE_DAY: &str = "1795500000";
+
 #[test]
 fn dry_run_preview_of_a_pytest_suite() {
-    let timings = crate::fixture("junit/pytest.xml");
-    let (code, out, err) = run(&[
-        "plan",
-        "--timings",
-        &timings,
-        "--dry-run",
-        "--overhead-seconds",
-        "0.2",
-        "--max-shards",
-        "4",
-    ]);
-    assert_eq!(code, 0, "{err}");
-    let out = out.replace(&timings, "[pytest.xml]");
-    insta::assert_snapshot!(out);
+    insta::assert_snapshot!(pytest_preview_at(PYTEST_FIXTURE_DAY));
+}
+
+/// Half a year after its history was timed, a suite may have drifted as a whole: the likely
+/// wall widens on both sides and says why, and the prediction itself stays.
+#[test]
+fn the_band_widens_with_the_age_of_the_history() {
+    let line = |out: &str, start: &str| {
+        out.lines()
+            .find(|l| l.trim_start().starts_with(start))
+            .unwrap_or_else(|| panic!("no {start} line in {out}"))
+            .to_owned()
+    };
+    // The band's ends, in seconds, out of its line: "wall 964ms to 1.4s (".
+    let ends = |out: &str| -> (f64, f64) {
+        let l = line(out, "likely");
+        let words: Vec<&str> = l.split_whitespace().collect();
+        let secs = |w: &str| match w.strip_suffix("ms") {
+            Some(ms) => ms.parse::<f64>().unwrap() / 1000.0,
+            None => w.trim_end_matches('s').parse::<f64>().unwrap(),
+        };
+        (secs(words[2]), secs(words[4]))
+    };
+    let fresh = pytest_preview_at(PYTEST_FIXTURE_DAY);
+    // 180 days later.
+    let old = pytest_preview_at("1811052000");
+    assert_eq!(line(&fresh, "predicted"), line(&old, "predicted"));
+    let ((lo, hi), (old_lo, old_hi)) = (ends(&fresh), ends(&old));
+    assert!(old_lo < lo && old_hi > hi, "{fresh}\n{old}");
+    assert!(
+        line(&old, "likely").contains("the history is 180 days old"),
+        "{old}"
+    );
+    assert!(!line(&fresh, "likely").contains("days old"), "{fresh}");
 }
 
 /// Durations were rounded to whole milliseconds: a suite of sub-millisecond tests became all 0 ms,
