@@ -681,16 +681,41 @@ fn claim_table(series: &[Series]) {
     }
 }
 
-/// One scored case of the band: the plan's band and the real busiest shard.
+/// One scored case of the band, planned once: what the band is drawn from, and the real busiest
+/// shard.
 struct BandCase {
+    series: String,
     protocol: Protocol,
     tuned: bool,
+    items: Vec<gha_planner::plan::Drawn>,
+    shards: usize,
+    spread: Option<f64>,
+    /// From the history's newest run (refresh t) to the run (refresh u).
+    age_days: Option<u32>,
     actual: Micros,
-    band: gha_planner::plan::WallBand,
 }
 
-/// Every pair's band, drawn with `drift_per_year`.
-fn band_cases(series: &[Series], drift_per_year: f64) -> Vec<(String, BandCase)> {
+impl BandCase {
+    /// Whether the real busiest shard is in the band drawn with `drift_per_year`, and above it.
+    fn lands(&self, drift_per_year: f64) -> (bool, bool) {
+        let band = wall_band(
+            &self.items,
+            &vec![Micros::ZERO; self.shards],
+            Micros::ZERO,
+            self.shards,
+            self.spread,
+            self.age_days,
+            drift_per_year,
+        );
+        (
+            band.p10_ms <= self.actual && self.actual <= band.p90_ms,
+            self.actual > band.p90_ms,
+        )
+    }
+}
+
+/// Every pair of every series, planned.
+fn band_cases(series: &[Series]) -> Vec<BandCase> {
     let est = Estimator::default();
     let mut out = Vec::new();
     for s in series {
@@ -698,27 +723,16 @@ fn band_cases(series: &[Series], drift_per_year: f64) -> Vec<(String, BandCase)>
         for (p, t, u, n) in series_cases(s) {
             let history = histories.entry(t).or_insert_with(|| history_at(s, t));
             let planned = planned(history, &s.snapshots[u].1, n, &est);
-            // The history's newest run is refresh t; the run is refresh u.
-            let age = (s.snapshots[u].0 - s.snapshots[t].0).num_days();
-            let band = wall_band(
-                &drawn(&planned.estimates, &planned.a.shard_of),
-                &vec![Micros::ZERO; n],
-                Micros::ZERO,
-                n,
-                planned.estimates.spread,
-                u32::try_from(age).ok(),
-                drift_per_year,
-            );
-            let actual = replay_static(&planned.a, &planned.actual, &[]);
-            out.push((
-                s.name.clone(),
-                BandCase {
-                    protocol: p,
-                    tuned: tuned_on(s, u),
-                    actual,
-                    band,
-                },
-            ));
+            out.push(BandCase {
+                series: s.name.clone(),
+                protocol: p,
+                tuned: tuned_on(s, u),
+                items: drawn(&planned.estimates, &planned.a.shard_of),
+                shards: n,
+                spread: planned.estimates.spread,
+                age_days: u32::try_from((s.snapshots[u].0 - s.snapshots[t].0).num_days()).ok(),
+                actual: replay_static(&planned.a, &planned.actual, &[]),
+            });
         }
     }
     out
@@ -727,22 +741,18 @@ fn band_cases(series: &[Series], drift_per_year: f64) -> Vec<(String, BandCase)>
 /// The drift per year the band is drawn with: of a grid, the one whose bands on the first halves
 /// (every protocol pooled) hold the real busiest shard closest to 80% of the time, the band's
 /// claim; the smaller on a tie.
-fn choose_drift(series: &[Series]) -> f64 {
+fn choose_drift(cases: &[BandCase]) -> f64 {
     const GRID: [f64; 10] = [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 1.0];
     println!(
         "Drift per year of the whole suite (a common factor, growing with the square root of the history's age), on the first halves, every protocol pooled:\n"
     );
     println!("| drift per year | cases | in the band | above p90 |");
     println!("|---:|---:|---:|---:|");
+    let first: Vec<&BandCase> = cases.iter().filter(|b| b.tuned).collect();
     let mut best = (f64::INFINITY, 0.0);
     for c in GRID {
-        let cases: Vec<BandCase> = band_cases(series, c)
-            .into_iter()
-            .map(|(_, b)| b)
-            .filter(|b| b.tuned)
-            .collect();
-        let (inside, above) = band_rates(&cases);
-        println!("| {c:.2} | {} | {inside:.0}% | {above:.0}% |", cases.len());
+        let (inside, above) = band_rates(&first, c);
+        println!("| {c:.2} | {} | {inside:.0}% | {above:.0}% |", first.len());
         let miss = (inside - 80.0).abs();
         if miss < best.0 - 1e-9 {
             best = (miss, c);
@@ -752,20 +762,23 @@ fn choose_drift(series: &[Series]) -> f64 {
     best.1
 }
 
-/// Percent of `cases` whose real busiest shard is in the band, and above it.
-fn band_rates(cases: &[BandCase]) -> (f64, f64) {
+/// Percent of `cases` whose real busiest shard is in the band drawn with `drift_per_year`, and
+/// above it.
+fn band_rates(cases: &[&BandCase], drift_per_year: f64) -> (f64, f64) {
+    let (mut inside, mut above) = (0usize, 0usize);
+    for case in cases {
+        let (i, a) = case.lands(drift_per_year);
+        inside += usize::from(i);
+        above += usize::from(a);
+    }
     let n = cases.len().max(1) as f64;
-    let inside = cases
-        .iter()
-        .filter(|b| b.band.p10_ms <= b.actual && b.actual <= b.band.p90_ms)
-        .count();
-    let above = cases.iter().filter(|b| b.actual > b.band.p90_ms).count();
     (100.0 * inside as f64 / n, 100.0 * above as f64 / n)
 }
 
 /// How often the refresh's real makespan falls inside the plan's p10–p90 band, and above it.
 fn band_table(series: &[Series], fails: &mut Failures) {
-    let chosen = choose_drift(series);
+    let all = band_cases(series);
+    let chosen = choose_drift(&all);
     if (chosen - DRIFT_PER_YEAR).abs() > 1e-9 {
         fails.0.push(format!(
             "the band's drift per year chosen on the first halves is {chosen}, the planner's DRIFT_PER_YEAR {DRIFT_PER_YEAR}"
@@ -776,24 +789,17 @@ fn band_table(series: &[Series], fails: &mut Failures) {
     );
     println!("| series | scored on | half | cases | in the band | above p90 |");
     println!("|---|---|---|---:|---:|---:|");
-    let all = band_cases(series, chosen);
     for s in series {
         for p in Protocol::ALL {
             for tuned in [true, false] {
-                let cases: Vec<BandCase> = all
+                let cases: Vec<&BandCase> = all
                     .iter()
-                    .filter(|(name, b)| *name == s.name && b.protocol == p && b.tuned == tuned)
-                    .map(|(_, b)| BandCase {
-                        protocol: b.protocol,
-                        tuned: b.tuned,
-                        actual: b.actual,
-                        band: b.band,
-                    })
+                    .filter(|b| b.series == s.name && b.protocol == p && b.tuned == tuned)
                     .collect();
                 if cases.is_empty() {
                     continue;
                 }
-                let (inside, above) = band_rates(&cases);
+                let (inside, above) = band_rates(&cases, chosen);
                 // The band says "one run in ten above p90": on the next refresh it must hold
                 // within a factor of two.
                 if !tuned && p == Protocol::Next && above > 20.0 {

@@ -59,23 +59,14 @@ fn read_one(
     reporter: &mut Reporter,
 ) -> Result<Option<Ingested>, Error> {
     match read_input(arg, &opts) {
-        Ok(Ingested::Durations {
-            kind,
-            durations,
-            at,
-            warnings,
-        }) => {
-            for w in warnings {
-                reporter.warn(w);
+        Ok(mut read) => {
+            if let Ingested::Durations { warnings, .. } = &mut read {
+                for w in warnings.drain(..) {
+                    reporter.warn(w);
+                }
             }
-            Ok(Some(Ingested::Durations {
-                kind,
-                durations,
-                at,
-                warnings: Vec::new(),
-            }))
+            Ok(Some(read))
         }
-        Ok(store) => Ok(Some(store)),
         // Naming no group, or a wrong one, of a nested map is a command-line mistake, not
         // damaged history: it fails whatever --strict says.
         Err(e @ (IngestError::NestedMap { .. } | IngestError::NoSuchGroup { .. })) => Err(e.into()),
@@ -147,15 +138,9 @@ fn stale_days(
     (days > STALE_AFTER_DAYS).then_some(days)
 }
 
-/// Whole days from `newest` to now (none for history from the future).
-fn age_days(newest: Option<chrono::DateTime<chrono::Utc>>) -> Option<u32> {
-    let days = (now() - newest?).num_days();
-    u32::try_from(days).ok()
-}
-
 /// The time now: `SOURCE_DATE_EPOCH` (seconds since 1970) when it is set, as reproducible builds
 /// use it, so that a preview made from dated history can be made again byte for byte.
-pub fn now() -> chrono::DateTime<chrono::Utc> {
+fn now() -> chrono::DateTime<chrono::Utc> {
     std::env::var("SOURCE_DATE_EPOCH")
         .ok()
         .and_then(|s| s.trim().parse::<i64>().ok())
@@ -165,19 +150,22 @@ pub fn now() -> chrono::DateTime<chrono::Utc> {
 
 /// Old history is still used, with a warning.
 pub fn warn_if_stale(store: &Store, reporter: &mut Reporter) {
-    warn_if_stale_at(
-        store.observations.iter().filter_map(|o| o.at).max(),
-        reporter,
-    );
+    history_age(store.newest_at(), reporter);
 }
 
-/// `warn_if_stale` for history whose newest observation was at `newest`.
-fn warn_if_stale_at(newest: Option<chrono::DateTime<chrono::Utc>>, reporter: &mut Reporter) {
-    if let Some(days) = stale_days(newest, now()) {
+/// Whole days from `newest` to now (none for undated history, or history from the future),
+/// said in a warning when the history is stale.
+fn history_age(
+    newest: Option<chrono::DateTime<chrono::Utc>>,
+    reporter: &mut Reporter,
+) -> Option<u32> {
+    let now = now();
+    if let Some(days) = stale_days(newest, now) {
         reporter.warn(format!(
             "the newest timing history is {days} days old; estimates may have drifted (refresh it with `planner timings merge`)"
         ));
     }
+    u32::try_from((now - newest?).num_days()).ok()
 }
 
 /// The samples of the wanted runner class, or of the best other one with a warning.
@@ -362,7 +350,6 @@ pub fn load(source: &HistorySettings, reporter: &mut Reporter) -> Result<Loaded,
     let aligned = align(history, items.as_deref(), reporter);
     let history = aligned.as_ref();
     let mut estimates = source.estimator.estimate(history, items.as_deref());
-    estimates.age_days = age_days(store.observations.iter().filter_map(|o| o.at).max());
     if estimates.items.is_empty() && !source.allow_empty {
         return Err(Error::NoItems {
             what: match &source.items {
@@ -393,7 +380,7 @@ pub fn load(source: &HistorySettings, reporter: &mut Reporter) -> Result<Loaded,
     if history.is_empty() && !estimates.items.is_empty() {
         reporter.warn("no timing history: every item counts the same, an even split by count");
     }
-    warn_if_stale(&store, reporter);
+    estimates.age_days = history_age(store.newest_at(), reporter);
     let sources = if used.is_empty() {
         "none (every item estimated)".to_owned()
     } else {
@@ -428,8 +415,7 @@ fn one_observation(
 ) -> Loaded {
     let items = durations.len();
     let mut estimates = source.estimator.estimate_one(durations);
-    estimates.age_days = age_days(at);
-    warn_if_stale_at(at, reporter);
+    estimates.age_days = history_age(at, reporter);
     Loaded {
         estimates,
         sources: sources_line(arg, 1, items),

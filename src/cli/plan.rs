@@ -28,10 +28,14 @@ fn plan_one(
         .hidden_cost(&draft.name, &draft.history.runner_class);
     let settings = draft.finish(|classes| loaded.measured_overhead(classes), hidden);
     let planned = plan_suite(&loaded.estimates, &settings);
-    let sources = loaded.sources.clone();
+    let super::history::Loaded {
+        estimates,
+        sources,
+        store,
+    } = loaded;
     // As `shard` does: the process ends soon, and the history's many small allocations are
     // not freed one by one.
-    std::mem::forget(loaded);
+    std::mem::forget((estimates, store));
     Ok((planned, sources))
 }
 

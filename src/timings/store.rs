@@ -567,6 +567,11 @@ impl Store {
         outcome
     }
 
+    /// When the newest dated observation was timed (undated ones, flat files, do not count).
+    pub fn newest_at(&self) -> Option<DateTime<Utc>> {
+        self.observations.iter().filter_map(|o| o.at).max()
+    }
+
     /// Keeps every observation a sample points at, and the newest unreferenced ones up to a cap,
     /// so that re-merging a recent input is still recognised.
     /// The items of each runner class whose newest sample comes from a run more than `span`
